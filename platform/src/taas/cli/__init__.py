@@ -1,0 +1,1 @@
+"""The ``taas`` command line."""

@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, errors and other pieces every layer may use."""

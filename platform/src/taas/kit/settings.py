@@ -1,0 +1,104 @@
+"""Settings of the local stack, read from ``TAAS_*`` environment variables.
+
+Every field says what it is for; ``taas stack env`` prints the values in force.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_cache_dir() -> Path:
+    """Where long builds are kept: ``$XDG_CACHE_HOME/taas`` (``~/.cache/taas``)."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "taas"
+
+
+def default_state_dir() -> Path:
+    """Where running servers keep data, logs and pid files: ``~/.local/state/taas``."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "taas"
+
+
+class StackSettings(BaseSettings):
+    """Where the local stack lives and which loopback ports it listens on."""
+
+    model_config = SettingsConfigDict(env_prefix="TAAS_", extra="ignore", frozen=True)
+
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Build cache shared by every checkout on this machine (binaries, "
+        "Keycloak distribution). Safe to delete; the next install rebuilds it.",
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Data, logs, pid files, certificates and generated secrets of the "
+        "running stack. Delete it (after `taas stack down`) to start from nothing.",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address every server binds to. Must be a loopback address.",
+    )
+    postgres_port: int = Field(default=55432, description="PostgreSQL 15 cluster `taas`.")
+    redis_port: int = Field(default=56379, description="Redis 7, the Celery broker.")
+    minio_port: int = Field(default=59000, description="MinIO S3 API.")
+    minio_console_port: int = Field(default=59001, description="MinIO web console.")
+    keycloak_port: int = Field(default=58080, description="Keycloak HTTP endpoint.")
+    keycloak_management_port: int = Field(
+        default=58081, description="Keycloak management endpoint (health, metrics)."
+    )
+    etcd_port: int = Field(default=52379, description="etcd client port.")
+    etcd_peer_port: int = Field(default=52380, description="etcd peer port.")
+    apiserver_port: int = Field(default=56443, description="kube-apiserver HTTPS port.")
+    controller_manager_port: int = Field(
+        default=50257, description="kube-controller-manager health/metrics HTTPS port."
+    )
+    scheduler_port: int = Field(
+        default=50259, description="kube-scheduler health/metrics HTTPS port."
+    )
+    kwok_port: int = Field(default=50247, description="kwok controller health/metrics port.")
+    start_timeout_s: float = Field(
+        default=240.0, description="How long `taas stack up` waits for one component."
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if not ipaddress.ip_address(value).is_loopback:
+            raise ValueError(f"{value} is not a loopback address; the stack binds only to loopback")
+        return value
+
+    @field_validator(
+        "postgres_port",
+        "redis_port",
+        "minio_port",
+        "minio_console_port",
+        "keycloak_port",
+        "keycloak_management_port",
+        "etcd_port",
+        "etcd_peer_port",
+        "apiserver_port",
+        "controller_manager_port",
+        "scheduler_port",
+        "kwok_port",
+    )
+    @classmethod
+    def _valid_port(cls, value: int) -> int:
+        if not 1024 <= value <= 65535:
+            raise ValueError(f"port {value} is outside 1024-65535")
+        return value
+
+
+@lru_cache
+def stack_settings() -> StackSettings:
+    """The settings in force for this process."""
+    return StackSettings()

@@ -1,0 +1,313 @@
+"""Recipes that put each server's binaries on this machine, cached and skipped when present.
+
+Go builds go to ``<cache>/bin/<name>-<version>/`` through a ``.partial`` folder renamed
+only on success, so an interrupted build never looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from taas.kit.errors import ConfigurationError
+from taas.localstack import versions
+from taas.localstack.paths import StackPaths
+from taas.localstack.progress import StepLog
+
+POSTGRES_BIN = Path(f"/usr/lib/postgresql/{versions.POSTGRES_MAJOR}/bin")
+APT_PACKAGES = {
+    "postgresql": (
+        POSTGRES_BIN / "postgres",
+        [f"postgresql-{versions.POSTGRES_MAJOR}", f"postgresql-client-{versions.POSTGRES_MAJOR}"],
+    ),
+    "redis": (Path("/usr/bin/redis-server"), ["redis-server"]),
+}
+KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+KEYCLOAK_BUILD_OPTIONS = (
+    "--db=postgres",
+    "--health-enabled=true",
+    "--metrics-enabled=true",
+)
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise ConfigurationError(
+            "the Go toolchain is not on PATH; MinIO and Kubernetes are built from Go modules",
+            hint="install Go 1.26 or newer and put `go` on PATH",
+        )
+    version = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True)
+    match = re.match(r"go(\d+)\.(\d+)", version.stdout.strip())
+    if match and (int(match[1]), int(match[2])) < (1, 26):
+        raise ConfigurationError(
+            f"Kubernetes {versions.KUBERNETES} needs Go 1.26 or newer, found {version.stdout}",
+            hint="install a newer Go toolchain",
+        )
+    return go
+
+
+def ensure_apt(log: StepLog, paths: StackPaths, names: Sequence[str]) -> None:
+    """Install the Debian packages behind ``names`` that are missing."""
+    missing = [pkg for name in names for pkg in APT_PACKAGES[name][1] if not APT_PACKAGES[name][0].exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise ConfigurationError(
+            f"Debian packages {', '.join(missing)} are missing and this user cannot install them",
+            hint=f"run: sudo apt-get install -y {' '.join(missing)}",
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt_log = paths.build_logs / "apt.log"
+    log.run("apt-get update", ["apt-get", "update"], log=apt_log, env=env)
+    log.run(
+        f"apt-get install {' '.join(missing)}",
+        ["apt-get", "install", "-y", "--no-install-recommends", *missing],
+        log=apt_log,
+        env=env,
+    )
+
+
+def _go_env(paths: StackPaths, bin_dir: Path | None = None) -> dict[str, str]:
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -mod=mod"}
+    if bin_dir is not None:
+        env["GOBIN"] = str(bin_dir)
+    return env
+
+
+def _finish(partial: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+
+
+def _built(folder: Path, binaries: Sequence[str]) -> bool:
+    return all((folder / name).is_file() for name in binaries)
+
+
+def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
+    """kube-apiserver, -controller-manager and -scheduler from ``k8s.io/kubernetes``.
+
+    ``go install k8s.io/kubernetes/...@v`` is refused because that module replaces its
+    staging modules with local folders, so a small wrapper module requires it and points
+    each staging module at its published ``v0.x`` twin instead.
+    """
+    name, version = "kubernetes", versions.KUBERNETES
+    final = paths.bin_dir(name, version)
+    if _built(final, KUBERNETES_BINARIES):
+        return final
+    go = _go()
+    env = _go_env(paths)
+    src = paths.src_dir(name, version)
+    src.mkdir(parents=True, exist_ok=True)
+    build_log = paths.build_logs / f"{name}-{version}.log"
+    info = subprocess.run(
+        [go, "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
+        capture_output=True, text=True, env=env, check=False,
+    )
+    if info.returncode != 0:
+        raise ConfigurationError(
+            f"could not download k8s.io/kubernetes@{version}: {info.stdout or info.stderr}",
+            hint="check that the Go module proxy is reachable (go env GOPROXY)",
+        )
+    upstream_mod = Path(json.loads(info.stdout)["GoMod"]).read_text()
+    staging = sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", upstream_mod, re.M)))
+    replaces = "\n".join(f"\t{mod} => {mod} {versions.KUBERNETES_STAGING}" for mod in staging)
+    (src / "go.mod").write_text(
+        f"module taas.local/build/{name}\n\ngo 1.26.0\n\nreplace (\n{replaces}\n)\n"
+    )
+    packages = [f"k8s.io/kubernetes/cmd/{binary}" for binary in KUBERNETES_BINARIES]
+    log.run(
+        f"fetching Kubernetes {version} modules",
+        [go, "get", *(f"{pkg}@{version}" for pkg in packages)],
+        log=build_log, cwd=src, env=env,
+    )
+    partial = final.with_name(final.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    stamp = "k8s.io/component-base/version"
+    minor = version.split(".")[1]
+    ldflags = (
+        f"-s -w -X {stamp}.gitVersion={version} -X {stamp}.gitMajor=1 "
+        f"-X {stamp}.gitMinor={minor} -X {stamp}.gitTreeState=clean"
+    )
+    log.run(
+        f"building Kubernetes {version} control plane (first time ~15-30 min, cached after)",
+        [go, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{partial}/", *packages],
+        log=build_log, cwd=src, env=env,
+        hint=f"read {build_log}; the build needs 3-5 GB of free memory",
+    )
+    _finish(partial, final)
+    return final
+
+
+def build_etcd(log: StepLog, paths: StackPaths) -> Path:
+    """etcd built from ``go.etcd.io/etcd/server/v3`` inside a wrapper module."""
+    name, version = "etcd", versions.ETCD
+    final = paths.bin_dir(name, version)
+    if _built(final, ["etcd"]):
+        return final
+    go = _go()
+    env = _go_env(paths)
+    src = paths.src_dir(name, version)
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(f"module taas.local/build/{name}\n\ngo 1.26.0\n")
+    build_log = paths.build_logs / f"{name}-{version}.log"
+    log.run(
+        f"fetching etcd {version}",
+        [go, "get", f"go.etcd.io/etcd/server/v3@{version}"],
+        log=build_log, cwd=src, env=env,
+    )
+    partial = final.with_name(final.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    log.run(
+        f"building etcd {version} (first time ~2 min)",
+        [go, "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{partial}/etcd",
+         "go.etcd.io/etcd/server/v3"],
+        log=build_log, cwd=src, env=env,
+    )
+    _finish(partial, final)
+    return final
+
+
+def go_install(log: StepLog, paths: StackPaths, name: str, package: str, version: str) -> Path:
+    """``go install package@version`` into the cache (modules without replace directives)."""
+    binary = package.rsplit("/", 1)[-1]
+    final = paths.bin_dir(name, version)
+    if _built(final, [binary]):
+        return final
+    go = _go()
+    partial = final.with_name(final.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    log.run(
+        f"building {name} {version} from its Go module (first time a few minutes)",
+        [go, "install", "-trimpath", "-ldflags", "-s -w", f"{package}@{version}"],
+        log=paths.build_logs / f"{name}-{version}.log",
+        env=_go_env(paths, partial),
+    )
+    _finish(partial, final)
+    return final
+
+
+def find_java() -> Path:
+    """JAVA_HOME for Keycloak: ``TAAS_JAVA_HOME``, else the newest Temurin, else the newest JDK."""
+    configured = os.environ.get("TAAS_JAVA_HOME")
+    if configured:
+        home = Path(configured)
+        if not (home / "bin" / "java").exists():
+            raise ConfigurationError(
+                f"TAAS_JAVA_HOME={configured} has no bin/java",
+                hint="point TAAS_JAVA_HOME at a JDK 17 or newer (21 or 25 preferred)",
+            )
+        return home
+    jvm = Path("/usr/lib/jvm")
+    candidates = sorted(jvm.glob("temurin-*"), key=_jdk_major, reverse=True)
+    candidates += sorted(
+        (p for p in jvm.glob("*") if not p.is_symlink() and p not in candidates),
+        key=_jdk_major,
+        reverse=True,
+    )
+    for home in candidates:
+        if (home / "bin" / "java").exists() and _jdk_major(home) >= 17:
+            return home
+    raise ConfigurationError(
+        "no JDK 17 or newer found for Keycloak",
+        hint="install one (apt-get install -y openjdk-17-jdk-headless) or set TAAS_JAVA_HOME",
+    )
+
+
+def _jdk_major(home: Path) -> int:
+    match = re.search(r"(?:jdk|java|temurin)-(\d+)", home.name)
+    return int(match[1]) if match else 0
+
+
+def keycloak_home(paths: StackPaths) -> Path:
+    return paths.cache / f"keycloak-{versions.KEYCLOAK}"
+
+
+def install_keycloak(log: StepLog, paths: StackPaths) -> Path:
+    """Download the Keycloak distribution from Maven Central, unpack it and ``kc.sh build`` it."""
+    home = keycloak_home(paths)
+    marker = home / ".taas-build"
+    wanted = " ".join(KEYCLOAK_BUILD_OPTIONS)
+    if marker.exists() and marker.read_text() == wanted:
+        return home
+    archive = paths.downloads / f"keycloak-quarkus-dist-{versions.KEYCLOAK}.tar.gz"
+    build_log = paths.build_logs / f"keycloak-{versions.KEYCLOAK}.log"
+    if not archive.exists():
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise ConfigurationError(
+                "Maven (mvn) is not on PATH; Keycloak comes from Maven Central",
+                hint="apt-get install -y maven",
+            )
+        log.run(
+            f"downloading Keycloak {versions.KEYCLOAK} from Maven Central",
+            [
+                mvn, "-B", "-q",
+                f"org.apache.maven.plugins:maven-dependency-plugin:"
+                f"{versions.MAVEN_DEPENDENCY_PLUGIN}:copy",
+                f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{versions.KEYCLOAK}:tar.gz",
+                f"-DoutputDirectory={paths.downloads}",
+            ],
+            log=build_log,
+        )
+    if not (home / "bin" / "kc.sh").exists():
+        with log.step(f"unpacking Keycloak {versions.KEYCLOAK}"):
+            staging = home.with_name(home.name + ".partial")
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            with tarfile.open(archive) as tar:
+                tar.extractall(staging, filter="data")
+            (inner,) = list(staging.iterdir())
+            if home.exists():
+                shutil.rmtree(home)
+            inner.rename(home)
+            shutil.rmtree(staging)
+    java_home = find_java()
+    log.run(
+        f"building Keycloak {versions.KEYCLOAK} for PostgreSQL (kc.sh build, once)",
+        [str(home / "bin" / "kc.sh"), "build", *KEYCLOAK_BUILD_OPTIONS],
+        log=build_log,
+        env={**os.environ, "JAVA_HOME": str(java_home)},
+    )
+    marker.write_text(wanted)
+    return home
+
+
+KWOK_STAGES = (
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat/node-heartbeat.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+)
+
+
+def kwok_stages(paths: StackPaths) -> Path:
+    """The kwok Stage definitions shipped in the kwok module (node and pod lifecycles).
+
+    kwok refuses to start without stages; the module carries the upstream "fast"
+    lifecycles, which we gather once into ``stages.yaml`` beside the binary.
+    """
+    target = paths.bin_dir("kwok", versions.KWOK) / "stages.yaml"
+    if target.exists():
+        return target
+    info = subprocess.run(
+        [_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.KWOK}"],
+        capture_output=True, text=True, env=_go_env(paths), check=False,
+    )
+    if info.returncode != 0:
+        raise ConfigurationError(
+            f"could not download sigs.k8s.io/kwok@{versions.KWOK}: {info.stdout or info.stderr}",
+            hint="check that the Go module proxy is reachable (go env GOPROXY)",
+        )
+    stage_dir = Path(json.loads(info.stdout)["Dir"]) / "kustomize" / "stage"
+    documents = [(stage_dir / name).read_text().strip() for name in KWOK_STAGES]
+    target.write_text("\n---\n".join(documents) + "\n")
+    return target
