@@ -28,7 +28,7 @@ def demo() -> None:
             f"{mark} {row.name:<24} {row.health.version or row.pinned_version:<34} "
             f"{row.health.detail}"
         )
-    console.rule("endpoints (eval \"$(taas stack env)\" to use them)")
+    console.rule('endpoints (eval "$(taas stack env)" to use them)')
     for key, value in stack.env().items():
         shown = "****" if "PASSWORD" in key or "SECRET" in key else value
         if "DATABASE_URL" in key or "REDIS_URL" in key or "BROKER_URL" in key:
@@ -36,6 +36,5 @@ def demo() -> None:
         console.print(f"  {key}={shown}")
     healthy = sum(row.health.ok for row in rows)
     console.print(
-        f"\n[bold]{healthy}/{len(rows)} components healthy[/] "
-        f"({time.monotonic() - started:.1f}s)"
+        f"\n[bold]{healthy}/{len(rows)} components healthy[/] ({time.monotonic() - started:.1f}s)"
     )

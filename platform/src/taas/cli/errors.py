@@ -33,9 +33,7 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         except ValidationError as exc:
             for problem in exc.errors():
                 field = ".".join(str(part) for part in problem["loc"])
-                err_console.print(
-                    f"[red]error:[/] setting TAAS_{field.upper()}: {problem['msg']}"
-                )
+                err_console.print(f"[red]error:[/] setting TAAS_{field.upper()}: {problem['msg']}")
             raise typer.Exit(code=2) from exc
 
     return wrapper

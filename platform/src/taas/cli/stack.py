@@ -80,8 +80,10 @@ def _print_status(stack: LocalStack, names: list[str]) -> None:
     for column in ("component", "state", "version", "ports", "detail"):
         table.add_column(column)
     for row in stack.status(names):
-        state = "[green]healthy[/]" if row.health.ok else (
-            "[red]unhealthy[/]" if row.running else "[dim]stopped[/]"
+        state = (
+            "[green]healthy[/]"
+            if row.health.ok
+            else ("[red]unhealthy[/]" if row.running else "[dim]stopped[/]")
         )
         table.add_row(
             row.name,

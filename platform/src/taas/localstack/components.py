@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -94,7 +95,7 @@ class Component(ABC):
         """True once the server answers enough for ``after_start`` to run."""
         return self.probe().ok
 
-    def after_start(self) -> None:
+    def after_start(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Set-up once the server answers (roles, nodes, ...); idempotent."""
 
     def check_ports_free(self) -> None:
@@ -185,11 +186,14 @@ class Postgres(Component):
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             ["pg_ctlcluster", self.version, self.cluster, *args],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if check and result.returncode != 0:
             raise TaasError(
-                f"pg_ctlcluster {' '.join(args)} failed: {(result.stderr or result.stdout).strip()}",
+                f"pg_ctlcluster {' '.join(args)} failed: "
+                f"{(result.stderr or result.stdout).strip()}",
                 hint=f"read {self.log_path}",
             )
         return result
@@ -205,16 +209,29 @@ class Postgres(Component):
         with self.ctx.log.step(f"creating PostgreSQL cluster {self.version}/{self.cluster}"):
             result = subprocess.run(
                 [
-                    "pg_createcluster", self.version, self.cluster, "--port", port,
-                    "--start-conf", "manual", "--encoding", "UTF8", "--locale", "C.UTF-8",
-                    "--", "--auth-host=scram-sha-256", "--auth-local=peer",
+                    "pg_createcluster",
+                    self.version,
+                    self.cluster,
+                    "--port",
+                    port,
+                    "--start-conf",
+                    "manual",
+                    "--encoding",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
+                    "--",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=peer",
                 ],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if result.returncode != 0:
                 raise TaasError(
                     f"pg_createcluster failed: {result.stderr.strip()}",
-                    hint="pg_lsclusters shows existing clusters; pg_dropcluster removes a broken one",
+                    hint="pg_lsclusters lists clusters; pg_dropcluster removes a broken one",
                 )
 
     def _configure(self) -> None:
@@ -243,9 +260,25 @@ class Postgres(Component):
 
     def _psql(self, sql: str) -> None:
         result = subprocess.run(
-            ["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-             "-p", str(self.ctx.settings.postgres_port), "-d", "postgres"],
-            input=sql, capture_output=True, text=True, check=False,
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-p",
+                str(self.ctx.settings.postgres_port),
+                "-d",
+                "postgres",
+            ],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise TaasError(f"bootstrap SQL failed: {result.stderr.strip()}", hint=self.fix_hint)
@@ -262,8 +295,9 @@ class Postgres(Component):
         statements = []
         for role, (options, password) in roles.items():
             literal = password.replace("'", "''")
+            # Role names are constants and passwords url-safe tokens, quoted as literals.
             statements.append(
-                f"SELECT format('CREATE ROLE %I', '{role}') "
+                f"SELECT format('CREATE ROLE %I', '{role}') "  # noqa: S608
                 f"WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec\n"
                 f"ALTER ROLE \"{role}\" {options} PASSWORD '{literal}';\n"
                 f"SELECT format('CREATE DATABASE %I OWNER %I', '{role}', '{role}') "
@@ -283,9 +317,10 @@ class Postgres(Component):
 
     def dsn(self, database: str | None = None) -> str:
         secrets = self.ctx.secrets
+        host, port = self.ctx.host, self.ctx.settings.postgres_port
         return (
             f"postgresql://{secrets.postgres_user}:{secrets.postgres_password}"
-            f"@{self.ctx.host}:{self.ctx.settings.postgres_port}/{database or secrets.postgres_user}"
+            f"@{host}:{port}/{database or secrets.postgres_user}"
         )
 
 
@@ -381,9 +416,13 @@ class Minio(ProcessComponent):
         data.mkdir(parents=True, exist_ok=True)
         host = self.ctx.host
         return [
-            str(self.binary), "server", str(data),
-            "--address", f"{host}:{self.ctx.settings.minio_port}",
-            "--console-address", f"{host}:{self.ctx.settings.minio_console_port}",
+            str(self.binary),
+            "server",
+            str(data),
+            "--address",
+            f"{host}:{self.ctx.settings.minio_port}",
+            "--console-address",
+            f"{host}:{self.ctx.settings.minio_console_port}",
         ]
 
     def env(self) -> Mapping[str, str]:
@@ -511,17 +550,27 @@ class Etcd(ProcessComponent):
         peer = f"http://{self.ctx.host}:{self.ctx.settings.etcd_peer_port}"
         return [
             str(self.binary),
-            "--name", "taas",
-            "--data-dir", str(self.ctx.paths.data(self.name)),
-            "--listen-client-urls", self.url,
-            "--advertise-client-urls", self.url,
-            "--listen-peer-urls", peer,
-            "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"taas={peer}",
-            "--listen-metrics-urls", "",
+            "--name",
+            "taas",
+            "--data-dir",
+            str(self.ctx.paths.data(self.name)),
+            "--listen-client-urls",
+            self.url,
+            "--advertise-client-urls",
+            self.url,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"taas={peer}",
+            "--listen-metrics-urls",
+            "",
             "--unsafe-no-fsync",
-            "--quota-backend-bytes", str(2 * 1024**3),
-            "--log-level", "warn",
+            "--quota-backend-bytes",
+            str(2 * 1024**3),
+            "--log-level",
+            "warn",
         ]
 
     def probe(self) -> Health:
@@ -567,11 +616,10 @@ class KubeServer(ProcessComponent):
             return Health(False, "not running")
         pki = self.ctx.pki
         admin = pki.client("admin")
+        tls = ssl.create_default_context(cafile=str(pki.ca.cert))
+        tls.load_cert_chain(str(admin.cert), str(admin.key))
         ok, detail, _ = _http_probe(
-            f"https://{self.ctx.host}:{port}{path}",
-            expect="ok",
-            verify=str(pki.ca.cert),
-            cert=(str(admin.cert), str(admin.key)),
+            f"https://{self.ctx.host}:{port}{path}", expect="ok", verify=tls
         )
         return Health(ok, detail, self._cached_version if ok else None)
 
@@ -746,7 +794,7 @@ class Kwok(ProcessComponent):
             return Health(False, detail)
         try:
             ready = ready_nodes(self.ctx)
-        except Exception as exc:  # noqa: BLE001 - any API failure means "not healthy yet"
+        except Exception as exc:
             return Health(False, f"cannot list nodes: {exc}")
         if len(ready) < len(KWOK_NODES):
             return Health(False, f"{len(ready)}/{len(KWOK_NODES)} fake nodes Ready")

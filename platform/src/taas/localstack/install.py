@@ -55,7 +55,9 @@ def _go() -> str:
 
 def ensure_apt(log: StepLog, paths: StackPaths, names: Sequence[str]) -> None:
     """Install the Debian packages behind ``names`` that are missing."""
-    missing = [pkg for name in names for pkg in APT_PACKAGES[name][1] if not APT_PACKAGES[name][0].exists()]
+    missing = [
+        pkg for name in names for pkg in APT_PACKAGES[name][1] if not APT_PACKAGES[name][0].exists()
+    ]
     if not missing:
         return
     if os.geteuid() != 0:
@@ -109,7 +111,10 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     build_log = paths.build_logs / f"{name}-{version}.log"
     info = subprocess.run(
         [go, "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
-        capture_output=True, text=True, env=env, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if info.returncode != 0:
         raise ConfigurationError(
@@ -117,7 +122,9 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
             hint="check that the Go module proxy is reachable (go env GOPROXY)",
         )
     upstream_mod = Path(json.loads(info.stdout)["GoMod"]).read_text()
-    staging = sorted(set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", upstream_mod, re.M)))
+    staging = sorted(
+        set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", upstream_mod, re.M))
+    )
     replaces = "\n".join(f"\t{mod} => {mod} {versions.KUBERNETES_STAGING}" for mod in staging)
     (src / "go.mod").write_text(
         f"module taas.local/build/{name}\n\ngo 1.26.0\n\nreplace (\n{replaces}\n)\n"
@@ -126,7 +133,9 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     log.run(
         f"fetching Kubernetes {version} modules",
         [go, "get", *(f"{pkg}@{version}" for pkg in packages)],
-        log=build_log, cwd=src, env=env,
+        log=build_log,
+        cwd=src,
+        env=env,
     )
     partial = final.with_name(final.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
@@ -139,7 +148,9 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     log.run(
         f"building Kubernetes {version} control plane (first time ~15-30 min, cached after)",
         [go, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{partial}/", *packages],
-        log=build_log, cwd=src, env=env,
+        log=build_log,
+        cwd=src,
+        env=env,
         hint=f"read {build_log}; the build needs 3-5 GB of free memory",
     )
     _finish(partial, final)
@@ -161,15 +172,27 @@ def build_etcd(log: StepLog, paths: StackPaths) -> Path:
     log.run(
         f"fetching etcd {version}",
         [go, "get", f"go.etcd.io/etcd/server/v3@{version}"],
-        log=build_log, cwd=src, env=env,
+        log=build_log,
+        cwd=src,
+        env=env,
     )
     partial = final.with_name(final.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     log.run(
         f"building etcd {version} (first time ~2 min)",
-        [go, "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{partial}/etcd",
-         "go.etcd.io/etcd/server/v3"],
-        log=build_log, cwd=src, env=env,
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            "-o",
+            f"{partial}/etcd",
+            "go.etcd.io/etcd/server/v3",
+        ],
+        log=build_log,
+        cwd=src,
+        env=env,
     )
     _finish(partial, final)
     return final
@@ -249,7 +272,9 @@ def install_keycloak(log: StepLog, paths: StackPaths) -> Path:
         log.run(
             f"downloading Keycloak {versions.KEYCLOAK} from Maven Central",
             [
-                mvn, "-B", "-q",
+                mvn,
+                "-B",
+                "-q",
                 f"org.apache.maven.plugins:maven-dependency-plugin:"
                 f"{versions.MAVEN_DEPENDENCY_PLUGIN}:copy",
                 f"-Dartifact=org.keycloak:keycloak-quarkus-dist:{versions.KEYCLOAK}:tar.gz",
@@ -300,7 +325,10 @@ def kwok_stages(paths: StackPaths) -> Path:
         return target
     info = subprocess.run(
         [_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.KWOK}"],
-        capture_output=True, text=True, env=_go_env(paths), check=False,
+        capture_output=True,
+        text=True,
+        env=_go_env(paths),
+        check=False,
     )
     if info.returncode != 0:
         raise ConfigurationError(

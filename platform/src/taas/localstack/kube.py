@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from taas.localstack.context import StackContext
 
 
 def api_client(ctx: StackContext) -> client.ApiClient:
     """An API client authenticated as the local cluster admin."""
-    return config.new_client_from_config(config_file=str(ctx.paths.kubeconfig))
+    api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        config_file=str(ctx.paths.kubeconfig)
+    )
+    return api
 
 
 def _fake_node(name: str, annotation: str) -> client.V1Node:
@@ -49,7 +52,9 @@ def ready_nodes(ctx: StackContext) -> list[str]:
     with api_client(ctx) as api:
         nodes = client.CoreV1Api(api).list_node(_request_timeout=5).items
     return [
-        node.metadata.name
+        str(node.metadata.name)
         for node in nodes
-        if any(c.type == "Ready" and c.status == "True" for c in (node.status.conditions or []))
+        if node.metadata is not None
+        and node.status is not None
+        and any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
     ]

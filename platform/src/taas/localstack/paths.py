@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,4 +83,4 @@ class StackPaths:
                 ) from exc
         for folder in (self.downloads, self.build_logs, self.logs, self.run, self.pki):
             folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.state, 0o700)
+        self.state.chmod(0o700)

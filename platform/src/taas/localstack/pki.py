@@ -110,7 +110,7 @@ class LocalPki:
         self,
         pair: CertPair,
         subject: x509.Name,
-        usage: ExtendedKeyUsageOID,
+        usage: x509.ObjectIdentifier,
         sans: list[x509.GeneralName] | None = None,
     ) -> CertPair:
         if pair.cert.exists() and pair.key.exists():

@@ -48,7 +48,9 @@ class StepLog:
         try:
             yield
         except BaseException:
-            self.console.print(f"[red]✗[/] {title} (failed after {_elapsed(time.monotonic() - started)})")
+            self.console.print(
+                f"[red]✗[/] {title} (failed after {_elapsed(time.monotonic() - started)})"
+            )
             raise
         self.console.print(f"[green]✓[/] {title} ({_elapsed(time.monotonic() - started)})")
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from taas.kit.errors import TaasError
 from taas.localstack.components import (
@@ -37,13 +38,13 @@ class ComponentStatus:
     log: str
 
 
-class StartFailure(TaasError):
+class StartFailureError(TaasError):
     """A component did not become healthy."""
 
 
 def _tail(path_text: str, lines: int = _LOG_TAIL_LINES) -> str:
     try:
-        with open(path_text, "rb") as handle:
+        with Path(path_text).open("rb") as handle:
             handle.seek(0, 2)
             handle.seek(max(0, handle.tell() - 16384))
             text = handle.read().decode(errors="replace")
@@ -57,11 +58,24 @@ class LocalStack:
 
     def __init__(self, ctx: StackContext) -> None:
         self.ctx = ctx
-        self.components: dict[str, Component] = {kind.name: kind(ctx) for kind in COMPONENT_TYPES}
+        self.postgres = Postgres(ctx)
+        self.keycloak = Keycloak(ctx)
+        self.redis = Redis(ctx)
+        self.minio = Minio(ctx)
+        self.components: dict[str, Component] = {
+            self.postgres.name: self.postgres,
+            self.keycloak.name: self.keycloak,
+            self.redis.name: self.redis,
+            self.minio.name: self.minio,
+        }
+        for kind in COMPONENT_TYPES:
+            self.components.setdefault(kind.name, kind(ctx))
 
     # ------------------------------------------------------------------ selection
 
-    def select(self, names: Sequence[str] = (), *, with_requirements: bool = True) -> list[Component]:
+    def select(
+        self, names: Sequence[str] = (), *, with_requirements: bool = True
+    ) -> list[Component]:
         """The named components (all if none) plus what they require, in start order."""
         require_known(names)
         wanted = set(names or self.components)
@@ -138,13 +152,13 @@ class LocalStack:
             if condition():
                 return
             if not component.is_running():
-                raise StartFailure(
+                raise StartFailureError(
                     f"{component.name} exited while starting; its log "
                     f"({component.log_path}) ends with:\n{_tail(str(component.log_path))}",
                     hint=component.fix_hint,
                 )
             if time.monotonic() > deadline:
-                raise StartFailure(
+                raise StartFailureError(
                     f"{component.name} did not {what.removeprefix('to ')} within "
                     f"{self.ctx.settings.start_timeout_s:.0f}s ({component.probe().detail}); "
                     f"its log ({component.log_path}) ends with:\n{_tail(str(component.log_path))}",
@@ -184,14 +198,7 @@ class LocalStack:
 
     def env(self) -> dict[str, str]:
         """Endpoints and credentials of the stack, as environment variables."""
-        postgres = self.components["postgres"]
-        redis = self.components["redis"]
-        minio = self.components["minio"]
-        keycloak = self.components["keycloak"]
-        assert isinstance(postgres, Postgres)
-        assert isinstance(redis, Redis)
-        assert isinstance(minio, Minio)
-        assert isinstance(keycloak, Keycloak)
+        postgres, redis, minio, keycloak = self.postgres, self.redis, self.minio, self.keycloak
         secrets = self.ctx.secrets
         return {
             "TAAS_DATABASE_URL": postgres.dsn(),

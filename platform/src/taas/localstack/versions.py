@@ -10,6 +10,8 @@ KUBERNETES: Final = "v1.36.3"
 KUBERNETES_STAGING: Final = "v0.36.3"
 ETCD: Final = "v3.6.16"
 KWOK: Final = "v0.8.0"
-MINIO: Final = "v0.0.0-20260212201848-7aac2a2c5b7c"  # master of 2026-02-12; MinIO tags are not semver
+MINIO: Final = (
+    "v0.0.0-20260212201848-7aac2a2c5b7c"  # master of 2026-02-12; MinIO tags are not semver
+)
 KEYCLOAK: Final = "26.5.6"
 MAVEN_DEPENDENCY_PLUGIN: Final = "3.8.1"
