@@ -16,7 +16,7 @@ def test_celery_task_round_trip_through_redis(stack: LocalStack) -> None:
     queue = f"smoke-{uuid.uuid4().hex[:8]}"
     app.conf.update(task_default_queue=queue, broker_connection_retry_on_startup=True)
 
-    @app.task(name="smoke.multiply")
+    @app.task(name="smoke.multiply")  # type: ignore[untyped-decorator]
     def multiply(left: int, right: int) -> int:
         return left * right
 

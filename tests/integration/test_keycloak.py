@@ -63,5 +63,5 @@ def test_wrong_password_is_refused(stack: LocalStack) -> None:
     oidc = KeycloakOpenID(
         server_url=env["TAAS_KEYCLOAK_URL"], realm_name="master", client_id="admin-cli"
     )
-    with pytest.raises(Exception, match="401|invalid_grant"):
+    with pytest.raises(Exception, match=r"401|invalid_grant"):
         oidc.token(env["TAAS_KEYCLOAK_ADMIN_USER"], "not-the-password")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from minio import Minio
@@ -51,6 +51,7 @@ def test_server_side_encryption_with_the_built_in_kms(minio: Minio, bucket: str)
     payload = b"customer record"
     minio.put_object(bucket, "secret.txt", io.BytesIO(payload), len(payload), sse=SseS3())
     stat = minio.stat_object(bucket, "secret.txt")
+    assert stat.metadata is not None
     assert stat.metadata.get("x-amz-server-side-encryption") == "AES256"
 
 

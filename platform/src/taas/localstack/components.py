@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import ssl
 import subprocess
@@ -17,6 +18,7 @@ import psycopg
 import redis
 
 from taas.kit.errors import ConfigurationError, TaasError
+from taas.kit.settings import default_state_dir
 from taas.localstack import install, versions
 from taas.localstack.context import StackContext
 from taas.localstack.kube import ensure_fake_nodes, ready_nodes
@@ -163,12 +165,19 @@ class Postgres(Component):
 
     name = "postgres"
     title = "PostgreSQL"
-    cluster = "taas"
     fix_hint = "read the log; `pg_lsclusters` lists clusters, `taas stack reset` starts over"
 
     @property
     def version(self) -> str:
         return versions.POSTGRES_MAJOR
+
+    @cached_property
+    def cluster(self) -> str:
+        """``taas`` for the default state folder; another state folder gets its own cluster."""
+        state = self.ctx.paths.state.resolve()
+        if state == default_state_dir().resolve():
+            return "taas"
+        return f"taas-{hashlib.sha256(str(state).encode()).hexdigest()[:10]}"
 
     @property
     def log_path(self) -> Path:

@@ -102,24 +102,28 @@ def spawn(
     pid_file: PidFile,
     log: Path,
     env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
 ) -> int:
-    """Start ``argv`` detached in its own session, logging to ``log``; returns the pid."""
+    """Start ``argv`` detached in its own session, logging to ``log``; returns the pid.
+
+    ``posix_spawn`` rather than ``Popen``: the server outlives this process, so there is
+    no child object to keep; ``terminate`` reaps it if it is still our child.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         out.write(f"\n==== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting: {argv[0]}\n".encode())
-        out.flush()
-        process = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            start_new_session=True,
-        )
-    pid_file.write(process.pid)
-    return process.pid
+    pid = os.posix_spawnp(
+        argv[0],
+        list(argv),
+        {**os.environ, **(env or {})},
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,
+    )
+    pid_file.write(pid)
+    return pid
 
 
 def terminate(pid_file: PidFile, *, grace_s: float = 20.0) -> bool:
