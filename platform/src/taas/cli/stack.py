@@ -60,6 +60,17 @@ def down(names: Names = None) -> None:
 
 @app.command()
 @friendly_errors
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop the stack and delete its data, logs, certificates and secrets (not the cache)."""
+    if not yes and not typer.confirm("Delete all local stack data?"):
+        raise typer.Exit(code=1)
+    _stack().reset()
+
+
+@app.command()
+@friendly_errors
 def status(
     names: Names = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

@@ -267,6 +267,18 @@ class Postgres(Component):
         self._ctl("stop", "-m", "fast")
         return True
 
+    def drop(self) -> bool:
+        """Delete the cluster and its data; True if there was one."""
+        if not self._exists():
+            return False
+        subprocess.run(
+            ["pg_dropcluster", "--stop", self.version, self.cluster],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return True
+
     def _psql(self, sql: str) -> None:
         result = subprocess.run(
             [

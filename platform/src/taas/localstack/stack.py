@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -177,6 +178,21 @@ class LocalStack:
                 else:
                     self.ctx.log.info(f"[dim]·[/] {component.name} was not running")
         return stopped
+
+    def reset(self) -> None:
+        """Stop everything and delete all running state; the build cache stays."""
+        self.down()
+        with self._locked():
+            if self.postgres.drop():
+                self.ctx.log.info(f"[green]✓[/] dropped PostgreSQL cluster {self.postgres.cluster}")
+            for child in self.ctx.paths.state.iterdir():
+                if child == self.ctx.paths.run:
+                    continue
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        self.ctx.log.info(f"[green]✓[/] deleted the state in {self.ctx.paths.state}")
 
     def status(self, names: Sequence[str] = ()) -> list[ComponentStatus]:
         """Health, version, ports and log of each selected component."""
