@@ -102,3 +102,62 @@ class StackSettings(BaseSettings):
 def stack_settings() -> StackSettings:
     """The settings in force for this process."""
     return StackSettings()
+
+
+class AppSettings(BaseSettings):
+    """Where the control plane finds its servers. `eval "$(taas stack env)"` sets them locally."""
+
+    model_config = SettingsConfigDict(env_prefix="TAAS_", extra="ignore", frozen=True)
+
+    environment: str = Field(
+        default="development",
+        description="`development` or `production`; production refuses generated dev secrets.",
+    )
+    database_url: str = Field(description="Control-plane database (SQLAlchemy/psycopg URL).")
+    tenants_database: str = Field(
+        default="taas_tenants",
+        description="Database that holds one schema per pool-tier tenant.",
+    )
+    celery_broker_url: str = Field(description="Celery broker (Redis).")
+    redis_url: str = Field(description="Redis for Celery results and counters.")
+    keycloak_url: str = Field(description="Keycloak base URL.")
+    keycloak_admin_user: str = Field(description="Keycloak master-realm admin user.")
+    keycloak_admin_password: str = Field(description="Password of the Keycloak admin user.")
+    minio_endpoint: str = Field(description="MinIO S3 endpoint host:port.")
+    minio_access_key: str = Field(description="MinIO root access key.")
+    minio_secret_key: str = Field(description="MinIO root secret key.")
+    minio_secure: bool = Field(default=False, description="Use HTTPS to reach MinIO.")
+    kubeconfig: Path = Field(
+        validation_alias="KUBECONFIG", description="Kubeconfig of the cluster tenants live in."
+    )
+    platform_realm: str = Field(
+        default="taas-platform", description="Keycloak realm of platform operators and auditors."
+    )
+    banks_realm: str = Field(
+        default="taas-banks", description="Shared Keycloak realm of pool-tier banks (orgs)."
+    )
+    gateway_namespace: str = Field(
+        default="taas-gateway",
+        description="Namespace of the gateway; the only one tenant namespaces admit traffic from.",
+    )
+    step_retry_limit: int = Field(
+        default=5, description="Attempts of a saga step on temporary errors before it fails."
+    )
+    step_retry_base_s: float = Field(
+        default=1.0, description="First retry delay of a saga step; doubles on each attempt."
+    )
+    reconcile_interval_s: float = Field(
+        default=60.0, description="How often the reconciler compares desired and actual state."
+    )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """``database_url`` with the psycopg 3 driver named, as SQLAlchemy wants it."""
+        scheme, rest = self.database_url.split("://", 1)
+        return f"postgresql+psycopg://{rest}" if scheme in {"postgresql", "postgres"} else self.database_url
+
+
+@lru_cache
+def app_settings() -> AppSettings:
+    """The control plane's settings (read once per process)."""
+    return AppSettings()  # type: ignore[call-arg]  # filled from the environment

@@ -1,0 +1,159 @@
+"""All audit queries: append under a lock, read pages, walk the chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from taas.audit.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+_APPEND_LOCK = 7_261_001  # pg_advisory_xact_lock key serialising appends
+
+
+def event_hash(
+    *,
+    seq: int,
+    occurred_at: dt.datetime,
+    actor: str,
+    action: str,
+    tenant_id: uuid.UUID | None,
+    request_id: str | None,
+    outcome: str,
+    detail: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over a canonical JSON of the event and the previous hash."""
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "tenant_id": str(tenant_id) if tenant_id else None,
+            "request_id": request_id,
+            "outcome": outcome,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _hash_of(event: AuditEvent) -> str:
+    return event_hash(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        action=event.action,
+        tenant_id=event.tenant_id,
+        request_id=event.request_id,
+        outcome=event.outcome,
+        detail=event.detail,
+        prev_hash=event.prev_hash,
+    )
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        outcome: str,
+        tenant_id: uuid.UUID | None = None,
+        request_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        """Add the next event to the chain; appends are serialised by an advisory lock."""
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+        head = self.session.get(AuditHead, 1)
+        seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
+        event = AuditEvent(
+            seq=seq,
+            occurred_at=dt.datetime.now(dt.UTC),
+            actor=actor,
+            action=action,
+            tenant_id=tenant_id,
+            request_id=request_id,
+            outcome=outcome,
+            detail=json.loads(json.dumps(detail or {}, default=str)),
+            prev_hash=prev_hash,
+        )
+        event.hash = _hash_of(event)
+        self.session.add(event)
+        if head is None:
+            self.session.add(AuditHead(id=1, seq=seq, hash=event.hash))
+        else:
+            head.seq, head.hash = seq, event.hash
+        self.session.flush()
+        return event
+
+    def page(
+        self, *, tenant_id: uuid.UUID | None, after_seq: int, limit: int
+    ) -> list[AuditEvent]:
+        query = select(AuditEvent).where(AuditEvent.seq > after_seq)
+        if tenant_id is not None:
+            query = query.where(AuditEvent.tenant_id == tenant_id)
+        return list(self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)))
+
+    def walk(self, batch: int = 1000) -> Iterator[AuditEvent]:
+        last = 0
+        while True:
+            rows = self.page(tenant_id=None, after_seq=last, limit=batch)
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+
+    def head(self) -> AuditHead | None:
+        return self.session.get(AuditHead, 1)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of walking the audit chain."""
+
+    ok: bool
+    events: int
+    problems: list[str]
+
+
+def verify_chain(repo: AuditRepository, *, max_problems: int = 50) -> ChainReport:
+    """Recompute every hash and link; report altered, removed or reordered events."""
+    problems: list[str] = []
+    expected_seq, prev_hash, count = 1, GENESIS, 0
+    for event in repo.walk():
+        count += 1
+        if event.seq != expected_seq:
+            problems.append(f"events {expected_seq}..{event.seq - 1} are missing")
+        if event.prev_hash != prev_hash:
+            problems.append(f"event {event.seq} does not link to the event before it")
+        if _hash_of(event) != event.hash:
+            problems.append(f"event {event.seq} was altered (its hash does not match)")
+        expected_seq, prev_hash = event.seq + 1, event.hash
+        if len(problems) >= max_problems:
+            break
+    head = repo.head()
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        problems.append(
+            f"the chain ends at event {expected_seq - 1} but the head records event {head.seq}: "
+            "the newest events were removed or the head was altered"
+        )
+    if head is None and count:
+        problems.append("the chain head is missing")
+    return ChainReport(ok=not problems, events=count, problems=problems)

@@ -1,0 +1,67 @@
+"""What the adapters need to know about a tenant, and the names derived from it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """Resource limits of one tenant."""
+
+    cpu: str = "2"
+    memory: str = "4Gi"
+    storage_gb: int = 10
+    requests_per_second: int = 50
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """Desired state of one tenant, as the adapters see it."""
+
+    id: uuid.UUID
+    slug: str
+    tier: str
+    region: str
+    quotas: Quotas = field(default_factory=Quotas)
+    object_lock: bool = False
+    display_name: str = ""
+    admin_email: str | None = None
+
+    @property
+    def isolated(self) -> bool:
+        """silo and dedicated tenants get their own realm and database."""
+        return self.tier in {"silo", "dedicated"}
+
+    @property
+    def namespace(self) -> str:
+        return f"tenant-{self.slug}"
+
+    @property
+    def bucket(self) -> str:
+        return f"tenant-{self.slug}"
+
+    @property
+    def storage_user(self) -> str:
+        return f"tenant-{self.slug}-svc"
+
+    @property
+    def db_name(self) -> str:
+        """Role name, and schema (pool) or database (silo/dedicated) name."""
+        return "t_" + self.slug.replace("-", "_")
+
+    @property
+    def realm(self) -> str:
+        return f"bank-{self.slug}"
+
+    @property
+    def admin_username(self) -> str:
+        return f"{self.slug}-admin"
+
+    @property
+    def systems_client(self) -> str:
+        return f"{self.slug}-systems"
+
+
+CREDENTIALS_SECRET = "taas-tenant-credentials"

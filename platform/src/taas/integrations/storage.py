@@ -1,0 +1,261 @@
+"""Tenant storage on MinIO (S3): a bucket with versioning, encryption, optional object lock,
+a quota and a service identity whose policy reaches that bucket only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import urllib3
+from minio import Minio, MinioAdmin
+from minio.commonconfig import ENABLED, Tags
+from minio.credentials import StaticProvider
+from minio.deleteobjects import DeleteObject
+from minio.error import MinioAdminException, S3Error
+from minio.sseconfig import Rule, SSEConfig
+from minio.versioningconfig import VersioningConfig
+
+from taas.integrations.spec import TenantSpec
+from taas.kit.errors import PermanentError, TemporaryError
+from taas.kit.telemetry import traced
+
+T = TypeVar("T")
+GIB = 1024**3
+
+
+def _translate(call: Callable[[], T], what: str) -> T:
+    try:
+        return call()
+    except S3Error as exc:
+        if exc.code in ("SlowDown", "ServiceUnavailable", "InternalError", "XMinioServerNotInitialized"):
+            raise TemporaryError(f"MinIO {what}: {exc.code}", delay=2) from exc
+        raise PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}") from exc
+    except MinioAdminException as exc:
+        if str(exc).startswith("admin request failed; Status: 5"):
+            raise TemporaryError(f"MinIO admin {what}: {exc}", delay=2) from exc
+        raise PermanentError(f"MinIO admin refused {what}: {exc}") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise TemporaryError(f"MinIO unreachable during {what}: {exc}", delay=2) from exc
+
+
+def _admin_missing(exc: MinioAdminException) -> bool:
+    text = str(exc)
+    return "Status: 404" in text or "NoSuchUser" in text or "XMinioAdminNoSuchUser" in text
+
+
+def user_policy(spec: TenantSpec) -> dict[str, Any]:
+    """IAM policy of the tenant's service identity: its own bucket, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"],
+                "Resource": [f"arn:aws:s3:::{spec.bucket}"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                "Resource": [f"arn:aws:s3:::{spec.bucket}/*"],
+            },
+        ],
+    }
+
+
+def bucket_policy(spec: TenantSpec) -> dict[str, Any]:
+    """Bucket policy: no anonymous access of any kind, stated explicitly."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyAnonymous",
+                "Effect": "Deny",
+                "Principal": {"AWS": ["*"]},
+                "Action": ["s3:*"],
+                "Resource": [f"arn:aws:s3:::{spec.bucket}", f"arn:aws:s3:::{spec.bucket}/*"],
+                "Condition": {"StringEquals": {"aws:principaltype": ["Anonymous"]}},
+            }
+        ],
+    }
+
+
+def _policy_name(spec: TenantSpec) -> str:
+    return f"{spec.bucket}-rw"
+
+
+class StorageTenants:
+    """Makes each tenant's bucket and service identity match the spec."""
+
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, *, secure: bool) -> None:
+        self.endpoint = endpoint
+        self.s3 = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+        self.admin = MinioAdmin(
+            endpoint, credentials=StaticProvider(access_key, secret_key), secure=secure
+        )
+        self.secure = secure
+
+    def client_for(self, access_key: str, secret_key: str) -> Minio:
+        """An S3 client with the given (tenant) credentials."""
+        return Minio(self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure)
+
+    @traced("minio.ensure_tenant")
+    def ensure(self, spec: TenantSpec, secret_key: str) -> list[str]:
+        """Create or repair bucket, settings and service identity; return what changed."""
+        changes: list[str] = []
+        bucket = spec.bucket
+        if not _translate(lambda: self.s3.bucket_exists(bucket), "check bucket"):
+            try:
+                _translate(
+                    lambda: self.s3.make_bucket(bucket, object_lock=spec.object_lock),
+                    "create bucket",
+                )
+                changes.append(f"created bucket {bucket}")
+            except PermanentError as exc:
+                cause = exc.__cause__
+                if not (isinstance(cause, S3Error) and cause.code == "BucketAlreadyOwnedByYou"):
+                    raise
+        versioning = _translate(lambda: self.s3.get_bucket_versioning(bucket), "read versioning")
+        if versioning.status != ENABLED:
+            _translate(
+                lambda: self.s3.set_bucket_versioning(bucket, VersioningConfig(ENABLED)),
+                "enable versioning",
+            )
+            changes.append(f"enabled versioning on {bucket}")
+        encryption = _translate(lambda: self.s3.get_bucket_encryption(bucket), "read encryption")
+        if encryption is None:
+            _translate(
+                lambda: self.s3.set_bucket_encryption(
+                    bucket, SSEConfig(Rule.new_sse_s3_rule())
+                ),
+                "enable encryption",
+            )
+            changes.append(f"enabled SSE-S3 encryption on {bucket}")
+        quota = spec.quotas.storage_gb * GIB
+        current_quota = json.loads(
+            _translate(lambda: self.admin.bucket_quota_get(bucket), "read quota") or "{}"
+        )
+        if current_quota.get("quota", current_quota.get("size")) != quota:
+            _translate(lambda: self.admin.bucket_quota_set(bucket, quota), "set quota")
+            changes.append(f"set quota of {bucket} to {spec.quotas.storage_gb} GiB")
+        wanted_bucket_policy = bucket_policy(spec)
+        if self._bucket_policy(bucket) != wanted_bucket_policy:
+            _translate(
+                lambda: self.s3.set_bucket_policy(bucket, json.dumps(wanted_bucket_policy)),
+                "set bucket policy",
+            )
+            changes.append(f"restored bucket policy of {bucket}")
+        changes += self._ensure_identity(spec, secret_key)
+        return changes
+
+    def _bucket_policy(self, bucket: str) -> dict[str, Any] | None:
+        try:
+            text = self.s3.get_bucket_policy(bucket)
+        except S3Error as exc:
+            if exc.code == "NoSuchBucketPolicy":
+                return None
+            raise
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded
+
+    def _ensure_identity(self, spec: TenantSpec, secret_key: str) -> list[str]:
+        changes: list[str] = []
+        name, user = _policy_name(spec), spec.storage_user
+        wanted = user_policy(spec)
+        try:
+            current = json.loads(self.admin.policy_info(name))
+            current_policy = current.get("Policy", current)
+        except MinioAdminException:
+            current_policy = None
+        if current_policy != wanted:
+            _translate(lambda: self.admin.policy_add(name, policy=wanted), "add policy")
+            changes.append(f"wrote policy {name}")
+        try:
+            info = json.loads(self.admin.user_info(user))
+        except MinioAdminException as exc:
+            if not _admin_missing(exc):
+                raise PermanentError(f"MinIO admin refused user lookup: {exc}") from exc
+            info = None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(f"MinIO unreachable: {exc}", delay=2) from exc
+        if info is None:
+            _translate(lambda: self.admin.user_add(user, secret_key), "add user")
+            changes.append(f"created service identity {user}")
+            info = {}
+        if name not in str(info.get("policyName", "")):
+            _translate(lambda: self.admin.policy_set(name, user=user), "attach policy")
+            changes.append(f"attached policy {name} to {user}")
+        return changes
+
+    @traced("minio.check_tenant")
+    def exists(self, spec: TenantSpec) -> dict[str, bool]:
+        bucket = _translate(lambda: self.s3.bucket_exists(spec.bucket), "check bucket")
+        try:
+            self.admin.user_info(spec.storage_user)
+            user = True
+        except MinioAdminException as exc:
+            if not _admin_missing(exc):
+                raise PermanentError(f"MinIO admin refused user lookup: {exc}") from exc
+            user = False
+        return {"bucket": bucket, "identity": user}
+
+    @traced("minio.set_identity_enabled")
+    def set_enabled(self, spec: TenantSpec, *, enabled: bool) -> list[str]:
+        if not self.exists(spec)["identity"]:
+            return []
+        if enabled:
+            _translate(lambda: self.admin.user_enable(spec.storage_user), "enable user")
+        else:
+            _translate(lambda: self.admin.user_disable(spec.storage_user), "disable user")
+        return [f"{'enabled' if enabled else 'disabled'} service identity {spec.storage_user}"]
+
+    @traced("minio.remove_identity")
+    def remove_identity(self, spec: TenantSpec) -> list[str]:
+        changes = []
+        if self.exists(spec)["identity"]:
+            _translate(lambda: self.admin.user_remove(spec.storage_user), "remove user")
+            changes.append(f"removed service identity {spec.storage_user}")
+        try:
+            self.admin.policy_remove(_policy_name(spec))
+            changes.append(f"removed policy {_policy_name(spec)}")
+        except MinioAdminException:
+            pass
+        return changes
+
+    @traced("minio.retain_bucket")
+    def retain(self, spec: TenantSpec, until_iso: str) -> list[str]:
+        """Keep the bucket read-only for the platform: tag it with the retention deadline."""
+        if not _translate(lambda: self.s3.bucket_exists(spec.bucket), "check bucket"):
+            return []
+        tags = Tags.new_bucket_tags()
+        tags["taas.io/retain-until"] = until_iso
+        tags["taas.io/tenant"] = spec.slug
+        _translate(lambda: self.s3.set_bucket_tags(spec.bucket, tags), "tag bucket")
+        return [f"kept bucket {spec.bucket} read-only until {until_iso}"]
+
+    @traced("minio.remove_bucket")
+    def remove_bucket(self, spec: TenantSpec) -> list[str]:
+        """Delete every object version, then the bucket."""
+        bucket = spec.bucket
+        if not _translate(lambda: self.s3.bucket_exists(bucket), "check bucket"):
+            return []
+        versions = [
+            DeleteObject(str(item.object_name), item.version_id)
+            for item in self.s3.list_objects(bucket, recursive=True, include_version=True)
+        ]
+        if versions:
+            errors = list(self.s3.remove_objects(bucket, versions, bypass_governance_mode=True))
+            if errors:
+                raise PermanentError(
+                    f"MinIO kept {len(errors)} objects of {bucket}: {errors[0]}",
+                    hint="objects under a compliance-mode lock cannot be deleted before it expires",
+                )
+        _translate(lambda: self.s3.remove_bucket(bucket), "remove bucket")
+        return [f"deleted bucket {bucket} ({len(versions)} object versions)"]

@@ -1,0 +1,142 @@
+"""OpenTelemetry set-up and the ``traced`` decorator used on every outside call.
+
+Spans carry ``tenant.id`` whenever the call is about a tenant. Exporters are chosen by
+``TAAS_OTEL_EXPORTER``: ``none`` (default), ``console``, or ``jsonl`` with the file in
+``TAAS_OTEL_FILE`` (one JSON object per span; the tests read it to follow one trace
+across the API and worker processes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from opentelemetry import context, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_configured = False
+_lock = threading.Lock()
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each finished span as one JSON line to a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = []
+        for span in spans:
+            ctx = span.get_span_context()
+            if ctx is None:
+                continue
+            lines.append(
+                json.dumps(
+                    {
+                        "name": span.name,
+                        "trace_id": format(ctx.trace_id, "032x"),
+                        "span_id": format(ctx.span_id, "016x"),
+                        "parent_id": format(span.parent.span_id, "016x") if span.parent else None,
+                        "attributes": dict(span.attributes or {}),
+                        "status": span.status.status_code.name,
+                        "service": (span.resource.attributes.get("service.name")),
+                    },
+                    default=str,
+                )
+            )
+        with self._lock, self.path.open("a") as out:
+            out.write("".join(line + "\n" for line in lines))
+        return SpanExportResult.SUCCESS
+
+
+def setup_tracing(service_name: str) -> None:
+    """Install the tracer provider once per process, with the exporter the env asks for."""
+    global _configured  # noqa: PLW0603 - one provider per process
+    with _lock:
+        if _configured:
+            return
+        provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        exporter_name = os.environ.get("TAAS_OTEL_EXPORTER", "none")
+        exporter: SpanExporter | None = None
+        if exporter_name == "console":
+            exporter = ConsoleSpanExporter()
+        elif exporter_name == "jsonl":
+            exporter = JsonLinesSpanExporter(Path(os.environ["TAAS_OTEL_FILE"]))
+        if exporter is not None:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        _configured = True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("taas")
+
+
+def _tenant_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    for value in (*args, *kwargs.values()):
+        if hasattr(value, "slug") and hasattr(value, "id"):
+            return value
+    return None
+
+
+def traced(name: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run the function in a span named ``name``; tag it with the tenant found in its args."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with tracer().start_as_current_span(name) as span:
+                tenant = _tenant_of(args, kwargs)
+                if tenant is not None:
+                    span.set_attribute("tenant.id", str(tenant.id))
+                    span.set_attribute("tenant.slug", str(tenant.slug))
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, to hand to another process."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def continue_trace(traceparent: str | None) -> AbstractContextManager[Any]:
+    """Make ``traceparent`` the parent of spans started inside the block."""
+    ctx = _PROPAGATOR.extract({"traceparent": traceparent} if traceparent else {})
+    return _Attached(ctx)
+
+
+class _Attached(AbstractContextManager[None]):
+    def __init__(self, ctx: context.Context) -> None:
+        self.ctx = ctx
+        self.token: object | None = None
+
+    def __enter__(self) -> None:
+        self.token = context.attach(self.ctx)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            context.detach(self.token)  # type: ignore[arg-type]

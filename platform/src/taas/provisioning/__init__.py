@@ -1,0 +1,1 @@
+"""Operations: sagas of idempotent steps that make the outside world match desired state."""

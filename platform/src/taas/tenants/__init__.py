@@ -1,0 +1,1 @@
+"""Bank tenants: their lifecycle, quotas and the API over them."""
