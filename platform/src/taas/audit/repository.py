@@ -103,9 +103,7 @@ class AuditRepository:
         self.session.flush()
         return event
 
-    def page(
-        self, *, tenant_id: uuid.UUID | None, after_seq: int, limit: int
-    ) -> list[AuditEvent]:
+    def page(self, *, tenant_id: uuid.UUID | None, after_seq: int, limit: int) -> list[AuditEvent]:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq)
         if tenant_id is not None:
             query = query.where(AuditEvent.tenant_id == tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -10,12 +11,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
+from kubernetes import client, config, dynamic
+from kubernetes.dynamic.exceptions import DynamicApiError
 
 from taas.integrations.spec import CREDENTIALS_SECRET, TenantSpec
-from taas.kit.telemetry import traced
 from taas.kit.errors import PermanentError, TemporaryError
+from taas.kit.telemetry import traced
 
 T = TypeVar("T")
 SUSPENDED_REPLICAS = "taas.io/replicas-before-suspend"
@@ -23,36 +24,31 @@ NAMESPACE_GONE_WAIT_S = 60.0
 
 
 @lru_cache(maxsize=4)
-def _api(kubeconfig: str) -> client.ApiClient:
+def _dynamic(kubeconfig: str) -> Any:
     api: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
         config_file=kubeconfig
     )
-    return api
+    return dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
 
 
 def _translate(call: Callable[[], T], what: str) -> T:
     """Run one API call, turning failures into retry-aware errors."""
     try:
         return call()
-    except ApiException as exc:
-        if exc.status in (429, 500, 502, 503, 504) or exc.status == 0:
-            raise TemporaryError(f"Kubernetes {what}: HTTP {exc.status}", delay=2) from exc
+    except DynamicApiError as exc:
+        status = int(getattr(exc, "status", 0) or 0)
+        if status in (0, 429, 500, 502, 503, 504):
+            raise TemporaryError(f"Kubernetes {what}: HTTP {status}", delay=2) from exc
         raise PermanentError(
-            f"Kubernetes refused {what}: HTTP {exc.status} {exc.reason}: {str(exc.body)[:300]}",
+            f"Kubernetes refused {what}: HTTP {status}: {str(exc)[:300]}",
             hint="check the tenant's quotas and the platform's RBAC on the cluster",
         ) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise TemporaryError(f"Kubernetes API unreachable during {what}: {exc}", delay=2) from exc
 
 
-def _missing(call: Callable[[], Any]) -> Any | None:
-    """The object, or None when the API says 404."""
-    try:
-        return call()
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+def _status(exc: BaseException | None) -> int:
+    return int(getattr(exc, "status", 0) or 0) if isinstance(exc, DynamicApiError) else 0
 
 
 class KubernetesTenants:
@@ -63,8 +59,9 @@ class KubernetesTenants:
         self.gateway_namespace = gateway_namespace
 
     @property
-    def api(self) -> client.ApiClient:
-        return _api(self.kubeconfig)
+    def client(self) -> Any:
+        """The dynamic client: manifests in, plain dicts out."""
+        return _dynamic(self.kubeconfig)
 
     # ------------------------------------------------------------------ desired objects
 
@@ -177,224 +174,184 @@ class KubernetesTenants:
             ],
         }
 
+    def desired_objects(self, spec: TenantSpec) -> list[tuple[str, str, dict[str, Any], str]]:
+        """(apiVersion, kind, manifest, field compared for drift) of each namespaced object."""
+        account = {"metadata": {"name": "tenant-workload"}, "automountServiceAccountToken": False}
+        return [
+            ("v1", "ResourceQuota", self.quota_manifest(spec), "spec"),
+            ("v1", "LimitRange", self.limit_range_manifest(spec), "spec"),
+            ("networking.k8s.io/v1", "NetworkPolicy", self.network_policy_manifest(spec), "spec"),
+            ("v1", "ServiceAccount", account, "automountServiceAccountToken"),
+            ("rbac.authorization.k8s.io/v1", "Role", self.role_manifest(spec), "rules"),
+            (
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                self.role_binding_manifest(spec),
+                "subjects",
+            ),
+        ]
+
     # ------------------------------------------------------------------ operations
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        return _translate(
+            lambda: self.client.resources.get(api_version=api_version, kind=kind), f"find {kind}"
+        )
+
+    def _read(self, api_version: str, kind: str, name: str, namespace: str | None) -> Any | None:
+        resource = self._resource(api_version, kind)
+        try:
+            return _translate(lambda: resource.get(name=name, namespace=namespace), f"read {kind}")
+        except PermanentError as exc:
+            if _status(exc.__cause__) == 404:
+                return None
+            raise
+
+    def _create(
+        self, api_version: str, kind: str, body: dict[str, Any], namespace: str | None
+    ) -> None:
+        resource = self._resource(api_version, kind)
+        try:
+            _translate(lambda: resource.create(body=body, namespace=namespace), f"create {kind}")
+        except PermanentError as exc:
+            if _status(exc.__cause__) != 409:  # 409: created by a concurrent attempt; adopt it
+                raise
 
     @traced("kubernetes.ensure_tenant")
     def ensure(self, spec: TenantSpec) -> list[str]:
         """Create or repair the namespace and its objects; return what had to change."""
-        core = client.CoreV1Api(self.api)
-        net = client.NetworkingV1Api(self.api)
-        rbac = client.RbacAuthorizationV1Api(self.api)
         ns = spec.namespace
         changes: list[str] = []
-        wanted_ns = self.namespace_manifest(spec)
-        current = _translate(lambda: _missing(lambda: core.read_namespace(ns)), "read namespace")
+        wanted_ns = {"apiVersion": "v1", "kind": "Namespace", **self.namespace_manifest(spec)}
+        current = self._read("v1", "Namespace", ns, None)
         if current is None:
-            self._create(lambda: core.create_namespace(wanted_ns), "create namespace")
+            self._create("v1", "Namespace", wanted_ns, None)
             changes.append(f"created namespace {ns}")
         else:
-            labels = current.metadata.labels or {}
-            if current.status.phase == "Terminating":
+            current_dict = current.to_dict()
+            if current_dict.get("status", {}).get("phase") == "Terminating":
                 raise TemporaryError(f"namespace {ns} is still terminating", delay=3)
-            if any(labels.get(k) != v for k, v in wanted_ns["metadata"]["labels"].items()):
-                _translate(lambda: core.patch_namespace(ns, wanted_ns), "patch namespace")
+            if not _subset(wanted_ns["metadata"]["labels"], current_dict["metadata"].get("labels")):
+                resource = self._resource("v1", "Namespace")
+                _translate(lambda: resource.patch(body=wanted_ns, name=ns), "patch namespace")
                 changes.append(f"restored labels of namespace {ns}")
-        namespaced: list[tuple[str, Callable[[], Any], Callable[[], Any], Callable[[], Any], str]]
-        quota = self.quota_manifest(spec)
-        limits = self.limit_range_manifest(spec)
-        policy = self.network_policy_manifest(spec)
-        role = self.role_manifest(spec)
-        binding = self.role_binding_manifest(spec)
-        account = {"metadata": {"name": "tenant-workload"}, "automountServiceAccountToken": False}
-        namespaced = [
-            (
-                "ResourceQuota tenant-quota",
-                lambda: core.read_namespaced_resource_quota("tenant-quota", ns),
-                lambda: core.create_namespaced_resource_quota(ns, quota),
-                lambda: core.replace_namespaced_resource_quota("tenant-quota", ns, quota),
-                "spec",
-            ),
-            (
-                "LimitRange tenant-defaults",
-                lambda: core.read_namespaced_limit_range("tenant-defaults", ns),
-                lambda: core.create_namespaced_limit_range(ns, limits),
-                lambda: core.replace_namespaced_limit_range("tenant-defaults", ns, limits),
-                "spec",
-            ),
-            (
-                "NetworkPolicy tenant-isolation",
-                lambda: net.read_namespaced_network_policy("tenant-isolation", ns),
-                lambda: net.create_namespaced_network_policy(ns, policy),
-                lambda: net.replace_namespaced_network_policy("tenant-isolation", ns, policy),
-                "spec",
-            ),
-            (
-                "ServiceAccount tenant-workload",
-                lambda: core.read_namespaced_service_account("tenant-workload", ns),
-                lambda: core.create_namespaced_service_account(ns, account),
-                lambda: core.replace_namespaced_service_account("tenant-workload", ns, account),
-                "",
-            ),
-            (
-                "Role tenant-workload",
-                lambda: rbac.read_namespaced_role("tenant-workload", ns),
-                lambda: rbac.create_namespaced_role(ns, role),
-                lambda: rbac.replace_namespaced_role("tenant-workload", ns, role),
-                "rules",
-            ),
-            (
-                "RoleBinding tenant-workload",
-                lambda: rbac.read_namespaced_role_binding("tenant-workload", ns),
-                lambda: rbac.create_namespaced_role_binding(ns, binding),
-                lambda: rbac.replace_namespaced_role_binding("tenant-workload", ns, binding),
-                "subjects",
-            ),
-        ]
-        manifests = {
-            "ResourceQuota tenant-quota": quota,
-            "LimitRange tenant-defaults": limits,
-            "NetworkPolicy tenant-isolation": policy,
-            "ServiceAccount tenant-workload": account,
-            "Role tenant-workload": role,
-            "RoleBinding tenant-workload": binding,
-        }
-        for label, read, create, replace, field in namespaced:
-            existing = _translate(lambda read=read: _missing(read), f"read {label}")
+        for api_version, kind, manifest, field in self.desired_objects(spec):
+            body = {"apiVersion": api_version, "kind": kind, **manifest}
+            name = manifest["metadata"]["name"]
+            existing = self._read(api_version, kind, name, ns)
             if existing is None:
-                self._create(create, f"create {label}")
-                changes.append(f"created {label}")
-            elif field and not self._matches(existing, manifests[label], field):
-                _translate(replace, f"replace {label}")
-                changes.append(f"repaired {label}")
+                self._create(api_version, kind, body, ns)
+                changes.append(f"created {kind} {name}")
+            elif not _subset(manifest.get(field), existing.to_dict().get(field)):
+                resource = self._resource(api_version, kind)
+                body["metadata"] = {
+                    **body["metadata"],
+                    "resourceVersion": existing.metadata.resourceVersion,
+                }
+                _translate(
+                    functools.partial(resource.replace, body=body, namespace=ns), f"replace {kind}"
+                )
+                changes.append(f"repaired {kind} {name}")
         return changes
-
-    def _create(self, call: Callable[[], Any], what: str) -> None:
-        try:
-            _translate(call, what)
-        except PermanentError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ApiException) and cause.status == 409:
-                return  # created by a concurrent attempt: adopt it
-            raise
-
-    def _matches(self, existing: Any, wanted: dict[str, Any], field: str) -> bool:
-        actual = self.api.sanitize_for_serialization(existing).get(field)
-        return _subset(wanted[field], actual)
 
     @traced("kubernetes.namespace_exists")
     def namespace_exists(self, spec: TenantSpec) -> bool:
-        core = client.CoreV1Api(self.api)
-        found = _translate(lambda: _missing(lambda: core.read_namespace(spec.namespace)), "read")
-        return found is not None
+        return self._read("v1", "Namespace", spec.namespace, None) is not None
+
+    def object_exists(self, spec: TenantSpec, api_version: str, kind: str, name: str) -> bool:
+        return self._read(api_version, kind, name, spec.namespace) is not None
 
     @traced("kubernetes.read_credentials")
     def read_credentials(self, spec: TenantSpec) -> dict[str, str]:
-        core = client.CoreV1Api(self.api)
-        secret = _translate(
-            lambda: _missing(
-                lambda: core.read_namespaced_secret(CREDENTIALS_SECRET, spec.namespace)
-            ),
-            "read credentials",
-        )
-        if secret is None or not secret.data:
+        secret = self._read("v1", "Secret", CREDENTIALS_SECRET, spec.namespace)
+        if secret is None:
             return {}
-        return {key: base64.b64decode(value).decode() for key, value in secret.data.items()}
+        data = secret.to_dict().get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     @traced("kubernetes.write_credentials")
     def write_credentials(self, spec: TenantSpec, values: dict[str, str]) -> None:
         """Merge ``values`` into the tenant's credentials Secret (created when absent)."""
-        core = client.CoreV1Api(self.api)
         body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
             "metadata": {"name": CREDENTIALS_SECRET, "labels": {"taas.io/tenant": spec.slug}},
             "type": "Opaque",
             "stringData": values,
         }
-        existing = _translate(
-            lambda: _missing(
-                lambda: core.read_namespaced_secret(CREDENTIALS_SECRET, spec.namespace)
-            ),
-            "read credentials",
-        )
-        if existing is None:
-            self._create(
-                lambda: core.create_namespaced_secret(spec.namespace, body), "create credentials"
-            )
+        if self._read("v1", "Secret", CREDENTIALS_SECRET, spec.namespace) is None:
+            self._create("v1", "Secret", body, spec.namespace)
         else:
+            resource = self._resource("v1", "Secret")
             _translate(
-                lambda: core.patch_namespaced_secret(CREDENTIALS_SECRET, spec.namespace, body),
+                lambda: resource.patch(
+                    body=body,
+                    name=CREDENTIALS_SECRET,
+                    namespace=spec.namespace,
+                    content_type="application/merge-patch+json",
+                ),
                 "update credentials",
             )
 
-    @traced("kubernetes.scale_workloads")
-    def suspend(self, spec: TenantSpec) -> list[str]:
-        """Scale every Deployment to zero, remembering its replicas in an annotation."""
-        apps = client.AppsV1Api(self.api)
+    def _scale(self, spec: TenantSpec, *, suspend: bool) -> list[str]:
+        resource = self._resource("apps/v1", "Deployment")
+        listing = _translate(lambda: resource.get(namespace=spec.namespace), "list deployments")
         changes = []
-        deployments = _translate(
-            lambda: apps.list_namespaced_deployment(spec.namespace).items, "list deployments"
-        )
-        for deployment in deployments:
-            replicas = deployment.spec.replicas or 0
-            if replicas == 0:
+        for item in listing.to_dict().get("items", []):
+            name = item["metadata"]["name"]
+            annotations = item["metadata"].get("annotations") or {}
+            replicas = item.get("spec", {}).get("replicas") or 0
+            if suspend and replicas > 0:
+                patch: dict[str, Any] = {
+                    "metadata": {"annotations": {SUSPENDED_REPLICAS: str(replicas)}},
+                    "spec": {"replicas": 0},
+                }
+                changes.append(f"scaled deployment {name} from {replicas} to 0")
+            elif not suspend and SUSPENDED_REPLICAS in annotations:
+                before = int(annotations[SUSPENDED_REPLICAS])
+                patch = {
+                    "metadata": {"annotations": {SUSPENDED_REPLICAS: None}},
+                    "spec": {"replicas": before},
+                }
+                changes.append(f"restored deployment {name} to {before} replicas")
+            else:
                 continue
-            name = deployment.metadata.name
-            patch = {
-                "metadata": {"annotations": {SUSPENDED_REPLICAS: str(replicas)}},
-                "spec": {"replicas": 0},
-            }
             _translate(
-                lambda name=name, patch=patch: apps.patch_namespaced_deployment(
-                    name, spec.namespace, patch
+                functools.partial(
+                    resource.patch,
+                    body=patch,
+                    name=name,
+                    namespace=spec.namespace,
+                    content_type="application/merge-patch+json",
                 ),
                 "scale deployment",
             )
-            changes.append(f"scaled deployment {name} from {replicas} to 0")
         return changes
+
+    @traced("kubernetes.scale_workloads_to_zero")
+    def suspend(self, spec: TenantSpec) -> list[str]:
+        """Scale every Deployment to zero, remembering its replicas in an annotation."""
+        return self._scale(spec, suspend=True)
 
     @traced("kubernetes.restore_workloads")
     def resume(self, spec: TenantSpec) -> list[str]:
         """Restore the replicas recorded by ``suspend``."""
-        apps = client.AppsV1Api(self.api)
-        changes = []
-        deployments = _translate(
-            lambda: apps.list_namespaced_deployment(spec.namespace).items, "list deployments"
-        )
-        for deployment in deployments:
-            before = (deployment.metadata.annotations or {}).get(SUSPENDED_REPLICAS)
-            if before is None:
-                continue
-            name = deployment.metadata.name
-            patch = {
-                "metadata": {"annotations": {SUSPENDED_REPLICAS: None}},
-                "spec": {"replicas": int(before)},
-            }
-            _translate(
-                lambda name=name, patch=patch: apps.patch_namespaced_deployment(
-                    name, spec.namespace, patch
-                ),
-                "restore deployment",
-            )
-            changes.append(f"restored deployment {name} to {before} replicas")
-        return changes
+        return self._scale(spec, suspend=False)
 
     @traced("kubernetes.delete_namespace")
     def remove(self, spec: TenantSpec) -> list[str]:
         """Delete the namespace and wait until the API server no longer has it."""
-        core = client.CoreV1Api(self.api)
-        existing = _translate(
-            lambda: _missing(lambda: core.read_namespace(spec.namespace)), "read namespace"
-        )
-        if existing is None:
+        if self._read("v1", "Namespace", spec.namespace, None) is None:
             return []
-        _translate(
-            lambda: _missing(lambda: core.delete_namespace(spec.namespace)), "delete namespace"
-        )
+        resource = self._resource("v1", "Namespace")
+        try:
+            _translate(lambda: resource.delete(name=spec.namespace), "delete namespace")
+        except PermanentError as exc:
+            if _status(exc.__cause__) != 404:
+                raise
         deadline = time.monotonic() + NAMESPACE_GONE_WAIT_S
         while time.monotonic() < deadline:
-            gone = _translate(
-                lambda: _missing(lambda: core.read_namespace(spec.namespace)), "read namespace"
-            )
-            if gone is None:
+            if self._read("v1", "Namespace", spec.namespace, None) is None:
                 return [f"deleted namespace {spec.namespace}"]
             time.sleep(0.5)
         raise TemporaryError(f"namespace {spec.namespace} is still terminating", delay=5)

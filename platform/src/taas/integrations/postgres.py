@@ -32,7 +32,9 @@ class PostgresTenants:
         self.tenants_database = tenants_database
 
     @contextmanager
-    def _connect(self, database: str | None = None) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    def _connect(
+        self, database: str | None = None
+    ) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         dsn = with_database(self.admin_dsn, database) if database else self.admin_dsn
         try:
             with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
@@ -75,13 +77,19 @@ class PostgresTenants:
                 )
             database = spec.db_name if spec.isolated else self.tenants_database
             if not self._exists(conn, "SELECT 1 FROM pg_database WHERE datname = %s", database):
-                owner = role if spec.isolated else sql.Identifier(urlsplit(self.admin_dsn).username or "postgres")
+                owner = (
+                    role
+                    if spec.isolated
+                    else sql.Identifier(urlsplit(self.admin_dsn).username or "postgres")
+                )
                 conn.execute(
                     sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), owner)
                 )
                 changes.append(f"created database {database}")
             conn.execute(
-                sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database))
+                sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(database)
+                )
             )
             conn.execute(
                 sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role)
@@ -91,9 +99,7 @@ class PostgresTenants:
             if not self._exists(
                 conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", spec.db_name
             ):
-                conn.execute(
-                    sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(role, role)
-                )
+                conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(role, role))
                 changes.append(f"created schema {spec.db_name} in {database}")
             conn.execute(
                 sql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}").format(
@@ -155,15 +161,18 @@ class PostgresTenants:
         changes: list[str] = []
         self.set_login(spec, allowed=False)
         with self._connect("postgres") as conn:
-            if spec.isolated:
-                if self._exists(conn, "SELECT 1 FROM pg_database WHERE datname = %s", spec.db_name):
-                    conn.execute(
-                        sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(spec.db_name))
-                    )
-                    changes.append(f"dropped database {spec.db_name}")
+            if spec.isolated and self._exists(
+                conn, "SELECT 1 FROM pg_database WHERE datname = %s", spec.db_name
+            ):
+                conn.execute(
+                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(spec.db_name))
+                )
+                changes.append(f"dropped database {spec.db_name}")
         if not spec.isolated:
             with self._connect(self.tenants_database) as conn:
-                if self._exists(conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", spec.db_name):
+                if self._exists(
+                    conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", spec.db_name
+                ):
                     conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(role))
                     changes.append(f"dropped schema {spec.db_name}")
                 if self._exists(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", spec.db_name):

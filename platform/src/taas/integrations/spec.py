@@ -64,4 +64,4 @@ class TenantSpec:
         return f"{self.slug}-systems"
 
 
-CREDENTIALS_SECRET = "taas-tenant-credentials"
+CREDENTIALS_SECRET = "taas-tenant-credentials"  # noqa: S105 - a Secret name

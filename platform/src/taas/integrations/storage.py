@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import urllib3
 from minio import Minio, MinioAdmin
 from minio.commonconfig import ENABLED, Tags
-from minio.credentials import StaticProvider
+from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
 from minio.sseconfig import Rule, SSEConfig
@@ -28,7 +28,12 @@ def _translate(call: Callable[[], T], what: str) -> T:
     try:
         return call()
     except S3Error as exc:
-        if exc.code in ("SlowDown", "ServiceUnavailable", "InternalError", "XMinioServerNotInitialized"):
+        if exc.code in (
+            "SlowDown",
+            "ServiceUnavailable",
+            "InternalError",
+            "XMinioServerNotInitialized",
+        ):
             raise TemporaryError(f"MinIO {what}: {exc.code}", delay=2) from exc
         raise PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}") from exc
     except MinioAdminException as exc:
@@ -87,6 +92,25 @@ def bucket_policy(spec: TenantSpec) -> dict[str, Any]:
     }
 
 
+def normalized(policy: dict[str, Any] | None) -> frozenset[str]:
+    """A policy as a set of canonical statements: order, Sid and string-vs-list ignored."""
+    if not policy:
+        return frozenset()
+
+    def as_list(value: Any) -> list[Any]:
+        return sorted(value) if isinstance(value, list) else [value]
+
+    statements = []
+    for statement in policy.get("Statement", []):
+        canonical = {
+            key: (as_list(value) if key in {"Action", "Resource", "NotAction"} else value)
+            for key, value in statement.items()
+            if key != "Sid"
+        }
+        statements.append(json.dumps(canonical, sort_keys=True))
+    return frozenset(statements)
+
+
 def _policy_name(spec: TenantSpec) -> str:
     return f"{spec.bucket}-rw"
 
@@ -98,13 +122,15 @@ class StorageTenants:
         self.endpoint = endpoint
         self.s3 = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
         self.admin = MinioAdmin(
-            endpoint, credentials=StaticProvider(access_key, secret_key), secure=secure
+            endpoint=endpoint, credentials=StaticProvider(access_key, secret_key), secure=secure
         )
         self.secure = secure
 
     def client_for(self, access_key: str, secret_key: str) -> Minio:
         """An S3 client with the given (tenant) credentials."""
-        return Minio(self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure)
+        return Minio(
+            self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure
+        )
 
     @traced("minio.ensure_tenant")
     def ensure(self, spec: TenantSpec, secret_key: str) -> list[str]:
@@ -132,9 +158,7 @@ class StorageTenants:
         encryption = _translate(lambda: self.s3.get_bucket_encryption(bucket), "read encryption")
         if encryption is None:
             _translate(
-                lambda: self.s3.set_bucket_encryption(
-                    bucket, SSEConfig(Rule.new_sse_s3_rule())
-                ),
+                lambda: self.s3.set_bucket_encryption(bucket, SSEConfig(Rule.new_sse_s3_rule())),
                 "enable encryption",
             )
             changes.append(f"enabled SSE-S3 encryption on {bucket}")
@@ -146,7 +170,7 @@ class StorageTenants:
             _translate(lambda: self.admin.bucket_quota_set(bucket, quota), "set quota")
             changes.append(f"set quota of {bucket} to {spec.quotas.storage_gb} GiB")
         wanted_bucket_policy = bucket_policy(spec)
-        if self._bucket_policy(bucket) != wanted_bucket_policy:
+        if normalized(self._bucket_policy(bucket)) != normalized(wanted_bucket_policy):
             _translate(
                 lambda: self.s3.set_bucket_policy(bucket, json.dumps(wanted_bucket_policy)),
                 "set bucket policy",
@@ -174,7 +198,7 @@ class StorageTenants:
             current_policy = current.get("Policy", current)
         except MinioAdminException:
             current_policy = None
-        if current_policy != wanted:
+        if normalized(current_policy) != normalized(wanted):
             _translate(lambda: self.admin.policy_add(name, policy=wanted), "add policy")
             changes.append(f"wrote policy {name}")
         try:

@@ -154,10 +154,14 @@ class AppSettings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """``database_url`` with the psycopg 3 driver named, as SQLAlchemy wants it."""
         scheme, rest = self.database_url.split("://", 1)
-        return f"postgresql+psycopg://{rest}" if scheme in {"postgresql", "postgres"} else self.database_url
+        return (
+            f"postgresql+psycopg://{rest}"
+            if scheme in {"postgresql", "postgres"}
+            else self.database_url
+        )
 
 
 @lru_cache
 def app_settings() -> AppSettings:
     """The control plane's settings (read once per process)."""
-    return AppSettings()  # type: ignore[call-arg]  # filled from the environment
+    return AppSettings()  # filled from the environment

@@ -146,7 +146,7 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
         f"-X {stamp}.gitMinor={minor} -X {stamp}.gitTreeState=clean"
     )
     log.run(
-        f"building Kubernetes {version} control plane (first time ~4-8 min on 2 cores, cached after)",
+        f"building Kubernetes {version} control plane (first time ~4-8 min, cached after)",
         [go, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{partial}/", *packages],
         log=build_log,
         cwd=src,

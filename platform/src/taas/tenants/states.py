@@ -1,11 +1,11 @@
 """The tenant lifecycle as declared transitions: nothing else is allowed.
 
-    requested ──► provisioning ──► active ◄──► suspended
-                     │   ▲            │            │
-                     ▼   │ retry      ▼            ▼
-                    failed ───────► offboarding ──► offboarded
-                                     │
-                                     └──► failed
+requested ──► provisioning ──► active ◄──► suspended
+                 │   ▲            │            │
+                 ▼   │ retry      ▼            ▼
+                failed ───────► offboarding ──► offboarded
+                                 │
+                                 └──► failed
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""All adapters, built once per process from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from taas.integrations.identity import IdentityTenants
+from taas.integrations.kubernetes import KubernetesTenants
+from taas.integrations.postgres import PostgresTenants
+from taas.integrations.storage import StorageTenants
+from taas.kit.settings import AppSettings, app_settings
+
+
+@dataclass(frozen=True)
+class Systems:
+    """The four outside systems a tenant lives in."""
+
+    kubernetes: KubernetesTenants
+    postgres: PostgresTenants
+    storage: StorageTenants
+    identity: IdentityTenants
+
+    @classmethod
+    def from_settings(cls, settings: AppSettings) -> Systems:
+        return cls(
+            kubernetes=KubernetesTenants(settings.kubeconfig, settings.gateway_namespace),
+            postgres=PostgresTenants(settings.database_url, settings.tenants_database),
+            storage=StorageTenants(
+                settings.minio_endpoint,
+                settings.minio_access_key,
+                settings.minio_secret_key,
+                secure=settings.minio_secure,
+            ),
+            identity=IdentityTenants(
+                settings.keycloak_url,
+                settings.keycloak_admin_user,
+                settings.keycloak_admin_password,
+                banks_realm=settings.banks_realm,
+                platform_realm=settings.platform_realm,
+            ),
+        )
+
+
+@lru_cache
+def systems() -> Systems:
+    return Systems.from_settings(app_settings())
