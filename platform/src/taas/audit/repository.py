@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from taas.audit.models import AuditEvent, AuditHead
+from taas.kit.db import scoped
 
 GENESIS = "0" * 64
 _APPEND_LOCK = 7_261_001  # pg_advisory_xact_lock key serialising appends
@@ -106,7 +107,7 @@ class AuditRepository:
     def page(self, *, tenant_id: uuid.UUID | None, after_seq: int, limit: int) -> list[AuditEvent]:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq)
         if tenant_id is not None:
-            query = query.where(AuditEvent.tenant_id == tenant_id)
+            query = scoped(query, AuditEvent, tenant_id)
         return list(self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)))
 
     def walk(self, batch: int = 1000) -> Iterator[AuditEvent]:

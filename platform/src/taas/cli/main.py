@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from taas.cli import stack
+from taas.cli import audit, platform, stack, tenants
 from taas.cli.demo import demo
 
 app = typer.Typer(
@@ -13,4 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack.app, name="stack")
+app.add_typer(platform.app, name="platform")
+app.add_typer(tenants.app, name="tenants")
+app.add_typer(audit.app, name="audit")
 app.command()(demo)

@@ -60,20 +60,28 @@ class PostgresTenants:
                 )
 
     @traced("postgres.ensure_tenant")
-    def ensure(self, spec: TenantSpec, password: str) -> list[str]:
-        """Create or repair the tenant's role and schema/database; return what changed."""
+    def ensure(self, spec: TenantSpec, password: str, *, login: bool = True) -> list[str]:
+        """Create or repair the tenant's role and schema/database; return what changed.
+
+        ``login=False`` keeps a suspended tenant's role locked while repairing the rest.
+        """
+        can_login = sql.SQL("LOGIN" if login else "NOLOGIN")
         role = sql.Identifier(spec.db_name)
         changes: list[str] = []
         with self._connect("postgres") as conn:
             self._lock_down_platform_databases(conn)
             if not self._exists(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", spec.db_name):
                 conn.execute(
-                    sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(password))
+                    sql.SQL("CREATE ROLE {} {} PASSWORD {}").format(
+                        role, can_login, sql.Literal(password)
+                    )
                 )
                 changes.append(f"created role {spec.db_name}")
             else:
                 conn.execute(
-                    sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(password))
+                    sql.SQL("ALTER ROLE {} {} PASSWORD {}").format(
+                        role, can_login, sql.Literal(password)
+                    )
                 )
             database = spec.db_name if spec.isolated else self.tenants_database
             if not self._exists(conn, "SELECT 1 FROM pg_database WHERE datname = %s", database):

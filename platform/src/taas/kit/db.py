@@ -74,3 +74,12 @@ def session_scope() -> Iterator[Session]:
 def new_session() -> Session:
     """A session for callers that manage commits themselves (long-running tasks)."""
     return _session_factory()()
+
+
+def scoped(statement: Any, model: Any, tenant_id: uuid.UUID) -> Any:
+    """Limit ``statement`` to rows of one tenant.
+
+    Every tenant-owned query goes through here; ``tests/test_tenant_scoping.py`` fails on a
+    hand-written ``tenant_id ==`` filter anywhere else.
+    """
+    return statement.where(model.tenant_id == tenant_id)

@@ -33,6 +33,18 @@ class Conflict(TaasError):
     """The request clashes with the current state (a port taken, a transition not allowed)."""
 
 
+class Unprocessable(TaasError):
+    """The request is well-formed but cannot be carried out as asked."""
+
+
+class Unauthorized(TaasError):
+    """No valid credentials."""
+
+
+class Forbidden(TaasError):
+    """Valid credentials, but not allowed to do this."""
+
+
 class TemporaryError(TaasError):
     """A failure worth retrying after ``delay`` seconds."""
 

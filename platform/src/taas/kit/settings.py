@@ -66,6 +66,7 @@ class StackSettings(BaseSettings):
         default=50259, description="kube-scheduler health/metrics HTTPS port."
     )
     kwok_port: int = Field(default=50247, description="kwok controller health/metrics port.")
+    api_port: int = Field(default=58000, description="The control-plane API (`taas platform up`).")
     start_timeout_s: float = Field(
         default=240.0, description="How long `taas stack up` waits for one component."
     )
@@ -90,6 +91,7 @@ class StackSettings(BaseSettings):
         "controller_manager_port",
         "scheduler_port",
         "kwok_port",
+        "api_port",
     )
     @classmethod
     def _valid_port(cls, value: int) -> int:
@@ -148,6 +150,17 @@ class AppSettings(BaseSettings):
     )
     reconcile_interval_s: float = Field(
         default=60.0, description="How often the reconciler compares desired and actual state."
+    )
+    stalled_check_interval_s: float = Field(
+        default=15.0, description="How often open operations are checked for a dead worker."
+    )
+    stalled_after_s: float = Field(
+        default=45.0,
+        description="An open operation untouched this long is handed to another worker "
+        "(a lock makes sure only one runs it).",
+    )
+    task_visibility_timeout_s: float = Field(
+        default=3600.0, description="Redis broker: when an unacknowledged task is redelivered."
     )
 
     @property

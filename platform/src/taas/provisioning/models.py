@@ -19,6 +19,7 @@ class OperationKind(StrEnum):
     SUSPEND = "suspend"
     RESUME = "resume"
     OFFBOARD = "offboard"
+    PURGE = "purge"
 
 
 class OperationStatus(StrEnum):

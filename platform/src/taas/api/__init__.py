@@ -1,0 +1,1 @@
+"""The control-plane API application: routers, error handling, request ids, tracing."""

@@ -1,0 +1,155 @@
+"""The FastAPI application of the control plane: ``uvicorn taas.api.app:app``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taas import __version__
+from taas.audit import endpoints as audit_endpoints
+from taas.audit.repository import AuditRepository
+from taas.kit.celery import celery_app
+from taas.kit.db import new_session
+from taas.kit.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PermanentError,
+    TaasError,
+    TemporaryError,
+    Unauthorized,
+    Unprocessable,
+)
+from taas.kit.problems import PROBLEM_JSON, problem_body, problems
+from taas.kit.telemetry import setup_tracing, tracer
+from taas.tenants import endpoints as tenant_endpoints
+from taas.tenants.states import IllegalTransition
+
+log = logging.getLogger(__name__)
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_STATUS: list[tuple[type[TaasError], int]] = [
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unprocessable, 422),
+    (TemporaryError, 503),
+    (PermanentError, 502),
+]
+
+
+def _problem(request: Request, status: int, detail: str, **extra: object) -> JSONResponse:
+    body = problem_body(
+        status, detail, request_id=getattr(request.state, "request_id", None), **extra
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _audit_rejection(request: Request, status: int, detail: str) -> None:
+    """Mutating calls that were refused are audited too, in their own transaction."""
+    if request.method not in MUTATING:
+        return
+    principal = getattr(request.state, "principal", None)
+    try:
+        with new_session() as session:
+            AuditRepository(session).append(
+                actor=principal.name if principal else "anonymous",
+                action=f"{request.method} {request.url.path}",
+                outcome=f"rejected ({status})",
+                request_id=getattr(request.state, "request_id", None),
+                detail={"reason": detail[:500]},
+            )
+            session.commit()
+    except Exception:
+        log.exception("could not audit a rejected request")
+
+
+def create_app() -> FastAPI:
+    setup_tracing("taas-api")
+    celery_app()
+    app = FastAPI(
+        title="TaaS control plane",
+        version=__version__,
+        description="Provision and operate isolated bank tenants. Errors are "
+        "`application/problem+json` with a `hint` saying what to do next.",
+    )
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request.state.request_id = incoming[:100] if incoming else uuid.uuid4().hex
+        with tracer().start_as_current_span(f"{request.method} {request.url.path}") as span:
+            span.set_attribute("http.method", request.method)
+            span.set_attribute("http.target", request.url.path)
+            span.set_attribute("request.id", request.state.request_id)
+            response = await call_next(request)
+            span.set_attribute("http.status_code", response.status_code)
+            principal = getattr(request.state, "principal", None)
+            if principal is not None and principal.tenant:
+                span.set_attribute("tenant.slug", principal.tenant)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+    @app.exception_handler(TaasError)
+    async def taas_error(request: Request, exc: TaasError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        extra: dict[str, object] = {"hint": exc.hint}
+        if isinstance(exc, IllegalTransition):
+            extra["current_status"] = exc.current.value
+        _audit_rejection(request, status, exc.message)
+        return _problem(request, status, exc.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg"))}
+            for error in exc.errors()
+        ]
+        _audit_rejection(request, 422, "invalid request")
+        return _problem(
+            request,
+            422,
+            "the request does not match the API schema",
+            errors=errors,
+            hint="see the OpenAPI document at /openapi.json",
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _problem(request, 500, "unexpected error; it was logged with the request id")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", responses=problems(503), tags=["health"])
+    def readyz() -> dict[str, str]:
+        """Ready when the control-plane database answers."""
+        try:
+            with new_session() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise TemporaryError("the control-plane database does not answer") from exc
+        return {"status": "ready"}
+
+    app.include_router(tenant_endpoints.router)
+    app.include_router(audit_endpoints.router)
+    return app
+
+
+app = create_app()

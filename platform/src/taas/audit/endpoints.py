@@ -1,0 +1,91 @@
+"""HTTP API over the audit trail: /v1/audit and /v1/tenants/{tenant}/audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from taas.audit.repository import AuditRepository, verify_chain
+from taas.kit.errors import Forbidden
+from taas.kit.problems import problems
+from taas.kit.web import CurrentPrincipal, DbSession
+from taas.tenants.service import TenantService
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    tenant_id: uuid.UUID | None
+    request_id: str | None
+    outcome: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_after: int | None
+
+
+class ChainReportOut(BaseModel):
+    ok: bool
+    events: int
+    problems: list[str]
+
+
+def _page(rows: list[Any], limit: int) -> AuditPage:
+    return AuditPage(
+        items=[AuditEventOut.model_validate(row) for row in rows],
+        next_after=rows[-1].seq if len(rows) == limit else None,
+    )
+
+
+@router.get("/v1/audit", response_model=AuditPage, responses=problems(401, 403, 422))
+def list_audit(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """The whole audit trail (platform operators and auditors)."""
+    if not (principal.is_operator or principal.is_auditor):
+        raise Forbidden("only platform operators and auditors may read the whole audit trail")
+    rows = AuditRepository(session).page(tenant_id=None, after_seq=after, limit=limit)
+    return _page(rows, limit)
+
+
+@router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403))
+def verify_audit(session: DbSession, principal: CurrentPrincipal) -> ChainReportOut:
+    """Recompute the hash chain; ``ok`` is false if any event was altered or removed."""
+    if not (principal.is_operator or principal.is_auditor):
+        raise Forbidden("only platform operators and auditors may verify the audit trail")
+    report = verify_chain(AuditRepository(session))
+    return ChainReportOut(ok=report.ok, events=report.events, problems=report.problems)
+
+
+@router.get(
+    "/v1/tenants/{tenant}/audit", response_model=AuditPage, responses=problems(401, 403, 404, 422)
+)
+def tenant_audit(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """Audit events of one tenant (its bank admins see their own)."""
+    service = TenantService(session, principal, None)
+    found = service.visible(service.resolve(tenant))
+    rows = AuditRepository(session).page(tenant_id=found.id, after_seq=after, limit=limit)
+    return _page(rows, limit)

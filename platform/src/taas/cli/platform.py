@@ -1,0 +1,158 @@
+"""``taas platform``: set up and run the control plane (API and workers) locally."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+
+from taas.cli.errors import friendly_errors
+from taas.cli.session import app_env, local_stack, login, users_file
+from taas.integrations.identity import IdentityTenants
+from taas.kit.errors import TaasError
+from taas.kit.migrate import upgrade
+from taas.kit.settings import StackSettings
+from taas.localstack.process import PidFile, ensure_port_free, spawn, terminate
+
+app = typer.Typer(help="Set up and run the control plane locally.", no_args_is_help=True)
+console = Console(highlight=False)
+DEV_USERS = {"operator": ["platform-operator"], "auditor": ["platform-auditor"]}
+
+
+def _sqlalchemy(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@app.command()
+@friendly_errors
+def init() -> None:
+    """Migrate the database, create the platform and bank realms and the dev users."""
+    env = app_env(local_stack())
+    with console.status("migrating the control-plane database"):
+        upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
+    console.print("[green]✓[/] database at the latest migration")
+    identity = IdentityTenants(
+        env["TAAS_KEYCLOAK_URL"],
+        env["TAAS_KEYCLOAK_ADMIN_USER"],
+        env["TAAS_KEYCLOAK_ADMIN_PASSWORD"],
+        banks_realm=env.get("TAAS_BANKS_REALM", "taas-banks"),
+        platform_realm=env.get("TAAS_PLATFORM_REALM", "taas-platform"),
+    )
+    for change in identity.ensure_platform():
+        console.print(f"[green]✓[/] {change}")
+    path = users_file()
+    users: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for username, roles in DEV_USERS.items():
+        users.setdefault(username, secrets.token_urlsafe(16))
+        identity.ensure_platform_user(username, users[username], roles)
+    path.write_text(json.dumps(users, indent=2))
+    path.chmod(0o600)
+    console.print(f"[green]✓[/] dev users {', '.join(DEV_USERS)} (passwords in {path})")
+
+
+def _processes() -> dict[str, list[str]]:
+    port = StackSettings().api_port
+    python = sys.executable
+    return {
+        "api": [
+            python,
+            "-m",
+            "uvicorn",
+            "taas.api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "taas.worker",
+            "worker",
+            "-B",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--schedule",
+            str(StackSettings().state_dir / "celerybeat-schedule"),
+        ],
+    }
+
+
+def _pid(name: str) -> PidFile:
+    return PidFile(StackSettings().state_dir / "run" / f"platform-{name}.pid")
+
+
+def _log(name: str) -> Path:
+    return StackSettings().state_dir / "logs" / f"platform-{name}.log"
+
+
+@app.command()
+@friendly_errors
+def up() -> None:
+    """Start the API and a worker (with the periodic reconciler) in the background."""
+    stack = local_stack()
+    env = app_env(stack)
+    for name, argv in _processes().items():
+        if _pid(name).running_pid() is not None:
+            console.print(f"[dim]·[/] {name} already running")
+            continue
+        if name == "api":
+            ensure_port_free(
+                "127.0.0.1", StackSettings().api_port, "control-plane API", "TAAS_API_PORT"
+            )
+        spawn(argv, pid_file=_pid(name), log=_log(name), env=env)
+        console.print(f"[bold]→[/] started {name} (log: {_log(name)})")
+    url = f"http://127.0.0.1:{StackSettings().api_port}/readyz"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                console.print(
+                    f"[green]✓[/] API ready at http://127.0.0.1:{StackSettings().api_port}"
+                )
+                return
+        except httpx.HTTPError:
+            pass
+        if _pid("api").running_pid() is None:
+            break
+        time.sleep(0.3)
+    raise TaasError("the API did not become ready", hint=f"read {_log('api')}")
+
+
+@app.command()
+@friendly_errors
+def down() -> None:
+    """Stop the API and worker started by `taas platform up`."""
+    for name in _processes():
+        stopped = terminate(_pid(name))
+        console.print(
+            f"[green]✓[/] stopped {name}" if stopped else f"[dim]·[/] {name} was not running"
+        )
+
+
+@app.command("login")
+@friendly_errors
+def login_command(
+    username: Annotated[str, typer.Option(help="User name.")] = "operator",
+    realm: Annotated[str | None, typer.Option(help="Realm (default: the platform realm).")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password (default: the dev user's, or a prompt).")
+    ] = None,
+) -> None:
+    """Log in to Keycloak; later commands use the stored token."""
+    users = json.loads(users_file().read_text()) if users_file().exists() else {}
+    secret = password or users.get(username) or typer.prompt("password", hide_input=True)
+    token = login(username, secret, realm)
+    console.print(f"[green]✓[/] logged in as {username} ({token['realm']})")

@@ -1,0 +1,45 @@
+"""The Celery application shared by the API (to enqueue) and the workers (to run)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from celery import Celery
+
+from taas.kit.settings import app_settings
+
+QUEUE = "taas"
+
+
+@lru_cache
+def celery_app() -> Celery:
+    """The process-wide Celery app, configured for at-least-once, resumable tasks."""
+    settings = app_settings()
+    app = Celery("taas", broker=settings.celery_broker_url, set_as_current=True)
+    app.conf.update(
+        task_acks_late=True,  # a task is acknowledged only when it has finished ...
+        task_reject_on_worker_lost=True,  # ... and requeued if its worker dies mid-way
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.task_visibility_timeout_s},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "resume-stalled-operations": {
+                "task": "taas.provisioning.resume_stalled",
+                "schedule": settings.stalled_check_interval_s,
+            },
+            "reconcile-tenants": {
+                "task": "taas.provisioning.reconcile_all",
+                "schedule": settings.reconcile_interval_s,
+            },
+            "purge-expired-retention": {
+                "task": "taas.provisioning.purge_expired",
+                "schedule": 3600.0,
+            },
+        },
+    )
+    return app

@@ -1,0 +1,179 @@
+"""HTTP API over tenants: /v1/tenants."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+
+from taas.integrations.systems import systems
+from taas.kit.problems import problems
+from taas.kit.web import CurrentPrincipal, DbSession, RequestId
+from taas.provisioning import reconciler
+from taas.provisioning.tasks import enqueue
+from taas.tenants.models import Tenant
+from taas.tenants.schemas import (
+    OffboardRequest,
+    OperationOut,
+    StatusChange,
+    TenantAccepted,
+    TenantCreate,
+    TenantOut,
+    TenantPage,
+    TenantUpdate,
+)
+from taas.tenants.service import Outcome, TenantService, require_operator
+from taas.tenants.states import TenantStatus
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+READ_ERRORS = problems(401, 403, 404, 422)
+WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+
+
+def _respond(service: TenantService, outcome: Outcome) -> JSONResponse:
+    service.session.commit()
+    if outcome.enqueue is not None:
+        try:
+            enqueue(outcome.enqueue)
+        except Exception:
+            log.exception("could not enqueue operation %s; it will be resumed", outcome.enqueue)
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=TenantAccepted,
+    responses=problems(401, 403, 409, 422),
+    summary="Create a tenant and start provisioning it",
+)
+def create_tenant(
+    body: TenantCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Retrying with the same key returns the same tenant and starts "
+            "no second operation.",
+        ),
+    ] = None,
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.create(body, idempotency_key))
+
+
+@router.get("", response_model=TenantPage, responses=problems(401, 403, 422))
+def list_tenants(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    status: Annotated[list[TenantStatus] | None, Query()] = None,
+    tier: Annotated[str | None, Query(max_length=16)] = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=64, description="Slug or name prefix.")] = None,
+    after: Annotated[str | None, Query(max_length=64, description="next_cursor of a page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TenantPage:
+    service = TenantService(session, principal, None)
+    return service.page(
+        after=after, limit=limit, statuses=status or [], tier=tier, region=region, search=q
+    )
+
+
+@router.get("/{tenant}", response_model=TenantOut, responses=READ_ERRORS)
+def get_tenant(tenant: str, session: DbSession, principal: CurrentPrincipal) -> Tenant:
+    service = TenantService(session, principal, None)
+    return service.visible(service.resolve(tenant))
+
+
+@router.patch("/{tenant}", response_model=TenantAccepted, responses=WRITE_ERRORS)
+def update_tenant(
+    tenant: str,
+    body: TenantUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.update(service.resolve(tenant), body))
+
+
+@router.post(
+    "/{tenant}/suspend", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+)
+def suspend_tenant(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: StatusChange | None = None,
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.suspend(service.resolve(tenant), body or StatusChange()))
+
+
+@router.post(
+    "/{tenant}/resume", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+)
+def resume_tenant(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: StatusChange | None = None,
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.resume(service.resolve(tenant), body or StatusChange()))
+
+
+@router.post(
+    "/{tenant}/retry", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+)
+def retry_tenant(
+    tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.retry(service.resolve(tenant)))
+
+
+@router.post(
+    "/{tenant}/offboard", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+)
+def offboard_tenant(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: OffboardRequest | None = None,
+) -> Any:
+    service = TenantService(session, principal, request_id)
+    return _respond(service, service.offboard(service.resolve(tenant), body or OffboardRequest()))
+
+
+@router.get("/{tenant}/operations", response_model=list[OperationOut], responses=READ_ERRORS)
+def tenant_operations(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[OperationOut]:
+    service = TenantService(session, principal, None)
+    return service.operations_of(service.resolve(tenant), limit)
+
+
+@router.post("/{tenant}/reconcile", response_model=TenantOut, responses=WRITE_ERRORS)
+def reconcile_tenant(
+    tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> Tenant:
+    """Compare and repair this tenant now (the reconciler also does it periodically)."""
+    service = TenantService(session, principal, request_id)
+    require_operator(principal)
+    found = service.visible(service.resolve(tenant))
+    reconciler.reconcile_tenant(session, systems(), found)
+    session.commit()
+    return found

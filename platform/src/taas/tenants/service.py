@@ -1,0 +1,282 @@
+"""Tenant lifecycle: the rules of who may do what, and which operation each change starts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from taas.audit.repository import AuditRepository
+from taas.kit.auth import Principal
+from taas.kit.errors import Conflict, Forbidden, NotFound
+from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.telemetry import current_traceparent
+from taas.provisioning.models import Operation, OperationKind
+from taas.provisioning.repository import OperationRepository
+from taas.provisioning.saga import PLANS, retain_until
+from taas.tenants.models import Tenant
+from taas.tenants.repository import TenantRepository
+from taas.tenants.schemas import (
+    OffboardRequest,
+    OperationOut,
+    StatusChange,
+    TenantAccepted,
+    TenantCreate,
+    TenantOut,
+    TenantPage,
+    TenantUpdate,
+)
+from taas.tenants.states import TenantStatus, check_transition
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a mutating call returns, and the operation to enqueue once it is committed."""
+
+    status_code: int
+    body: dict[str, Any]
+    enqueue: uuid.UUID | None
+
+
+def require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise Forbidden("only platform operators may change tenants")
+
+
+def require_reader(principal: Principal) -> None:
+    if not (principal.is_operator or principal.is_auditor or principal.is_bank_admin):
+        raise Forbidden("this role may not read tenants")
+
+
+class TenantService:
+    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
+        self.session = session
+        self.principal = principal
+        self.request_id = request_id
+        self.tenants = TenantRepository(session)
+        self.operations = OperationRepository(session)
+        self.audit = AuditRepository(session)
+
+    # ------------------------------------------------------------------ reading
+
+    def resolve(self, ref: str) -> uuid.UUID:
+        """A tenant id from an id or a slug (the id is not checked for visibility here)."""
+        try:
+            return uuid.UUID(ref)
+        except ValueError:
+            tenant = self.tenants.by_slug(ref)
+            if tenant is None:
+                raise NotFound(f"tenant {ref!r} not found") from None
+            return tenant.id
+
+    def visible(self, tenant_id: uuid.UUID) -> Tenant:
+        """The tenant, if this caller may see it; otherwise NotFound (no existence leak)."""
+        require_reader(self.principal)
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None or (
+            self.principal.tenant is not None and tenant.slug != self.principal.tenant
+        ):
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant
+
+    def page(
+        self,
+        *,
+        after: str | None,
+        limit: int,
+        statuses: Sequence[TenantStatus],
+        tier: str | None,
+        region: str | None,
+        search: str | None,
+    ) -> TenantPage:
+        require_reader(self.principal)
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self.tenants.page(
+            after=after,
+            limit=limit + 1,
+            statuses=statuses,
+            tier=tier,
+            region=region,
+            search=search,
+            only_slug=self.principal.tenant,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return TenantPage(
+            items=[TenantOut.model_validate(row) for row in rows],
+            next_cursor=rows[-1].slug if more and rows else None,
+        )
+
+    def operations_of(self, tenant_id: uuid.UUID, limit: int) -> list[OperationOut]:
+        tenant = self.visible(tenant_id)
+        return [
+            OperationOut.model_validate(op)
+            for op in self.operations.for_tenant(tenant.id, limit=max(1, min(limit, MAX_PAGE)))
+        ]
+
+    # ------------------------------------------------------------------ changing
+
+    def create(self, request: TenantCreate, idempotency_key: str | None) -> Outcome:
+        require_operator(self.principal)
+        store = IdempotencyStore(self.session)
+        if idempotency_key:
+            earlier = store.claim(
+                self.principal.name,
+                idempotency_key,
+                "tenants.create",
+                request_hash(request.model_dump(mode="json")),
+            )
+            if earlier is not None and earlier.response is not None:
+                return Outcome(earlier.status_code or 202, earlier.response, None)
+        if self.tenants.by_slug(request.slug) is not None:
+            raise Conflict(
+                f"a tenant with slug {request.slug!r} already exists",
+                hint="choose another slug, or send the same Idempotency-Key to retry a create",
+            )
+        tenant = Tenant(
+            slug=request.slug,
+            display_name=request.display_name,
+            tier=request.tier.value,
+            region=request.region,
+            contacts=[c.model_dump(mode="json") for c in request.contacts],
+            quotas=request.quotas.model_dump(),
+            object_lock=request.object_lock,
+            status=TenantStatus.REQUESTED,
+        )
+        try:
+            with self.session.begin_nested():
+                self.tenants.add(tenant)
+        except IntegrityError as exc:
+            raise Conflict(f"a tenant with slug {request.slug!r} already exists") from exc
+        operation = self._start(tenant, OperationKind.PROVISION)
+        self._audit("tenant.create", tenant, request.model_dump(mode="json"))
+        outcome = self._accepted(tenant, operation)
+        if idempotency_key:
+            store.remember(self.principal.name, idempotency_key, outcome.status_code, outcome.body)
+        return outcome
+
+    def update(self, tenant_id: uuid.UUID, request: TenantUpdate) -> Outcome:
+        require_operator(self.principal)
+        tenant = self._locked(tenant_id)
+        if tenant.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
+            raise Conflict(
+                f"tenant is {tenant.status}; it can be changed when active or suspended",
+                hint="wait for the current operation to finish",
+            )
+        changes = request.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        if "tier" in changes and changes["tier"] != tenant.tier:
+            raise Conflict(
+                f"moving a tenant from {tenant.tier} to {changes['tier']} is not supported yet",
+                hint="offboard and re-provision the bank, or keep its tier",
+            )
+        changes.pop("tier", None)
+        if "display_name" in changes:
+            tenant.display_name = changes["display_name"]
+        if "contacts" in changes:
+            tenant.contacts = changes["contacts"]
+        operation = None
+        if "quotas" in changes and changes["quotas"] != tenant.quotas:
+            tenant.quotas = changes["quotas"]
+            operation = self._start(tenant, OperationKind.UPDATE)
+        self._audit("tenant.update", tenant, changes)
+        return self._accepted(tenant, operation)
+
+    def suspend(self, tenant_id: uuid.UUID, request: StatusChange) -> Outcome:
+        return self._move(tenant_id, TenantStatus.SUSPENDED, OperationKind.SUSPEND, request.reason)
+
+    def resume(self, tenant_id: uuid.UUID, request: StatusChange) -> Outcome:
+        return self._move(tenant_id, TenantStatus.ACTIVE, OperationKind.RESUME, request.reason)
+
+    def retry(self, tenant_id: uuid.UUID) -> Outcome:
+        """Run provisioning again for a failed tenant."""
+        return self._move(tenant_id, TenantStatus.PROVISIONING, OperationKind.PROVISION, "retry")
+
+    def offboard(self, tenant_id: uuid.UUID, request: OffboardRequest) -> Outcome:
+        until = retain_until(request.retention.keep_data_days)
+        return self._move(
+            tenant_id,
+            TenantStatus.OFFBOARDING,
+            OperationKind.OFFBOARD,
+            request.reason,
+            params={"retain_until": until, "keep_data_days": request.retention.keep_data_days},
+            retention=request.retention.model_dump() | {"retain_until": until},
+        )
+
+    def _move(
+        self,
+        tenant_id: uuid.UUID,
+        target: TenantStatus,
+        kind: OperationKind,
+        reason: str,
+        *,
+        params: dict[str, Any] | None = None,
+        retention: dict[str, Any] | None = None,
+    ) -> Outcome:
+        require_operator(self.principal)
+        tenant = self._locked(tenant_id)
+        check_transition(tenant.status, target)
+        self._no_open_operation(tenant)
+        tenant.status = target
+        tenant.status_reason = reason
+        if retention is not None:
+            tenant.retention = retention
+        operation = self._start(tenant, kind, params)
+        self._audit(f"tenant.{kind}", tenant, {"reason": reason, **(params or {})})
+        return self._accepted(tenant, operation)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _locked(self, tenant_id: uuid.UUID) -> Tenant:
+        tenant = self.tenants.get(tenant_id, lock=True)
+        if tenant is None:
+            raise NotFound(f"tenant {tenant_id} not found")
+        return tenant
+
+    def _no_open_operation(self, tenant: Tenant) -> None:
+        open_op = self.operations.open_for(tenant.id)
+        if open_op is not None:
+            raise Conflict(
+                f"operation {open_op.id} ({open_op.kind}) is still running for this tenant",
+                hint="wait until it finishes (taas tenants ops), then try again",
+            )
+
+    def _start(
+        self, tenant: Tenant, kind: OperationKind, params: dict[str, Any] | None = None
+    ) -> Operation:
+        self._no_open_operation(tenant)
+        return self.operations.create(
+            tenant_id=tenant.id,
+            kind=kind,
+            step_names=[step.name for step in PLANS[kind]],
+            requested_by=self.principal.name,
+            request_id=self.request_id,
+            traceparent=current_traceparent(),
+            params=params,
+        )
+
+    def _audit(self, action: str, tenant: Tenant, detail: dict[str, Any]) -> None:
+        self.audit.append(
+            actor=self.principal.name,
+            action=action,
+            outcome="accepted",
+            tenant_id=tenant.id,
+            request_id=self.request_id,
+            detail=detail,
+        )
+
+    def _accepted(self, tenant: Tenant, operation: Operation | None) -> Outcome:
+        self.session.flush()
+        self.session.refresh(tenant)
+        if operation is not None:
+            self.session.refresh(operation)
+        body = TenantAccepted(
+            tenant=TenantOut.model_validate(tenant),
+            operation=OperationOut.model_validate(operation) if operation else None,
+        ).model_dump(mode="json")
+        return Outcome(202 if operation else 200, body, operation.id if operation else None)

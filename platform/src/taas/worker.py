@@ -1,0 +1,10 @@
+"""The Celery worker entry point: ``celery -A taas.worker worker -B``."""
+
+from __future__ import annotations
+
+from taas.kit.celery import celery_app
+from taas.kit.telemetry import setup_tracing
+
+setup_tracing("taas-worker")
+app = celery_app()
+app.autodiscover_tasks(["taas.provisioning"], force=True)
