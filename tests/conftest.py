@@ -1,22 +1,87 @@
-"""Shared fixtures: the real local stack, checked once per session.
+"""Shared fixtures: the real local stack and a control plane running against it.
 
-A test that needs a server asks for ``stack``; when a server is down the test fails with
-the component's name, its health detail and the command that fixes it. Nothing skips.
+A test that needs a server asks for ``stack`` (or a fixture built on it); when a server
+is down the test fails with the component's name, its health detail and the command that
+fixes it. Nothing skips.
+
+The control plane under test uses its own database (``taas_test``, rebuilt by running the
+migrations once per session) and its own Redis databases, so a developer's running
+platform never sees test traffic.
 """
 
 from __future__ import annotations
 
-import pytest
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from support import unique_slug, wait_for, wait_operation
 from taas.kit.settings import StackSettings
 from taas.localstack.context import StackContext
 from taas.localstack.stack import LocalStack
+
+TEST_DATABASE = "taas_test"
+RUN_DIR = Path(os.environ.get("TAAS_TEST_RUN_DIR", "/tmp/taas-tests"))  # noqa: S108
+SPANS = RUN_DIR / "spans.jsonl"
+
+
+def _local_stack() -> LocalStack:
+    return LocalStack(StackContext(StackSettings()))
+
+
+def _with_db(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point every TAAS_* setting of the control plane at the test databases."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    SPANS.unlink(missing_ok=True)
+    env = _local_stack().env()
+    env["TAAS_DATABASE_URL"] = _with_db(env["TAAS_DATABASE_URL"], TEST_DATABASE)
+    env["TAAS_CELERY_BROKER_URL"] = _with_db(env["TAAS_CELERY_BROKER_URL"], "3")
+    env["TAAS_REDIS_URL"] = _with_db(env["TAAS_REDIS_URL"], "4")
+    env.update(
+        {
+            "TAAS_ENVIRONMENT": "test",
+            "TAAS_TENANTS_DATABASE": "taas_test_tenants",
+            "TAAS_STEP_RETRY_BASE_S": "0.5",
+            "TAAS_STEP_RETRY_LIMIT": "8",
+            "TAAS_STALLED_AFTER_S": "6",
+            "TAAS_STALLED_CHECK_INTERVAL_S": "2",
+            "TAAS_RECONCILE_INTERVAL_S": "3600",
+            "TAAS_OTEL_EXPORTER": "jsonl",
+            "TAAS_OTEL_FILE": str(SPANS),
+        }
+    )
+    os.environ.update(env)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use a real server are marked ``integration``."""
+    real = {"stack", "control_plane", "api", "worker"}
+    for item in items:
+        if real & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
 def stack() -> LocalStack:
     """The running local stack; fails loudly, naming what is missing, if it is not healthy."""
-    local = LocalStack(StackContext(StackSettings()))
+    local = _local_stack()
     broken = [row for row in local.status() if not row.health.ok]
     if broken:
         lines = "\n".join(f"  {row.name}: {row.health.detail} (log: {row.log})" for row in broken)
@@ -25,3 +90,199 @@ def stack() -> LocalStack:
             pytrace=False,
         )
     return local
+
+
+# --------------------------------------------------------------------------- control plane
+
+
+@dataclass
+class ControlPlane:
+    """The control plane under test: its database, realms and platform users."""
+
+    database_url: str
+    keycloak_url: str
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    def token(
+        self, username: str, realm: str = "taas-platform", password: str | None = None
+    ) -> str:
+        response = httpx.post(
+            f"{self.keycloak_url}/realms/{realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": "taas-console",
+                "username": username,
+                "password": password or self.passwords[username],
+                "scope": "openid organization",
+            },
+            timeout=15,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(username)}"}
+
+
+@pytest.fixture(scope="session")
+def control_plane(stack: LocalStack) -> ControlPlane:
+    """A freshly migrated test database, the platform realms and three platform users."""
+    from taas.integrations.systems import systems
+    from taas.kit.migrate import upgrade
+
+    url = os.environ["TAAS_DATABASE_URL"]
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_DATABASE))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
+    upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    identity = systems().identity
+    identity.ensure_platform()
+    plane = ControlPlane(database_url=url, keycloak_url=os.environ["TAAS_KEYCLOAK_URL"])
+    for username, roles in {
+        "test-operator": ["platform-operator"],
+        "test-auditor": ["platform-auditor"],
+        "test-nobody": [],
+    }.items():
+        plane.passwords[username] = secrets.token_urlsafe(16)
+        identity.ensure_platform_user(username, plane.passwords[username], roles)
+        admin = identity.admin("taas-platform")
+        user_id = admin.get_user_id(username)
+        admin.set_user_password(user_id, plane.passwords[username], temporary=False)
+    return plane
+
+
+class Worker:
+    """A real Celery worker process (with the beat scheduler) for the test session."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = RUN_DIR / "worker.log"
+
+    def start(self) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "taas.worker",
+            "worker",
+            "-B",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--schedule",
+            str(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}"),
+        ]
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=os.environ.copy(),
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if b" ready." in self.log.read_bytes()[-20000:]:
+                return
+            assert self.process.poll() is None, f"the worker exited; see {self.log}"
+            time.sleep(0.2)
+        pytest.fail(f"the Celery worker did not start; see {self.log}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children, as a crash would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def worker(control_plane: ControlPlane) -> Iterator[Worker]:
+    running = Worker()
+    running.log.write_bytes(b"")
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def api(control_plane: ControlPlane, worker: Worker) -> Iterator[Any]:
+    """The API app in process (real database, real Keycloak tokens, real worker behind it)."""
+    from fastapi.testclient import TestClient
+
+    from taas.api.app import create_app
+
+    with TestClient(create_app(), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def operator(control_plane: ControlPlane) -> dict[str, str]:
+    return control_plane.headers("test-operator")
+
+
+@pytest.fixture(scope="session")
+def auditor(control_plane: ControlPlane) -> dict[str, str]:
+    return control_plane.headers("test-auditor")
+
+
+@pytest.fixture
+def make_tenant(api: Any, operator: dict[str, str]) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Create tenants that are offboarded (nothing kept) when the test ends."""
+    created: list[str] = []
+
+    def make(tier: str = "pool", wait: bool = True, **fields: Any) -> dict[str, Any]:
+        body = {
+            "slug": unique_slug(),
+            "display_name": "Test Bank",
+            "tier": tier,
+            "region": "cn-east-1",
+            **fields,
+        }
+        response = api.post("/v1/tenants", json=body, headers=operator)
+        assert response.status_code == 202, response.text
+        accepted: dict[str, Any] = response.json()
+        created.append(accepted["tenant"]["id"])
+        if wait:
+            op = wait_operation(
+                api, operator, accepted["tenant"]["id"], accepted["operation"]["id"]
+            )
+            assert op["status"] == "succeeded", op
+            accepted["tenant"] = api.get(
+                f"/v1/tenants/{accepted['tenant']['id']}", headers=operator
+            ).json()
+        return accepted
+
+    yield make
+    for tenant_id in created:
+        tenant = api.get(f"/v1/tenants/{tenant_id}", headers=operator).json()
+        if tenant.get("status") in ("offboarded", None):
+            continue
+        wait_for(
+            lambda tid=tenant_id: (
+                api.get(f"/v1/tenants/{tid}/operations", headers=operator).json()[0]["status"]
+                in ("succeeded", "failed")
+            ),
+            what="the tenant's last operation",
+        )
+        response = api.post(
+            f"/v1/tenants/{tenant_id}/offboard",
+            json={"retention": {"keep_data_days": 0}},
+            headers=operator,
+        )
+        if response.status_code == 202:
+            wait_operation(api, operator, tenant_id, response.json()["operation"]["id"])
