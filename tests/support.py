@@ -35,3 +35,16 @@ def wait_operation(
 
     result: dict[str, Any] = wait_for(finished, timeout=timeout, what=f"operation {operation_id}")
     return result
+
+
+def spec_of_json(tenant: dict[str, Any]) -> Any:
+    """The adapters' view of a tenant returned by the API."""
+    from taas.integrations.spec import Quotas, TenantSpec
+
+    return TenantSpec(
+        id=tenant["id"],
+        slug=tenant["slug"],
+        tier=tenant["tier"],
+        region=tenant["region"],
+        quotas=Quotas(**tenant["quotas"]),
+    )

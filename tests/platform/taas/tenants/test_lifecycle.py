@@ -239,7 +239,6 @@ def test_offboarding_keeps_data_read_only_for_the_retention_period(
     assert s.postgres.exists(spec)["schema"] is True
     # purge once the retention is over (run the purge saga directly)
 
-
     with new_session() as session:
         op = OperationRepository(session).create(
             tenant_id=uuid.UUID(tenant["id"]),
