@@ -35,7 +35,9 @@ def _translate(call: Callable[[], T], what: str) -> T:
         return call()
     except KeycloakError as exc:
         code = exc.response_code or 0
-        if code == 0 or code >= 500 or code == 429:
+        if code == 0:
+            raise TemporaryError(f"Keycloak unreachable during {what}: {exc}", delay=2) from exc
+        if code >= 500 or code == 429:
             raise TemporaryError(f"Keycloak {what}: HTTP {code}", delay=2) from exc
         raise PermanentError(
             f"Keycloak refused {what}: HTTP {code} {exc.error_message!s:.300}",

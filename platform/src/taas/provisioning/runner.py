@@ -251,7 +251,8 @@ class OperationRunner:
                 leftovers.append(f"{record.name} ({exc})")
                 self._audit(audit, operation, f"saga.undo.{record.name}", "failed", error=str(exc))
                 continue
-            record.status = StepStatus.UNDONE
+            if record.status == StepStatus.DONE:
+                record.status = StepStatus.UNDONE  # a failed step keeps saying it failed
             record.detail = {**record.detail, "undone": undone}
             self._audit(audit, operation, f"saga.undo.{record.name}", "succeeded", changes=undone)
             session.commit()
