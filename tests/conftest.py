@@ -231,6 +231,32 @@ def api(control_plane: ControlPlane, worker: Worker) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def api_server(control_plane: ControlPlane, worker: Worker) -> Iterator[str]:
+    """The API served over real HTTP by uvicorn (for the CLI), on a free loopback port."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from taas.api.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn to start")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def operator(control_plane: ControlPlane) -> dict[str, str]:
     return control_plane.headers("test-operator")
 

@@ -73,6 +73,9 @@ def login(username: str, password: str, realm: str | None = None) -> dict[str, A
 
 
 def access_token() -> str:
+    """``TAAS_TOKEN`` if set (automation), else the stored login, refreshed for dev users."""
+    if os.environ.get("TAAS_TOKEN"):
+        return os.environ["TAAS_TOKEN"]
     path = _token_file()
     if path.exists():
         token = json.loads(path.read_text())

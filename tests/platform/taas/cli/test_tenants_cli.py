@@ -1,0 +1,63 @@
+"""`taas tenants` and `taas audit` against the API served over HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ControlPlane
+from support import unique_slug
+
+TAAS = str(Path(sys.executable).with_name("taas"))
+
+
+def run(api_server: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TAAS, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TAAS_API_URL": api_server, "TAAS_TOKEN": token, "COLUMNS": "200"},
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_tenant_lifecycle_from_the_command_line(
+    api_server: str, control_plane: ControlPlane
+) -> None:
+    token = control_plane.token("test-operator")
+    slug = unique_slug("cli")
+    created = run(api_server, token, "tenants", "create", slug, "--name", "CLI Bank")
+    assert created.returncode == 0, created.stderr + created.stdout
+    assert "✓ keycloak.identity done" in created.stdout
+    assert "provision succeeded" in created.stdout
+
+    listed = run(api_server, token, "tenants", "list")
+    assert slug in listed.stdout
+    shown = run(api_server, token, "tenants", "show", slug)
+    assert '"status": "active"' in shown.stdout
+
+    assert run(api_server, token, "tenants", "suspend", slug).returncode == 0
+    again = run(api_server, token, "tenants", "suspend", slug)
+    assert again.returncode == 1
+    assert "409" in again.stderr and "next:" in again.stderr
+    assert run(api_server, token, "tenants", "resume", slug).returncode == 0
+    ops = run(api_server, token, "tenants", "ops", slug)
+    assert "resume succeeded" in ops.stdout and "suspend succeeded" in ops.stdout
+
+    off = run(api_server, token, "tenants", "offboard", slug, "--keep-days", "0")
+    assert off.returncode == 0, off.stderr
+    assert "offboard succeeded" in off.stdout
+
+    verified = run(api_server, control_plane.token("test-auditor"), "audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "audit chain intact" in verified.stdout
+
+
+def test_the_cli_says_what_to_do_when_the_api_is_down(control_plane: ControlPlane) -> None:
+    result = run("http://127.0.0.1:9", "token", "tenants", "list")
+    assert result.returncode == 1
+    assert "cannot reach the control plane" in result.stderr
+    assert "taas platform up" in result.stderr
