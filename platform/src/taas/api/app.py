@@ -28,7 +28,7 @@ from taas.kit.errors import (
     Unprocessable,
 )
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
-from taas.kit.telemetry import setup_tracing, tracer
+from taas.kit.telemetry import setup_tracing
 from taas.tenants import endpoints as tenant_endpoints
 from taas.tenants.states import IllegalTransition
 
@@ -88,15 +88,8 @@ def create_app() -> FastAPI:
     ) -> Response:
         incoming = request.headers.get("x-request-id", "")
         request.state.request_id = incoming[:100] if incoming else uuid.uuid4().hex
-        with tracer().start_as_current_span(f"{request.method} {request.url.path}") as span:
-            span.set_attribute("http.method", request.method)
-            span.set_attribute("http.target", request.url.path)
-            span.set_attribute("request.id", request.state.request_id)
-            response = await call_next(request)
-            span.set_attribute("http.status_code", response.status_code)
-            principal = getattr(request.state, "principal", None)
-            if principal is not None and principal.tenant:
-                span.set_attribute("tenant.slug", principal.tenant)
+        # FastAPI opens the request's server span itself (named after the route).
+        response = await call_next(request)
         response.headers["X-Request-Id"] = request.state.request_id
         return response
 

@@ -15,7 +15,7 @@ from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession
 from taas.tenants.service import TenantService
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=problems(400))
 
 
 class AuditEventOut(BaseModel):
@@ -55,7 +55,7 @@ def _page(rows: list[Any], limit: int) -> AuditPage:
 def list_audit(
     session: DbSession,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """The whole audit trail (platform operators and auditors)."""
@@ -81,7 +81,7 @@ def tenant_audit(
     tenant: str,
     session: DbSession,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Audit events of one tenant (its bank admins see their own)."""

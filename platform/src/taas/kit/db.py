@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy import DateTime, MetaData, create_engine, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from taas.kit.settings import app_settings
+from taas.kit.telemetry import tracer
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -53,10 +54,37 @@ class Timestamped:
 
 @lru_cache
 def engine() -> Engine:
-    """The process-wide engine for the control-plane database."""
-    return create_engine(
+    """The process-wide engine for the control-plane database, traced query by query."""
+    created = create_engine(
         app_settings().sqlalchemy_url, pool_pre_ping=True, pool_size=10, max_overflow=10
     )
+    _trace_queries(created)
+    return created
+
+
+def _trace_queries(target: Engine) -> None:
+    @event.listens_for(target, "before_cursor_execute", named=True)
+    def start(**kw: Any) -> None:
+        span = tracer().start_span(
+            "postgres.query",
+            attributes={"db.system": "postgresql", "db.statement": kw["statement"][:300]},
+        )
+        kw["conn"].info.setdefault("taas_spans", []).append(span)
+
+    @event.listens_for(target, "after_cursor_execute", named=True)
+    def end(**kw: Any) -> None:
+        spans = kw["conn"].info.get("taas_spans")
+        if spans:
+            spans.pop().end()
+
+    @event.listens_for(target, "handle_error")
+    def failed(exception_context: Any) -> None:
+        conn = exception_context.connection
+        spans = conn.info.get("taas_spans") if conn is not None else None
+        if spans:
+            span = spans.pop()
+            span.record_exception(exception_context.original_exception)
+            span.end()
 
 
 @lru_cache

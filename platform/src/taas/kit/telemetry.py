@@ -14,12 +14,13 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SimpleSpanProcessor,
@@ -32,6 +33,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _PROPAGATOR = TraceContextTextMapPropagator()
+_TENANT: ContextVar[str | None] = ContextVar("taas_tenant_id", default=None)
+
+
+class TenantSpanProcessor(SpanProcessor):
+    """Stamps ``tenant.id`` on every span started while a tenant is bound."""
+
+    def on_start(self, span: Span, parent_context: context.Context | None = None) -> None:
+        tenant = _TENANT.get()
+        if tenant is not None:
+            span.set_attribute("tenant.id", tenant)
+
+
+def bind_tenant(tenant_id: object) -> None:
+    """From now on in this context, spans carry ``tenant.id`` (and so does the current one)."""
+    _TENANT.set(str(tenant_id))
+    trace.get_current_span().set_attribute("tenant.id", str(tenant_id))
+
+
 _configured = False
 _lock = threading.Lock()
 
@@ -75,6 +94,7 @@ def setup_tracing(service_name: str) -> None:
         if _configured:
             return
         provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+        provider.add_span_processor(TenantSpanProcessor())
         exporter_name = os.environ.get("TAAS_OTEL_EXPORTER", "none")
         exporter: SpanExporter | None = None
         if exporter_name == "console":

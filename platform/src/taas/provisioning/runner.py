@@ -24,7 +24,7 @@ from taas.integrations.systems import Systems
 from taas.kit.db import engine, new_session, utcnow
 from taas.kit.errors import TemporaryError
 from taas.kit.settings import AppSettings
-from taas.kit.telemetry import continue_trace, tracer
+from taas.kit.telemetry import bind_tenant, continue_trace, tracer
 from taas.provisioning import faults
 from taas.provisioning.models import (
     Operation,
@@ -123,7 +123,7 @@ class OperationRunner:
                     continue_trace(operation.traceparent),
                     tracer().start_as_current_span(f"operation.{operation.kind}") as span,
                 ):
-                    span.set_attribute("tenant.id", str(operation.tenant_id))
+                    bind_tenant(operation.tenant_id)
                     span.set_attribute("operation.id", str(operation.id))
                     self._run(session, operation)
 

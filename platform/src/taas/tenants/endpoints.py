@@ -28,7 +28,7 @@ from taas.tenants.service import Outcome, TenantService, require_operator
 from taas.tenants.states import TenantStatus
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
 

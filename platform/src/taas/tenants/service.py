@@ -14,7 +14,7 @@ from taas.audit.repository import AuditRepository
 from taas.kit.auth import Principal
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
-from taas.kit.telemetry import current_traceparent
+from taas.kit.telemetry import bind_tenant, current_traceparent
 from taas.provisioning.models import Operation, OperationKind
 from taas.provisioning.repository import OperationRepository
 from taas.provisioning.saga import PLANS, retain_until
@@ -83,6 +83,7 @@ class TenantService:
             self.principal.tenant is not None and tenant.slug != self.principal.tenant
         ):
             raise NotFound(f"tenant {tenant_id} not found")
+        bind_tenant(tenant.id)
         return tenant
 
     def page(
@@ -154,6 +155,7 @@ class TenantService:
                 self.tenants.add(tenant)
         except IntegrityError as exc:
             raise Conflict(f"a tenant with slug {request.slug!r} already exists") from exc
+        bind_tenant(tenant.id)
         operation = self._start(tenant, OperationKind.PROVISION)
         self._audit("tenant.create", tenant, request.model_dump(mode="json"))
         outcome = self._accepted(tenant, operation)
@@ -236,6 +238,7 @@ class TenantService:
         tenant = self.tenants.get(tenant_id, lock=True)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id} not found")
+        bind_tenant(tenant.id)
         return tenant
 
     def _no_open_operation(self, tenant: Tenant) -> None:

@@ -42,10 +42,12 @@ def test_the_tenant_lifecycle_from_the_command_line(
     assert run(api_server, token, "tenants", "suspend", slug).returncode == 0
     again = run(api_server, token, "tenants", "suspend", slug)
     assert again.returncode == 1
-    assert "409" in again.stderr and "next:" in again.stderr
+    assert "409" in again.stderr
+    assert "next:" in again.stderr
     assert run(api_server, token, "tenants", "resume", slug).returncode == 0
     ops = run(api_server, token, "tenants", "ops", slug)
-    assert "resume succeeded" in ops.stdout and "suspend succeeded" in ops.stdout
+    assert "resume succeeded" in ops.stdout
+    assert "suspend succeeded" in ops.stdout
 
     off = run(api_server, token, "tenants", "offboard", slug, "--keep-days", "0")
     assert off.returncode == 0, off.stderr
