@@ -240,3 +240,30 @@ def test_a_bank_admin_sees_only_its_own_tenant(
         assert other["slug"] not in denied.text
     assert api.post(f"/v1/tenants/{own['id']}/suspend", headers=headers).status_code == 403
     assert api.get("/v1/audit", headers=headers).status_code == 403
+
+
+def test_concurrent_duplicates_with_one_key_create_one_tenant(
+    api_server: str, api: Any, operator: Headers
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = _body()
+    headers = {"Idempotency-Key": str(uuid.uuid4()), **operator}
+
+    def send(_: int) -> httpx.Response:
+        return httpx.post(f"{api_server}/v1/tenants", json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(send, range(6)))
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["tenant"]["id"] for r in responses}) == 1
+    tenant_id = responses[0].json()["tenant"]["id"]
+    operation = wait_operation(api, operator, tenant_id, responses[0].json()["operation"]["id"])
+    assert operation["status"] == "succeeded"
+    assert len(api.get(f"/v1/tenants/{tenant_id}/operations", headers=operator).json()) == 1
+    off = api.post(
+        f"/v1/tenants/{tenant_id}/offboard",
+        json={"retention": {"keep_data_days": 0}},
+        headers=operator,
+    )
+    wait_operation(api, operator, tenant_id, off.json()["operation"]["id"])
