@@ -16,6 +16,7 @@ from taas.kit.telemetry import traced
 
 # Databases a tenant role must never connect to (PUBLIC has CONNECT by default).
 _PLATFORM_DATABASES = ("postgres", "template1")
+_CATALOG_LOCK = 7_261_002
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -41,6 +42,12 @@ class PostgresTenants:
                 yield conn
         except psycopg.OperationalError as exc:
             raise TemporaryError(f"PostgreSQL unreachable: {exc}", delay=2) from exc
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+            raise TemporaryError(f"PostgreSQL concurrency conflict: {exc}", delay=0.5) from exc
+        except psycopg.errors.InternalError_ as exc:
+            if "concurrently" in str(exc):  # catalog row updated by a concurrent DDL
+                raise TemporaryError(f"PostgreSQL concurrency conflict: {exc}", delay=0.5) from exc
+            raise PermanentError(f"PostgreSQL refused: {exc}") from exc
         except psycopg.Error as exc:
             raise PermanentError(
                 f"PostgreSQL refused: {exc}", hint="check the tenant's database objects"
@@ -52,7 +59,12 @@ class PostgresTenants:
     def _lock_down_platform_databases(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         control_plane = urlsplit(self.admin_dsn).path.lstrip("/")
         for database in {*_PLATFORM_DATABASES, control_plane, "keycloak"}:
-            if self._exists(conn, "SELECT 1 FROM pg_database WHERE datname = %s", database):
+            if self._exists(
+                conn,
+                "SELECT 1 FROM pg_database WHERE datname = %s "
+                "AND has_database_privilege('public', datname, 'CONNECT')",
+                database,
+            ):
                 conn.execute(
                     sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
                         sql.Identifier(database)
@@ -69,6 +81,10 @@ class PostgresTenants:
         role = sql.Identifier(spec.db_name)
         changes: list[str] = []
         with self._connect("postgres") as conn:
+            # Roles and database privileges live in shared catalogs; concurrent grants on the
+            # same database row fail ("tuple concurrently updated"), so tenants take turns here
+            # (the lock is released when the connection closes).
+            conn.execute("SELECT pg_advisory_lock(%s)", (_CATALOG_LOCK,))
             self._lock_down_platform_databases(conn)
             if not self._exists(conn, "SELECT 1 FROM pg_roles WHERE rolname = %s", spec.db_name):
                 conn.execute(
@@ -103,7 +119,11 @@ class PostgresTenants:
                 sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), role)
             )
         with self._connect(database) as conn:
-            conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            conn.execute("SELECT pg_advisory_lock(%s)", (_CATALOG_LOCK,))
+            if conn.execute(
+                "SELECT has_schema_privilege('public', 'public', 'USAGE')"
+            ).fetchone() == (True,):
+                conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
             if not self._exists(
                 conn, "SELECT 1 FROM pg_namespace WHERE nspname = %s", spec.db_name
             ):

@@ -22,7 +22,7 @@ from taas.audit.repository import AuditRepository
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
 from taas.kit.db import engine, new_session, utcnow
-from taas.kit.errors import TemporaryError
+from taas.kit.errors import TaasError, TemporaryError
 from taas.kit.settings import AppSettings
 from taas.kit.telemetry import bind_tenant, continue_trace, tracer
 from taas.provisioning import faults
@@ -160,7 +160,7 @@ class OperationRunner:
                     faults.check(tenant.slug, step.name)
                     changes = step.run(ctx)
             except TemporaryError as exc:
-                record.status, record.error = StepStatus.PENDING, str(exc)
+                record.status, record.error = StepStatus.PENDING, exc.message
                 if record.attempts < self.settings.step_retry_limit:
                     self._audit(audit, operation, f"saga.{step.name}", "retrying", error=str(exc))
                     session.commit()
@@ -176,9 +176,10 @@ class OperationRunner:
                     f"gave up after {record.attempts} attempts: {exc}",
                 )
                 return
-            except Exception as exc:
-                hint = getattr(exc, "hint", None)
-                message = f"{exc}" + (f" (next: {hint})" if hint else "")
+            except Exception as exc:  # every failure is recorded, none is lost
+                message = str(exc)
+                if isinstance(exc, TaasError) and exc.hint:
+                    message = f"{exc.message} (next: {exc.hint})"
                 self._fail(session, operation, tenant, record, message)
                 return
             record.status, record.error = StepStatus.DONE, None
