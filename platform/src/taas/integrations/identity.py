@@ -272,9 +272,6 @@ class IdentityTenants:
             org = self.organization(spec, admin)
         if org is None:
             raise TemporaryError(f"organization {spec.slug} not visible yet", delay=1)
-        if not org.get("enabled", True):
-            # enabled is desired state only while the tenant is active; suspend handles it
-            pass
         return str(org["id"])
 
     def organization(
