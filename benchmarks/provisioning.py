@@ -69,7 +69,7 @@ def rss_mb(pid: int) -> float:
 class Platform:
     """API + worker processes of the control plane, on a scratch database."""
 
-    def __init__(self, in_flight: int) -> None:
+    def __init__(self, in_flight: int, *, fresh: bool = True) -> None:
         stack_env = subprocess.run(
             [str(Path(sys.executable).with_name("taas")), "stack", "env"],
             capture_output=True,
@@ -87,9 +87,10 @@ class Platform:
         env["TAAS_REDIS_URL"] = env["TAAS_REDIS_URL"].rsplit("/", 1)[0] + "/7"
         env["TAAS_RECONCILE_INTERVAL_S"] = "3600"
         self.env = env
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+        if fresh:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {DATABASE}")
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -154,7 +155,9 @@ class Platform:
         self.peak = {"api": 0.0, "worker": 0.0}
         self._sampling = True
         threading.Thread(target=self._sample, daemon=True).start()
-        self.token = self._operator_token()
+        self._token_lock = threading.Lock()
+        self._password = secrets.token_urlsafe(16)
+        self.token = self._operator_token(create=True)
 
     def _sample(self) -> None:
         while self._sampling:
@@ -162,7 +165,7 @@ class Platform:
             self.peak["worker"] = max(self.peak["worker"], rss_mb(self.worker.pid))
             time.sleep(0.5)
 
-    def _operator_token(self) -> str:
+    def _operator_token(self, *, create: bool = False) -> str:
         env = self.env
         identity = IdentityTenants(
             env["TAAS_KEYCLOAK_URL"],
@@ -171,32 +174,32 @@ class Platform:
             banks_realm="taas-banks",
             platform_realm="taas-platform",
         )
-        identity.ensure_platform()
-        password = secrets.token_urlsafe(16)
-        identity.ensure_platform_user("bench-operator", password, ["platform-operator"])
-        admin = identity.admin("taas-platform")
-        user_id = admin.get_user_id("bench-operator")
-        assert user_id is not None
-        admin.set_user_password(user_id, password, temporary=False)
+        if create:
+            identity.ensure_platform()
+            identity.ensure_platform_user("bench-operator", self._password, ["platform-operator"])
+            admin = identity.admin("taas-platform")
+            user_id = admin.get_user_id("bench-operator")
+            assert user_id is not None
+            admin.set_user_password(user_id, self._password, temporary=False)
         response = httpx.post(
             f"{env['TAAS_KEYCLOAK_URL']}/realms/taas-platform/protocol/openid-connect/token",
             data={
                 "grant_type": "password",
                 "client_id": "taas-console",
                 "username": "bench-operator",
-                "password": password,
+                "password": self._password,
             },
             timeout=10,
         )
         response.raise_for_status()
         self.token_expires = time.monotonic() + 240
-        self._password = password
         return str(response.json()["access_token"])
 
     def headers(self) -> dict[str, str]:
-        if time.monotonic() > self.token_expires:
-            self.token = self._operator_token()
-        return {"Authorization": f"Bearer {self.token}"}
+        with self._token_lock:
+            if time.monotonic() > self.token_expires:
+                self.token = self._operator_token()
+            return {"Authorization": f"Bearer {self.token}"}
 
     def stop(self) -> None:
         self._sampling = False
@@ -261,7 +264,26 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--background", type=int, default=200)
+    parser.add_argument(
+        "--cleanup", action="store_true", help="only offboard what an interrupted run left"
+    )
     args = parser.parse_args()
+
+    if args.cleanup:
+        platform = Platform(args.in_flight, fresh=False)
+        try:
+            with psycopg.connect(platform.env["TAAS_DATABASE_URL"]) as conn:
+                left = [
+                    str(row[0])
+                    for row in conn.execute(
+                        "SELECT id FROM tenants WHERE status NOT IN ('offboarded')"
+                    )
+                ]
+            print(f"offboarding {len(left)} tenants left behind", file=sys.stderr)
+            offboard_all(platform, left, args.in_flight)
+        finally:
+            platform.stop()
+        return
 
     platform = Platform(args.in_flight)
     made: list[str] = []
@@ -314,11 +336,11 @@ def main() -> None:
             )
             <= 1.5
         )
+        write_results("provisioning", figures)
     finally:
         progress(f"offboarding the {len(made)} tenants made")
         offboard_all(platform, made, args.in_flight)
         platform.stop()
-    write_results("provisioning", figures)
 
 
 if __name__ == "__main__":
