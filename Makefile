@@ -30,8 +30,10 @@ test: ## the whole suite: stack up, static checks, pytest
 demo: setup ## the main job: bring the stack up and show it working
 	$(BIN)/taas demo
 
-bench: setup ## benchmarks (figures land in benchmarks/results/)
+bench: setup ## benchmarks (figures land in benchmarks/results/; needs `make stack`)
 	$(BIN)/python benchmarks/stack_up.py
+	$(BIN)/python benchmarks/provisioning.py
+	$(BIN)/python benchmarks/identity_tiers.py
 
 reset: setup ## stop the stack and delete its state (keeps the build cache)
 	$(BIN)/taas stack reset --yes
