@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,3 +28,15 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
     return path
+
+
+def stack_env() -> dict[str, str]:
+    """The local stack's endpoints and credentials (what `taas stack env` prints)."""
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("taas")), "stack", "env"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pairs = (line.removeprefix("export ").split("=", 1) for line in out.splitlines())
+    return {key: value.strip("'") for key, value in pairs}

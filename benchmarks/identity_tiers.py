@@ -15,28 +15,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 
-from _results import write_results
+from _results import stack_env, write_results
 from taas.integrations.identity import IdentityTenants, new_password
 from taas.integrations.spec import TenantSpec
-
-
-def _env() -> dict[str, str]:
-    out = subprocess.run(
-        [str(Path(sys.executable).with_name("taas")), "stack", "env"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    pairs = (line.removeprefix("export ").split("=", 1) for line in out.splitlines())
-    return {key: value.strip("'") for key, value in pairs}
 
 
 def _keycloak_rss_mb() -> float:
@@ -81,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20)
     args = parser.parse_args()
-    env = _env()
+    env = stack_env()
     identity = IdentityTenants(
         env["TAAS_KEYCLOAK_URL"],
         env["TAAS_KEYCLOAK_ADMIN_USER"],

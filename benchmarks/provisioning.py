@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from _results import write_results
+from _results import stack_env, write_results
 from taas.integrations.identity import IdentityTenants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,16 +70,7 @@ class Platform:
     """API + worker processes of the control plane, on a scratch database."""
 
     def __init__(self, in_flight: int, *, fresh: bool = True) -> None:
-        stack_env = subprocess.run(
-            [str(Path(sys.executable).with_name("taas")), "stack", "env"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        env = dict(os.environ)
-        for line in stack_env.splitlines():
-            key, value = line.removeprefix("export ").split("=", 1)
-            env[key] = value.strip("'")
+        env = {**os.environ, **stack_env()}
         admin_url = env["TAAS_DATABASE_URL"]
         env["TAAS_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + DATABASE
         env["TAAS_TENANTS_DATABASE"] = "taas_bench_tenants"

@@ -15,7 +15,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ import pytest
 from psycopg import sql
 
 from support import unique_slug, wait_for, wait_operation
+from taas.cli.platform import worker_argv
 from taas.kit.settings import StackSettings
 from taas.localstack.context import StackContext
 from taas.localstack.stack import LocalStack
@@ -161,21 +161,7 @@ class Worker:
         self.log = RUN_DIR / "worker.log"
 
     def start(self) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "taas.worker",
-            "worker",
-            "-B",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--schedule",
-            str(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}"),
-        ]
+        argv = worker_argv(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}")
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 argv,

@@ -57,6 +57,25 @@ def init() -> None:
     console.print(f"[green]✓[/] dev users {', '.join(DEV_USERS)} (passwords in {path})")
 
 
+def worker_argv(schedule: Path, concurrency: int = 2) -> list[str]:
+    """A Celery worker with the embedded beat scheduler (reconciler, stalled operations)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "taas.worker",
+        "worker",
+        "-B",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--schedule",
+        str(schedule),
+    ]
+
+
 def _processes() -> dict[str, list[str]]:
     port = StackSettings().api_port
     python = sys.executable
@@ -72,21 +91,7 @@ def _processes() -> dict[str, list[str]]:
             str(port),
             "--no-access-log",
         ],
-        "worker": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "taas.worker",
-            "worker",
-            "-B",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--schedule",
-            str(StackSettings().state_dir / "celerybeat-schedule"),
-        ],
+        "worker": worker_argv(StackSettings().state_dir / "celerybeat-schedule"),
     }
 
 

@@ -8,10 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from taas.integrations.systems import systems
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning import reconciler
 from taas.provisioning.tasks import enqueue
 from taas.tenants.models import Tenant
 from taas.tenants.schemas import (
@@ -24,7 +22,7 @@ from taas.tenants.schemas import (
     TenantPage,
     TenantUpdate,
 )
-from taas.tenants.service import Outcome, TenantService, require_operator
+from taas.tenants.service import Outcome, TenantService
 from taas.tenants.states import TenantStatus
 
 log = logging.getLogger(__name__)
@@ -172,8 +170,6 @@ def reconcile_tenant(
 ) -> Tenant:
     """Compare and repair this tenant now (the reconciler also does it periodically)."""
     service = TenantService(session, principal, request_id)
-    require_operator(principal)
-    found = service.visible(service.resolve(tenant))
-    reconciler.reconcile_tenant(session, systems(), found)
+    tenant_row = service.reconcile(service.resolve(tenant))
     session.commit()
-    return found
+    return tenant_row

@@ -11,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
+from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.telemetry import bind_tenant, current_traceparent
+from taas.provisioning import reconciler
 from taas.provisioning.models import Operation, OperationKind
 from taas.provisioning.repository import OperationRepository
 from taas.provisioning.saga import PLANS, retain_until
@@ -194,6 +196,13 @@ class TenantService:
 
     def resume(self, tenant_id: uuid.UUID, request: StatusChange) -> Outcome:
         return self._move(tenant_id, TenantStatus.ACTIVE, OperationKind.RESUME, request.reason)
+
+    def reconcile(self, tenant_id: uuid.UUID) -> Tenant:
+        """Compare and repair this tenant now (the reconciler also runs periodically)."""
+        require_operator(self.principal)
+        tenant = self._locked(tenant_id)
+        reconciler.reconcile_tenant(self.session, systems(), tenant)
+        return tenant
 
     def retry(self, tenant_id: uuid.UUID) -> Outcome:
         """Run provisioning again for a failed tenant."""

@@ -14,8 +14,8 @@ import pytest
 from kubernetes import client
 from minio.error import S3Error
 
-from support import wait_operation
-from taas.integrations.spec import Quotas, TenantSpec
+from support import spec_of_json, wait_operation
+from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.kit.settings import app_settings
@@ -25,16 +25,6 @@ from taas.provisioning.models import OperationKind
 from taas.provisioning.repository import OperationRepository
 from taas.provisioning.runner import OperationRunner
 from taas.provisioning.saga import PLANS
-
-
-def spec_from(tenant: dict[str, Any]) -> TenantSpec:
-    return TenantSpec(
-        id=tenant["id"],
-        slug=tenant["slug"],
-        tier=tenant["tier"],
-        region=tenant["region"],
-        quotas=Quotas(**tenant["quotas"]),
-    )
 
 
 def credentials(spec: TenantSpec) -> dict[str, str]:
@@ -166,10 +156,10 @@ def test_full_lifecycle_in_every_system(
     operator: dict[str, str],
     make_tenant: Callable[..., dict[str, Any]],
 ) -> None:
-    neighbour = spec_from(make_tenant(tier="pool")["tenant"])
+    neighbour = spec_of_json(make_tenant(tier="pool")["tenant"])
     tenant = make_tenant(tier=tier, quotas={"cpu": "3", "memory": "6Gi", "storage_gb": 5})["tenant"]
     assert tenant["status"] == "active"
-    spec = spec_from(tenant)
+    spec = spec_of_json(tenant)
 
     assert_kubernetes(stack, spec)
     assert_postgres(neighbour, None)
@@ -218,7 +208,7 @@ def test_offboarding_keeps_data_read_only_for_the_retention_period(
     api: Any, operator: dict[str, str], make_tenant: Callable[..., dict[str, Any]]
 ) -> None:
     tenant = make_tenant()["tenant"]
-    spec = spec_from(tenant)
+    spec = spec_of_json(tenant)
     response = api.post(
         f"/v1/tenants/{tenant['id']}/offboard",
         json={"retention": {"keep_data_days": 30}},
@@ -253,3 +243,16 @@ def test_offboarding_keeps_data_read_only_for_the_retention_period(
     OperationRunner(s, app_settings()).run(op_id)
     assert s.storage.exists(spec)["bucket"] is False
     assert s.postgres.exists(spec) == {"role": False, "database": False, "schema": False}
+
+
+def test_object_lock_is_set_when_asked_for(
+    api: Any, operator: dict[str, str], make_tenant: Callable[..., dict[str, Any]]
+) -> None:
+    tenant = make_tenant(object_lock=True)["tenant"]
+    assert tenant["object_lock"] is True
+    config = systems().storage.s3.get_object_lock_config(spec_of_json(tenant).bucket)
+    assert config is not None
+    plain = make_tenant()["tenant"]
+    with pytest.raises(S3Error) as missing:
+        systems().storage.s3.get_object_lock_config(spec_of_json(plain).bucket)
+    assert "ObjectLockConfiguration" in missing.value.code
