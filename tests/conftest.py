@@ -242,12 +242,13 @@ def api_server(control_plane: ControlPlane, worker: Worker) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Tokens live 5 minutes and the suite runs longer: every test gets fresh ones.
+@pytest.fixture
 def operator(control_plane: ControlPlane) -> dict[str, str]:
     return control_plane.headers("test-operator")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def auditor(control_plane: ControlPlane) -> dict[str, str]:
     return control_plane.headers("test-auditor")
 
