@@ -48,3 +48,11 @@ def spec_of_json(tenant: dict[str, Any]) -> Any:
         region=tenant["region"],
         quotas=Quotas(**tenant["quotas"]),
     )
+
+
+def local_stack_ctx() -> Any:
+    """The local stack's context (paths, certificates) for direct Kubernetes access."""
+    from taas.kit.settings import StackSettings
+    from taas.localstack.context import StackContext
+
+    return StackContext(StackSettings())

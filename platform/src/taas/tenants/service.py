@@ -35,6 +35,8 @@ from taas.tenants.schemas import (
 from taas.tenants.states import TenantStatus, check_transition
 
 MAX_PAGE = 200
+# Tiers with their own realm and database: a tenant may move between them in place.
+ISOLATED_TIERS = {"silo", "dedicated"}
 
 
 @dataclass(frozen=True)
@@ -174,20 +176,26 @@ class TenantService:
                 hint="wait for the current operation to finish",
             )
         changes = request.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+        needs_operation = False
         if "tier" in changes and changes["tier"] != tenant.tier:
-            raise Conflict(
-                f"moving a tenant from {tenant.tier} to {changes['tier']} is not supported yet",
-                hint="offboard and re-provision the bank, or keep its tier",
-            )
-        changes.pop("tier", None)
+            if {changes["tier"], tenant.tier} != ISOLATED_TIERS:
+                raise Conflict(
+                    f"moving a tenant from {tenant.tier} to {changes['tier']} (in or out of the "
+                    "shared pool tier) is not supported yet: its identity space and data would "
+                    "have to move",
+                    hint="silo and dedicated tenants can switch between each other; "
+                    "for pool, offboard with retention and re-provision",
+                )
+            tenant.tier = changes["tier"]
+            needs_operation = True
         if "display_name" in changes:
             tenant.display_name = changes["display_name"]
         if "contacts" in changes:
             tenant.contacts = changes["contacts"]
-        operation = None
         if "quotas" in changes and changes["quotas"] != tenant.quotas:
             tenant.quotas = changes["quotas"]
-            operation = self._start(tenant, OperationKind.UPDATE)
+            needs_operation = True
+        operation = self._start(tenant, OperationKind.UPDATE) if needs_operation else None
         self._audit("tenant.update", tenant, changes)
         return self._accepted(tenant, operation)
 

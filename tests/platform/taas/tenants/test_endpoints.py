@@ -134,6 +134,32 @@ def test_quota_update_runs_an_operation_that_reaches_kubernetes(
     assert systems().kubernetes.ensure(spec) == []  # already matches: nothing to repair
     tier_change = api.patch(f"/v1/tenants/{tenant['id']}", json={"tier": "silo"}, headers=operator)
     assert tier_change.status_code == 409
+    assert "pool" in tier_change.json()["detail"]
+
+
+def test_a_silo_tenant_can_become_dedicated_in_place(
+    api: Any, operator: Headers, make_tenant: Callable[..., dict[str, Any]]
+) -> None:
+    tenant = make_tenant(tier="silo")["tenant"]
+    response = api.patch(
+        f"/v1/tenants/{tenant['id']}", json={"tier": "dedicated"}, headers=operator
+    )
+    assert response.status_code == 202, response.text
+    assert (
+        wait_operation(api, operator, tenant["id"], response.json()["operation"]["id"])["status"]
+        == "succeeded"
+    )
+    spec = spec_of_json(api.get(f"/v1/tenants/{tenant['id']}", headers=operator).json())
+    assert spec.tier == "dedicated"
+    assert systems().identity.exists(spec)["realm"] is True
+    from kubernetes import client as kube
+
+    from support import local_stack_ctx
+    from taas.localstack.kube import api_client
+
+    with api_client(local_stack_ctx()) as k8s:
+        labels = kube.CoreV1Api(k8s).read_namespace(spec.namespace).metadata.labels
+    assert labels["taas.io/tier"] == "dedicated"
 
 
 def test_list_filters_and_paginates(
