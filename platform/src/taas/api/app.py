@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,7 +29,7 @@ from taas.kit.errors import (
     Unprocessable,
 )
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
-from taas.kit.telemetry import setup_tracing
+from taas.kit.telemetry import request_tenant_holder, setup_tracing
 from taas.tenants import endpoints as tenant_endpoints
 from taas.tenants.states import IllegalTransition
 
@@ -88,8 +89,14 @@ def create_app() -> FastAPI:
     ) -> Response:
         incoming = request.headers.get("x-request-id", "")
         request.state.request_id = incoming[:100] if incoming else uuid.uuid4().hex
-        # FastAPI opens the request's server span itself (named after the route).
+        # FastAPI opens the request's server span around this middleware; the tenant the
+        # endpoint resolved is added to it once the endpoint has run.
+        server_span = trace.get_current_span()
+        server_span.set_attribute("request.id", request.state.request_id)
+        tenants = request_tenant_holder()
         response = await call_next(request)
+        if tenants:
+            server_span.set_attribute("tenant.id", tenants[-1])
         response.headers["X-Request-Id"] = request.state.request_id
         return response
 

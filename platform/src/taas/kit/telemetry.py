@@ -45,10 +45,27 @@ class TenantSpanProcessor(SpanProcessor):
             span.set_attribute("tenant.id", tenant)
 
 
+_REQUEST_TENANT: ContextVar[list[str] | None] = ContextVar("taas_request_tenant", default=None)
+
+
 def bind_tenant(tenant_id: object) -> None:
-    """From now on in this context, spans carry ``tenant.id`` (and so does the current one)."""
+    """From now on in this context, spans carry ``tenant.id`` (and so does the current one).
+
+    Inside an API request the tenant is also handed back to the request's own span, which
+    the middleware finishes after the endpoint has run.
+    """
     _TENANT.set(str(tenant_id))
     trace.get_current_span().set_attribute("tenant.id", str(tenant_id))
+    holder = _REQUEST_TENANT.get()
+    if holder is not None:
+        holder.append(str(tenant_id))
+
+
+def request_tenant_holder() -> list[str]:
+    """A fresh holder that ``bind_tenant`` fills during one request."""
+    holder: list[str] = []
+    _REQUEST_TENANT.set(holder)
+    return holder
 
 
 _configured = False

@@ -164,7 +164,11 @@ def tenant_operations(
     return service.operations_of(service.resolve(tenant), limit)
 
 
-@router.post("/{tenant}/reconcile", response_model=TenantOut, responses=WRITE_ERRORS)
+@router.post(
+    "/{tenant}/reconcile",
+    response_model=TenantOut,
+    responses=WRITE_ERRORS | problems(502, 503),
+)
 def reconcile_tenant(
     tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
 ) -> Tenant:

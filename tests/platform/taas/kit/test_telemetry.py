@@ -51,3 +51,5 @@ def test_an_operation_is_one_trace_across_api_worker_and_systems(
     assert len(roots) == 1
     assert roots[0]["service"] == "taas-api"
     assert roots[0]["name"] == "POST /v1/tenants"
+    assert roots[0]["attributes"]["tenant.id"] == tenant_id
+    assert roots[0]["attributes"]["request.id"]
