@@ -65,17 +65,19 @@ def test_the_periodic_reconciler_task_repairs_drift(
             "tenant-isolation", spec.namespace
         )
     celery_app().send_task("taas.provisioning.reconcile_all")  # what Celery beat sends
-    wait_for(
-        lambda: systems().kubernetes.object_exists(
-            spec, "networking.k8s.io/v1", "NetworkPolicy", "tenant-isolation"
-        ),
-        what="the reconciler to restore the NetworkPolicy",
-    )
-    # The tenant's drift field shows the latest run; the audit trail keeps every repair.
-    events = api.get(f"/v1/tenants/{tenant['id']}/audit", headers=operator).json()["items"]
-    repairs = [e["detail"]["drift"] for e in events if e["action"] == "reconcile.repaired"]
-    assert any(
-        d["system"] == "kubernetes" and d["repaired"] == "created NetworkPolicy tenant-isolation"
-        for drift in repairs
-        for d in drift
+
+    def repaired() -> bool:
+        # The tenant's drift field shows the latest run; the audit trail keeps every repair.
+        events = api.get(f"/v1/tenants/{tenant['id']}/audit", headers=operator).json()["items"]
+        return any(
+            d["system"] == "kubernetes"
+            and d["repaired"] == "created NetworkPolicy tenant-isolation"
+            for e in events
+            if e["action"] == "reconcile.repaired"
+            for d in e["detail"]["drift"]
+        )
+
+    wait_for(repaired, what="the reconciler to report the repair")
+    assert systems().kubernetes.object_exists(
+        spec, "networking.k8s.io/v1", "NetworkPolicy", "tenant-isolation"
     )
