@@ -162,6 +162,7 @@ class Worker:
 
     def start(self) -> None:
         argv = worker_argv(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}")
+        offset = self.log.stat().st_size if self.log.exists() else 0  # only this start's lines
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 argv,
@@ -172,7 +173,7 @@ class Worker:
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if b" ready." in self.log.read_bytes()[-20000:]:
+            if b" ready." in self.log.read_bytes()[offset:]:
                 return
             assert self.process.poll() is None, f"the worker exited; see {self.log}"
             time.sleep(0.2)
