@@ -35,6 +35,7 @@ import httpx
 import psycopg
 
 from _results import stack_env, write_results
+from taas.cli.platform import worker_argv
 from taas.integrations.identity import IdentityTenants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,18 +120,7 @@ class Platform:
                 start_new_session=True,
             )
             self.worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "taas.worker",
-                    "worker",
-                    "--concurrency",
-                    str(in_flight),
-                    "--loglevel",
-                    "WARNING",
-                ],
+                worker_argv(None, concurrency=in_flight, loglevel="WARNING"),
                 env=env,
                 stdout=worker_log,
                 stderr=subprocess.STDOUT,

@@ -57,23 +57,14 @@ def init() -> None:
     console.print(f"[green]✓[/] dev users {', '.join(DEV_USERS)} (passwords in {path})")
 
 
-def worker_argv(schedule: Path, concurrency: int = 2) -> list[str]:
-    """A Celery worker with the embedded beat scheduler (reconciler, stalled operations)."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "taas.worker",
-        "worker",
-        "-B",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        str(concurrency),
-        "--schedule",
-        str(schedule),
-    ]
+def worker_argv(schedule: Path | None, concurrency: int = 2, loglevel: str = "INFO") -> list[str]:
+    """A Celery worker; with a ``schedule`` file it also runs the beat scheduler
+    (reconciler, stalled operations, retention purge)."""
+    argv = [sys.executable, "-m", "celery", "-A", "taas.worker", "worker"]
+    argv += ["--loglevel", loglevel, "--concurrency", str(concurrency)]
+    if schedule is not None:
+        argv += ["-B", "--schedule", str(schedule)]
+    return argv
 
 
 def _processes() -> dict[str, list[str]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -90,13 +88,6 @@ def _trace_queries(target: Engine) -> None:
 @lru_cache
 def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(engine(), expire_on_commit=False)
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session whose transaction commits on success and rolls back on error."""
-    with _session_factory()() as session, session.begin():
-        yield session
 
 
 def new_session() -> Session:

@@ -37,10 +37,6 @@ def inject(slug: str, step: str, kind: str, *, times: int = 1, seconds: float = 
     )
 
 
-def clear(slug: str, step: str) -> None:
-    _client().delete(fault_key(slug, step))
-
-
 def check(slug: str, step: str) -> None:
     """Raise (or sleep) if a fault is armed for this tenant's step."""
     if app_settings().environment == "production":
