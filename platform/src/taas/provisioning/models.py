@@ -20,6 +20,18 @@ class OperationKind(StrEnum):
     RESUME = "resume"
     OFFBOARD = "offboard"
     PURGE = "purge"
+    SUBSCRIBE = "subscribe"
+    CHANGE_SUBSCRIPTION = "change_subscription"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+# Operations on one subscription run beside the tenant's own; each has its own lane.
+SUBSCRIPTION_KINDS = frozenset(
+    {OperationKind.SUBSCRIBE, OperationKind.CHANGE_SUBSCRIPTION, OperationKind.UNSUBSCRIBE}
+)
+
+
+NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 
 class OperationStatus(StrEnum):
@@ -44,7 +56,10 @@ class Operation(Timestamped, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("subscriptions.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16), default=OperationStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(200))
@@ -59,10 +74,12 @@ class Operation(Timestamped, Base):
     )
 
     __table_args__ = (
-        # At most one unfinished operation per tenant: the database enforces it.
+        # At most one unfinished operation per tenant, and one per subscription: the
+        # database enforces it.
         Index(
-            "uq_operations_one_open_per_tenant",
+            "uq_operations_one_open_per_lane",
             "tenant_id",
+            text(f"coalesce(subscription_id, '{NO_SUBSCRIPTION}'::uuid)"),
             unique=True,
             postgresql_where=text("status IN ('pending', 'running')"),
         ),

@@ -30,9 +30,11 @@ class OperationRepository:
         request_id: str | None,
         traceparent: str | None,
         params: dict[str, Any] | None = None,
+        subscription_id: uuid.UUID | None = None,
     ) -> Operation:
         operation = Operation(
             tenant_id=tenant_id,
+            subscription_id=subscription_id,
             kind=kind,
             status=OperationStatus.PENDING,
             requested_by=requested_by,
@@ -50,8 +52,18 @@ class OperationRepository:
     def get(self, operation_id: uuid.UUID) -> Operation | None:
         return self.session.get(Operation, operation_id)
 
-    def open_for(self, tenant_id: uuid.UUID) -> Operation | None:
-        query = scoped(select(Operation), Operation, tenant_id).where(Operation.status.in_(OPEN))
+    def open_for(
+        self, tenant_id: uuid.UUID, subscription_id: uuid.UUID | None = None
+    ) -> Operation | None:
+        """The unfinished operation in the tenant's own lane, or in one subscription's."""
+        lane = (
+            Operation.subscription_id.is_(None)
+            if subscription_id is None
+            else Operation.subscription_id == subscription_id
+        )
+        query = scoped(select(Operation), Operation, tenant_id).where(
+            Operation.status.in_(OPEN), lane
+        )
         return self.session.scalars(query).first()
 
     def for_tenant(self, tenant_id: uuid.UUID, *, limit: int = 50) -> list[Operation]:

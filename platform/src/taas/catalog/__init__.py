@@ -1,0 +1,1 @@
+"""The open platform: vendors, plugin versions, the module catalog, subscriptions, usage."""

@@ -1,0 +1,74 @@
+"""Plugin-version and subscription lifecycles as declared transitions.
+
+submitted ──► validating ──► validated ──► approved ──► published ──► deprecated
+                  │              │             │            │             │
+                  ▼              ▼ (rejected)  ▼            ▼             ▼
+               invalid ◄─────────┘          revoked ◄───────┴─────────────┘
+
+Revocation is the kill switch: any approved, published or deprecated version can be
+revoked, and the gateway stops routing to it at once. ``invalid`` and ``revoked`` are final.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from taas.kit.errors import Conflict
+
+
+class PluginStatus(StrEnum):
+    SUBMITTED = "submitted"
+    VALIDATING = "validating"
+    VALIDATED = "validated"
+    INVALID = "invalid"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    DEPRECATED = "deprecated"
+    REVOKED = "revoked"
+
+
+P = PluginStatus
+
+TRANSITIONS: Final[dict[PluginStatus, frozenset[PluginStatus]]] = {
+    P.SUBMITTED: frozenset({P.VALIDATING}),
+    P.VALIDATING: frozenset({P.VALIDATED, P.INVALID}),
+    P.VALIDATED: frozenset({P.APPROVED, P.INVALID}),
+    P.INVALID: frozenset(),
+    P.APPROVED: frozenset({P.PUBLISHED, P.REVOKED}),
+    P.PUBLISHED: frozenset({P.DEPRECATED, P.REVOKED}),
+    P.DEPRECATED: frozenset({P.PUBLISHED, P.REVOKED}),
+    P.REVOKED: frozenset(),
+}
+
+# Versions a gateway routes to; a subscription to any other version answers 503.
+SERVABLE: Final = frozenset({P.PUBLISHED, P.DEPRECATED})
+# Versions a bank may newly subscribe to.
+SUBSCRIBABLE: Final = frozenset({P.PUBLISHED})
+
+
+class SubscriptionStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    UPDATING = "updating"
+    FAILED = "failed"
+    REMOVING = "removing"
+    REMOVED = "removed"
+
+
+class IllegalPluginTransition(Conflict):
+    """The plugin version cannot go from its current status to the one asked for."""
+
+    def __init__(self, current: PluginStatus, wanted: PluginStatus) -> None:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final)"
+        super().__init__(
+            f"plugin version is {current}; it cannot become {wanted}",
+            hint=f"from {current} the allowed next states are: {allowed}",
+        )
+        self.current = current
+        self.wanted = wanted
+
+
+def check_plugin_transition(current: PluginStatus, wanted: PluginStatus) -> None:
+    if wanted not in TRANSITIONS[current]:
+        raise IllegalPluginTransition(current, wanted)

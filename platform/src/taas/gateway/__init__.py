@@ -1,0 +1,1 @@
+"""The gateway: the data plane that routes bank calls to modules."""
