@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 
@@ -56,3 +57,41 @@ def local_stack_ctx() -> Any:
     from taas.localstack.context import StackContext
 
     return StackContext(StackSettings())
+
+
+def bank_admin_headers(
+    keycloak_token: Callable[..., str], tenant: dict[str, Any]
+) -> dict[str, str]:
+    """Log in as the tenant's first admin (after setting its password, as the bank would)."""
+    from taas.integrations.systems import systems
+
+    spec = spec_of_json(tenant)
+    identity = systems().identity
+    realm = identity.realm_of(spec)
+    admin = identity.admin(realm)
+    password = "Bank-admin-1-" + uuid.uuid4().hex[:8]
+    admin.set_user_password(admin.get_user_id(spec.admin_username), password, temporary=False)
+    return {"Authorization": f"Bearer {keycloak_token(spec.admin_username, realm, password)}"}
+
+
+def systems_token(tenant: dict[str, Any], scope: str | None = None) -> str:
+    """A client-credentials token of the tenant's systems client (optionally with scopes)."""
+    from taas.integrations.systems import systems
+
+    spec = spec_of_json(tenant)
+    identity = systems().identity
+    secret = systems().kubernetes.read_credentials(spec)
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": secret["client_id"],
+        "client_secret": secret["client_secret"],
+    }
+    if scope:
+        data["scope"] = scope
+    response = httpx.post(
+        f"{identity.url}/realms/{identity.realm_of(spec)}/protocol/openid-connect/token",
+        data=data,
+        timeout=15,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from taas import __version__
 from taas.audit import endpoints as audit_endpoints
 from taas.audit.repository import AuditRepository
+from taas.catalog import endpoints as catalog_endpoints
+from taas.catalog.states import IllegalPluginTransition
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session
 from taas.kit.errors import (
@@ -103,8 +105,8 @@ def create_app() -> FastAPI:
     @app.exception_handler(TaasError)
     async def taas_error(request: Request, exc: TaasError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-        extra: dict[str, object] = {"hint": exc.hint}
-        if isinstance(exc, IllegalTransition):
+        extra: dict[str, object] = {**exc.extra, "hint": exc.hint}
+        if isinstance(exc, IllegalTransition | IllegalPluginTransition):
             extra["current_status"] = exc.current.value
         _audit_rejection(request, status, exc.message)
         return _problem(request, status, exc.message, **extra)
@@ -149,6 +151,13 @@ def create_app() -> FastAPI:
 
     app.include_router(tenant_endpoints.router)
     app.include_router(audit_endpoints.router)
+    for router in (
+        catalog_endpoints.vendors,
+        catalog_endpoints.plugins,
+        catalog_endpoints.catalog,
+        catalog_endpoints.subscriptions,
+    ):
+        app.include_router(router)
     return app
 
 

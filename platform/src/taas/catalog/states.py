@@ -1,12 +1,14 @@
 """Plugin-version and subscription lifecycles as declared transitions.
 
-submitted ──► validating ──► validated ──► approved ──► published ──► deprecated
-                  │              │             │            │             │
-                  ▼              ▼ (rejected)  ▼            ▼             ▼
-               invalid ◄─────────┘          revoked ◄───────┴─────────────┘
+submitted ──► validating ──► validated ──► approved ──► published ◄──► deprecated
+                  │              │             │            │              │
+                  ▼              ▼             ▼            ▼              ▼
+               invalid        rejected      revoked ◄───────┴──────────────┘
 
+Validation failures end in ``invalid``; a reviewer's "no" ends in ``rejected``.
 Revocation is the kill switch: any approved, published or deprecated version can be
-revoked, and the gateway stops routing to it at once. ``invalid`` and ``revoked`` are final.
+revoked, and the gateways stop routing to it at once. ``invalid``, ``rejected`` and
+``revoked`` are final: a fixed plugin comes back as a new version.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class PluginStatus(StrEnum):
     VALIDATING = "validating"
     VALIDATED = "validated"
     INVALID = "invalid"
+    REJECTED = "rejected"
     APPROVED = "approved"
     PUBLISHED = "published"
     DEPRECATED = "deprecated"
@@ -33,8 +36,9 @@ P = PluginStatus
 TRANSITIONS: Final[dict[PluginStatus, frozenset[PluginStatus]]] = {
     P.SUBMITTED: frozenset({P.VALIDATING}),
     P.VALIDATING: frozenset({P.VALIDATED, P.INVALID}),
-    P.VALIDATED: frozenset({P.APPROVED, P.INVALID}),
+    P.VALIDATED: frozenset({P.APPROVED, P.REJECTED}),
     P.INVALID: frozenset(),
+    P.REJECTED: frozenset(),
     P.APPROVED: frozenset({P.PUBLISHED, P.REVOKED}),
     P.PUBLISHED: frozenset({P.DEPRECATED, P.REVOKED}),
     P.DEPRECATED: frozenset({P.PUBLISHED, P.REVOKED}),

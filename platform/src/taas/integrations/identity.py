@@ -28,6 +28,8 @@ BANK_ADMIN_ROLE = "bank-admin"
 CONSOLE_CLIENT = "taas-console"
 PLATFORM_ROLES = ("platform-operator", "platform-auditor")
 TENANT_CLAIM = "taas_tenant"
+VENDOR_CLAIM = "taas_vendor"
+VENDOR_CLIENT_PREFIX = "vendor-"
 
 
 def _translate(call: Callable[[], T], what: str) -> T:
@@ -71,13 +73,21 @@ class IdentityTenants:
     """Makes each tenant's identity space in Keycloak match the spec."""
 
     def __init__(
-        self, url: str, admin_user: str, admin_password: str, banks_realm: str, platform_realm: str
+        self,
+        url: str,
+        admin_user: str,
+        admin_password: str,
+        *,
+        banks_realm: str,
+        platform_realm: str,
+        vendors_realm: str = "taas-vendors",
     ) -> None:
         self.url = url.rstrip("/")
         self.admin_user = admin_user
         self.admin_password = admin_password
         self.banks_realm = banks_realm
         self.platform_realm = platform_realm
+        self.vendors_realm = vendors_realm
 
     def admin(self, realm: str) -> KeycloakAdmin:
         """An admin client working on ``realm``, authenticated in master."""
@@ -179,6 +189,7 @@ class IdentityTenants:
         banks = self.admin(self.banks_realm)
         changes += self._ensure_role(banks, BANK_ADMIN_ROLE)
         changes += self._ensure_console_client(banks)
+        changes += self._ensure_realm(self.vendors_realm, "TaaS vendors", organizations=False)
         return changes
 
     def ensure_platform_user(self, username: str, password: str, roles: list[str]) -> str:
@@ -297,26 +308,46 @@ class IdentityTenants:
     def _ensure_systems_client(
         self, admin: KeycloakAdmin, spec: TenantSpec, changes: list[str]
     ) -> tuple[str, str]:
-        client_uuid = _translate(lambda: admin.get_client_id(spec.systems_client), "read client")
+        return self._ensure_service_client(
+            admin,
+            spec.systems_client,
+            f"{spec.display_name or spec.slug} systems",
+            claim=TENANT_CLAIM,
+            value=spec.slug,
+            changes=changes,
+        )
+
+    def _ensure_service_client(
+        self,
+        admin: KeycloakAdmin,
+        client_id: str,
+        name: str,
+        *,
+        claim: str,
+        value: str,
+        changes: list[str],
+    ) -> tuple[str, str]:
+        """A confidential client-credentials client whose tokens carry ``claim: value``."""
+        client_uuid = _translate(lambda: admin.get_client_id(client_id), "read client")
         if client_uuid is None:
             _translate(
                 lambda: admin.create_client(
                     {
-                        "clientId": spec.systems_client,
-                        "name": f"{spec.display_name or spec.slug} systems",
+                        "clientId": client_id,
+                        "name": name,
                         "publicClient": False,
                         "serviceAccountsEnabled": True,
                         "standardFlowEnabled": False,
                         "directAccessGrantsEnabled": False,
-                        "attributes": {"taas.tenant": spec.slug},
+                        "attributes": {claim.replace("_", "."): value},
                         "protocolMappers": [
                             {
-                                "name": "taas-tenant",
+                                "name": claim.replace("_", "-"),
                                 "protocol": "openid-connect",
                                 "protocolMapper": "oidc-hardcoded-claim-mapper",
                                 "config": {
-                                    "claim.name": TENANT_CLAIM,
-                                    "claim.value": spec.slug,
+                                    "claim.name": claim,
+                                    "claim.value": value,
                                     "jsonType.label": "String",
                                     "access.token.claim": "true",
                                     "id.token.claim": "false",
@@ -327,16 +358,115 @@ class IdentityTenants:
                     },
                     skip_exists=True,
                 ),
-                "create systems client",
+                f"create client {client_id}",
             )
-            changes.append(f"created client {spec.systems_client}")
-            client_uuid = _translate(
-                lambda: admin.get_client_id(spec.systems_client), "read client"
-            )
+            changes.append(f"created client {client_id}")
+            client_uuid = _translate(lambda: admin.get_client_id(client_id), "read client")
         if client_uuid is None:
-            raise TemporaryError(f"client {spec.systems_client} not visible yet", delay=1)
+            raise TemporaryError(f"client {client_id} not visible yet", delay=1)
         secret = _translate(lambda: admin.get_client_secrets(client_uuid), "read client secret")
         return str(client_uuid), str(secret["value"])
+
+    # ------------------------------------------------------------------ module scopes
+
+    @traced("keycloak.ensure_module_scopes")
+    def ensure_module_scopes(self, spec: TenantSpec, scopes: list[str]) -> list[str]:
+        """Create the plugin's scopes in the tenant's identity space and let the bank's
+        systems client request them (optional scopes: asked for with ``scope=``)."""
+        if not scopes:
+            return []
+        admin = self.admin(self.realm_of(spec))
+        client_uuid = _translate(lambda: admin.get_client_id(spec.systems_client), "client")
+        if client_uuid is None:
+            raise TemporaryError(f"client {spec.systems_client} not found yet", delay=1)
+        existing = {s["name"]: s["id"] for s in _translate(admin.get_client_scopes, "scopes")}
+        attached = {
+            s["name"]
+            for s in _translate(
+                lambda: admin.get_client_optional_client_scopes(client_uuid), "client scopes"
+            )
+        }
+        changes = []
+        for scope in scopes:
+            if scope not in existing:
+                existing[scope] = _translate(
+                    functools.partial(
+                        admin.create_client_scope,
+                        {
+                            "name": scope,
+                            "protocol": "openid-connect",
+                            "attributes": {
+                                "include.in.token.scope": "true",
+                                "display.on.consent.screen": "false",
+                            },
+                        },
+                        skip_exists=True,
+                    ),
+                    "create client scope",
+                )
+                changes.append(f"created scope {scope}")
+            if scope not in attached:
+                _translate(
+                    functools.partial(
+                        admin.add_client_optional_client_scope, client_uuid, existing[scope], {}
+                    ),
+                    "attach scope",
+                )
+                changes.append(f"allowed {spec.systems_client} to request {scope}")
+        return changes
+
+    @traced("keycloak.remove_module_scopes")
+    def remove_module_scopes(self, spec: TenantSpec, scopes: list[str]) -> list[str]:
+        """Stop the bank's systems client from requesting these scopes."""
+        if not scopes:
+            return []
+        admin = self.admin(self.realm_of(spec))
+        client_uuid = _translate(lambda: admin.get_client_id(spec.systems_client), "client")
+        if client_uuid is None:
+            return []
+        attached = {
+            s["name"]: s["id"]
+            for s in _translate(
+                lambda: admin.get_client_optional_client_scopes(client_uuid), "client scopes"
+            )
+        }
+        changes = []
+        for scope in scopes:
+            if scope in attached:
+                _translate(
+                    functools.partial(
+                        admin.delete_client_optional_client_scope, client_uuid, attached[scope]
+                    ),
+                    "detach scope",
+                )
+                changes.append(f"{spec.systems_client} may no longer request {scope}")
+        return changes
+
+    # ------------------------------------------------------------------ vendors
+
+    @traced("keycloak.ensure_vendor")
+    def ensure_vendor(self, slug: str, display_name: str) -> tuple[str, str]:
+        """The vendor's client in the vendor realm; returns its client id and secret."""
+        admin = self.admin(self.vendors_realm)
+        client_id = VENDOR_CLIENT_PREFIX + slug
+        _, secret = self._ensure_service_client(
+            admin, client_id, display_name, claim=VENDOR_CLAIM, value=slug, changes=[]
+        )
+        return client_id, secret
+
+    @traced("keycloak.set_vendor_enabled")
+    def set_vendor_enabled(self, slug: str, *, enabled: bool) -> None:
+        admin = self.admin(self.vendors_realm)
+        client_uuid = _translate(
+            lambda: admin.get_client_id(VENDOR_CLIENT_PREFIX + slug), "read client"
+        )
+        if client_uuid is not None:
+            _translate(
+                lambda: admin.update_client(client_uuid, {"enabled": enabled}), "update client"
+            )
+
+    def vendor_issuer(self) -> str:
+        return self.issuer(self.vendors_realm)
 
     @traced("keycloak.check_tenant")
     def exists(self, spec: TenantSpec) -> dict[str, bool]:

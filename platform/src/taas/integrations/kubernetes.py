@@ -54,9 +54,12 @@ def _status(exc: BaseException | None) -> int:
 class KubernetesTenants:
     """Makes a tenant's namespace and everything in it match the spec."""
 
-    def __init__(self, kubeconfig: Path, gateway_namespace: str) -> None:
+    def __init__(
+        self, kubeconfig: Path, gateway_namespace: str, modules_namespace: str = "taas-modules"
+    ) -> None:
         self.kubeconfig = str(kubeconfig)
         self.gateway_namespace = gateway_namespace
+        self.modules_namespace = modules_namespace
 
     @property
     def client(self) -> Any:
@@ -216,6 +219,47 @@ class KubernetesTenants:
         except PermanentError as exc:
             if _status(exc.__cause__) != 409:  # 409: created by a concurrent attempt; adopt it
                 raise
+
+    def apply(self, body: dict[str, Any], namespace: str | None, field: str = "spec") -> str | None:
+        """Create ``body`` or replace it when ``field`` differs; a change description or None."""
+        api_version, kind, name = body["apiVersion"], body["kind"], body["metadata"]["name"]
+        existing = self._read(api_version, kind, name, namespace)
+        if existing is None:
+            self._create(api_version, kind, body, namespace)
+            return f"created {kind} {namespace}/{name}"
+        current = existing.to_dict()
+        if _subset(body.get(field), current.get(field)) and _subset(
+            body["metadata"].get("labels"), current["metadata"].get("labels")
+        ):
+            return None
+        resource = self._resource(api_version, kind)
+        replacement = {
+            **body,
+            "metadata": {**body["metadata"], "resourceVersion": existing.metadata.resourceVersion},
+        }
+        _translate(
+            functools.partial(resource.replace, body=replacement, namespace=namespace),
+            f"replace {kind}",
+        )
+        return f"updated {kind} {namespace}/{name}"
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> str | None:
+        """Delete one object; None when it was already gone."""
+        resource = self._resource(api_version, kind)
+        try:
+            _translate(lambda: resource.delete(name=name, namespace=namespace), f"delete {kind}")
+        except PermanentError as exc:
+            if _status(exc.__cause__) == 404:
+                return None
+            raise
+        return f"deleted {kind} {namespace}/{name}"
+
+    def list_names(self, api_version: str, kind: str, namespace: str, selector: str) -> list[str]:
+        resource = self._resource(api_version, kind)
+        listing = _translate(
+            lambda: resource.get(namespace=namespace, label_selector=selector), f"list {kind}"
+        )
+        return [item["metadata"]["name"] for item in listing.to_dict().get("items", [])]
 
     @traced("kubernetes.ensure_tenant")
     def ensure(self, spec: TenantSpec) -> list[str]:

@@ -64,4 +64,30 @@ class TenantSpec:
         return f"{self.slug}-systems"
 
 
+@dataclass(frozen=True)
+class ModuleSpec:
+    """One plugin version as the adapters deploy it for a subscription."""
+
+    name: str
+    version: str
+    image: str | None
+    port: int
+    upstream_url: str | None
+    cpu: str = "100m"
+    memory: str = "128Mi"
+    replicas: int = 1
+    scopes: tuple[str, ...] = ()
+
+    @property
+    def workload(self) -> str:
+        """Name of the Deployment and Service in the tenant namespace (silo)."""
+        return f"mod-{self.name}"
+
+    @property
+    def shared_workload(self) -> str:
+        """Name of the Deployment and Service shared by pool tenants: one per version."""
+        version = "".join(c if c.isalnum() else "-" for c in self.version.lower())
+        return f"{self.name}-v{version}"[:63].rstrip("-")
+
+
 CREDENTIALS_SECRET = "taas-tenant-credentials"  # noqa: S105 - a Secret name

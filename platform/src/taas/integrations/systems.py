@@ -9,6 +9,7 @@ from taas.integrations.identity import IdentityTenants
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.postgres import PostgresTenants
 from taas.integrations.storage import StorageTenants
+from taas.integrations.workloads import ModuleWorkloads
 from taas.kit.settings import AppSettings, app_settings
 
 
@@ -21,10 +22,16 @@ class Systems:
     storage: StorageTenants
     identity: IdentityTenants
 
+    @property
+    def modules(self) -> ModuleWorkloads:
+        return ModuleWorkloads(self.kubernetes)
+
     @classmethod
     def from_settings(cls, settings: AppSettings) -> Systems:
         return cls(
-            kubernetes=KubernetesTenants(settings.kubeconfig, settings.gateway_namespace),
+            kubernetes=KubernetesTenants(
+                settings.kubeconfig, settings.gateway_namespace, settings.modules_namespace
+            ),
             postgres=PostgresTenants(settings.database_url, settings.tenants_database),
             storage=StorageTenants(
                 settings.minio_endpoint,
@@ -38,6 +45,7 @@ class Systems:
                 settings.keycloak_admin_password,
                 banks_realm=settings.banks_realm,
                 platform_realm=settings.platform_realm,
+                vendors_realm=settings.vendors_realm,
             ),
         )
 

@@ -21,6 +21,7 @@ AUDITOR = "platform-auditor"
 BANK_ADMIN = "bank-admin"
 TENANT_REALM_PREFIX = "bank-"
 TENANT_CLAIM = "taas_tenant"
+VENDOR_CLAIM = "taas_vendor"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Principal:
     realm: str
     roles: frozenset[str]
     tenant: str | None
+    vendor: str | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -40,6 +42,10 @@ class Principal:
     @property
     def is_auditor(self) -> bool:
         return self.tenant is None and AUDITOR in self.roles
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.vendor is not None
 
     @property
     def is_bank_admin(self) -> bool:
@@ -58,6 +64,7 @@ class TokenVerifier:
         self.base = settings.keycloak_url.rstrip("/") + "/realms/"
         self.platform_realm = settings.platform_realm
         self.banks_realm = settings.banks_realm
+        self.vendors_realm = settings.vendors_realm
         self._clients: dict[str, jwt.PyJWKClient] = {}
         self._lock = threading.Lock()
 
@@ -67,7 +74,7 @@ class TokenVerifier:
                 "token issued by an unknown issuer", hint="log in with TaaS's Keycloak"
             )
         realm = issuer.removeprefix(self.base)
-        if realm in (self.platform_realm, self.banks_realm) or (
+        if realm in (self.platform_realm, self.banks_realm, self.vendors_realm) or (
             realm.startswith(TENANT_REALM_PREFIX) and "/" not in realm
         ):
             return realm
@@ -104,6 +111,18 @@ class TokenVerifier:
         except (jwt.PyJWKClientError, jwt.InvalidTokenError) as exc:
             raise Unauthorized(f"invalid token: {exc}", hint="log in again") from exc
         roles = frozenset(claims.get("realm_access", {}).get("roles", []))
+        if realm == self.vendors_realm:
+            vendor = claims.get(VENDOR_CLAIM)
+            if not vendor:
+                raise Unauthorized("vendor token without a vendor", hint="use your vendor client")
+            return Principal(
+                subject=str(claims["sub"]),
+                username=str(claims.get("azp") or claims["sub"]),
+                realm=realm,
+                roles=frozenset(),
+                tenant=None,
+                vendor=str(vendor),
+            )
         return Principal(
             subject=str(claims["sub"]),
             username=str(claims.get("preferred_username") or claims.get("azp") or claims["sub"]),

@@ -6,14 +6,17 @@ command line and (later) the API can show it as is.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TaasError(Exception):
     """An error with a message for people and, where known, the next step to take."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.extra = extra  # more fields for the problem+json body (e.g. ``errors``)
 
     def __str__(self) -> str:
         if self.hint:

@@ -67,6 +67,9 @@ class StackSettings(BaseSettings):
     )
     kwok_port: int = Field(default=50247, description="kwok controller health/metrics port.")
     api_port: int = Field(default=58000, description="The control-plane API (`taas platform up`).")
+    gateway_port: int = Field(
+        default=58100, description="The gateway, the data plane (`taas gateway run`)."
+    )
     start_timeout_s: float = Field(
         default=240.0, description="How long `taas stack up` waits for one component."
     )
@@ -92,6 +95,7 @@ class StackSettings(BaseSettings):
         "scheduler_port",
         "kwok_port",
         "api_port",
+        "gateway_port",
     )
     @classmethod
     def _valid_port(cls, value: int) -> int:
@@ -138,6 +142,12 @@ class AppSettings(BaseSettings):
     banks_realm: str = Field(
         default="taas-banks", description="Shared Keycloak realm of pool-tier banks (orgs)."
     )
+    vendors_realm: str = Field(
+        default="taas-vendors", description="Keycloak realm of plugin vendors (one client each)."
+    )
+    modules_namespace: str = Field(
+        default="taas-modules", description="Namespace of modules shared by pool-tier banks."
+    )
     gateway_namespace: str = Field(
         default="taas-gateway",
         description="Namespace of the gateway; the only one tenant namespaces admit traffic from.",
@@ -161,6 +171,43 @@ class AppSettings(BaseSettings):
     )
     task_visibility_timeout_s: float = Field(
         default=3600.0, description="Redis broker: when an unacknowledged task is redelivered."
+    )
+    gateway_connect_timeout_s: float = Field(
+        default=2.0,
+        description="Gateway: how long to wait for a TCP connection to a module upstream "
+        "(the route's timeout_s bounds the whole call).",
+    )
+    gateway_upstream_connections: int = Field(
+        default=512,
+        description="Gateway: most pooled keep-alive connections to all upstreams together.",
+    )
+    gateway_jwks_refetch_s: float = Field(
+        default=10.0,
+        description="Gateway: least time between two fetches of one issuer's signing keys "
+        "when a token names an unknown key id.",
+    )
+    gateway_jwks_max_age_s: float = Field(
+        default=300.0,
+        description="Gateway: signing keys older than this are fetched again before they "
+        "verify a token not seen before (so a removed key stops working).",
+    )
+    gateway_token_cache_size: int = Field(
+        default=20000,
+        description="Gateway: verified tokens kept (each until its expiry) so a signature is "
+        "checked once per token, not once per call.",
+    )
+    gateway_redis_timeout_s: float = Field(
+        default=0.5,
+        description="Gateway: longest wait for the rate limiter in Redis; past it the call is "
+        "refused with 503 (fail closed).",
+    )
+    gateway_metering_interval_s: float = Field(
+        default=1.0, description="Gateway: how often metered usage is written to usage_daily."
+    )
+    gateway_reload_coalesce_s: float = Field(
+        default=0.01,
+        description="Gateway: after a route-change notification, wait this long for the rest "
+        "of the burst, then reload the route table once.",
     )
 
     @property

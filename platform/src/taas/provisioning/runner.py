@@ -19,6 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
+from taas.catalog.models import Subscription
+from taas.catalog.states import SubscriptionStatus
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
 from taas.kit.db import engine, new_session, utcnow
@@ -27,6 +29,7 @@ from taas.kit.settings import AppSettings
 from taas.kit.telemetry import bind_tenant, continue_trace, tracer
 from taas.provisioning import faults
 from taas.provisioning.models import (
+    SUBSCRIPTION_KINDS,
     Operation,
     OperationKind,
     OperationStatus,
@@ -203,6 +206,10 @@ class OperationRunner:
             tenant.purge_after = dt.datetime.fromisoformat(until) if until else None
         if operation.kind == OperationKind.PURGE:
             tenant.purge_after = None
+        if operation.kind == OperationKind.OFFBOARD:
+            _remove_subscriptions(session, tenant)
+        if operation.kind in SUBSCRIPTION_KINDS:
+            _settle_subscription(session, operation, error=None)
         self._audit(AuditRepository(session), operation, "operation.succeeded", "succeeded")
         session.commit()
 
@@ -228,13 +235,16 @@ class OperationRunner:
         if failed is not None and tenant.status != failed:
             check_transition(tenant.status, failed)
             tenant.status = failed
-        tenant.status_reason = f"{operation.kind} failed at {record.name}: {message}"
+        if operation.kind in SUBSCRIPTION_KINDS:
+            _settle_subscription(session, operation, error=f"{record.name}: {message}")
+        else:
+            tenant.status_reason = f"{operation.kind} failed at {record.name}: {message}"
         self._audit(audit, operation, "operation.failed", "failed", error=operation.error)
         session.commit()
 
     def _compensate(self, session: Session, operation: Operation, tenant: Tenant) -> list[str]:
-        """Undo the completed steps of a failed provisioning, newest first."""
-        if operation.kind != OperationKind.PROVISION:
+        """Undo the completed steps of a failed provisioning or subscription, newest first."""
+        if operation.kind not in (OperationKind.PROVISION, OperationKind.SUBSCRIBE):
             return []
         ctx = StepContext(spec=spec_of(tenant), systems=self.systems, params=operation.params)
         steps: dict[str, Step] = {step.name: step for step in PLANS[operation.kind]}
@@ -291,3 +301,30 @@ class OperationRunner:
                 **detail,
             },
         )
+
+
+def _settle_subscription(session: Session, operation: Operation, error: str | None) -> None:
+    """What a finished subscription operation means for the subscription."""
+    row = session.get(Subscription, operation.subscription_id)
+    if row is None:
+        return
+    kind = OperationKind(operation.kind)
+    if error is None:
+        if kind == OperationKind.UNSUBSCRIBE:
+            row.status, row.status_reason = SubscriptionStatus.REMOVED, "unsubscribed"
+        else:
+            row.status, row.status_reason = SubscriptionStatus.ACTIVE, None
+            row.plugin_version_id = uuid.UUID(operation.params["module"]["plugin_version_id"])
+    elif kind == OperationKind.CHANGE_SUBSCRIPTION:
+        # Still deployed and routed on the version it had.
+        row.status = SubscriptionStatus.ACTIVE
+        row.status_reason = f"version change failed: {error}"
+    else:
+        row.status, row.status_reason = SubscriptionStatus.FAILED, error
+
+
+def _remove_subscriptions(session: Session, tenant: Tenant) -> None:
+    for row in session.query(Subscription).filter(
+        Subscription.tenant_id == tenant.id, Subscription.status != SubscriptionStatus.REMOVED
+    ):
+        row.status, row.status_reason = SubscriptionStatus.REMOVED, "tenant offboarded"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taas.integrations.identity import new_password
-from taas.integrations.spec import TenantSpec
+from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import Systems
 from taas.provisioning.models import OperationKind
 
@@ -167,6 +167,10 @@ def _retain_or_remove_database(ctx: StepContext) -> list[str]:
 
 
 OFFBOARD = (
+    Step(
+        "kubernetes.close_module_paths",
+        lambda ctx: ctx.systems.modules.remove_tenant_paths(ctx.spec),
+    ),
     Step("keycloak.remove_identity", _remove_identity),
     Step("minio.retain_or_remove", _retain_or_remove_storage),
     Step("postgres.retain_or_remove", _retain_or_remove_database),
@@ -178,6 +182,76 @@ PURGE = (
     Step("postgres.remove", _remove_database),
 )
 
+# ---------------------------------------------------------------------- subscriptions
+
+
+def module_of(params: dict[str, Any] | None) -> ModuleSpec | None:
+    """The module a subscription operation deploys (``params["module"]``)."""
+    if not params:
+        return None
+    return ModuleSpec(
+        name=params["name"],
+        version=params["version"],
+        image=params.get("image"),
+        port=int(params.get("port", 8080)),
+        upstream_url=params.get("upstream_url"),
+        cpu=params.get("cpu", "100m"),
+        memory=params.get("memory", "128Mi"),
+        replicas=int(params.get("replicas", 1)),
+        scopes=tuple(params.get("scopes", ())),
+    )
+
+
+def _module(ctx: StepContext, key: str = "module") -> ModuleSpec:
+    module = module_of(ctx.params.get(key))
+    if module is None:
+        raise LookupError(f"operation has no {key} parameters")
+    return module
+
+
+def _deploy_module(ctx: StepContext) -> list[str]:
+    return ctx.systems.modules.ensure(ctx.spec, _module(ctx))
+
+
+def _remove_module(ctx: StepContext) -> list[str]:
+    return ctx.systems.modules.remove(ctx.spec, _module(ctx))
+
+
+def _grant_scopes(ctx: StepContext) -> list[str]:
+    module = _module(ctx)
+    changes = ctx.systems.identity.ensure_module_scopes(ctx.spec, list(module.scopes))
+    previous = module_of(ctx.params.get("previous"))
+    if previous is not None:
+        dropped = sorted(set(previous.scopes) - set(module.scopes))
+        changes += ctx.systems.identity.remove_module_scopes(ctx.spec, dropped)
+    return changes
+
+
+def _revoke_scopes(ctx: StepContext) -> list[str]:
+    return ctx.systems.identity.remove_module_scopes(ctx.spec, list(_module(ctx).scopes))
+
+
+def _retire_previous(ctx: StepContext) -> list[str]:
+    """After a version change: the shared workload of the old version, if nobody uses it."""
+    previous = module_of(ctx.params.get("previous"))
+    if previous is None or ctx.spec.isolated:
+        return []
+    return [c for c in ctx.systems.modules.prune_shared(previous) if c]
+
+
+MODULE_WORKLOAD = Step("kubernetes.module_workload", _deploy_module, _remove_module)
+MODULE_SCOPES = Step("keycloak.module_scopes", _grant_scopes, _revoke_scopes)
+SUBSCRIBE = (MODULE_WORKLOAD, MODULE_SCOPES)
+CHANGE_SUBSCRIPTION = (
+    MODULE_WORKLOAD,
+    MODULE_SCOPES,
+    Step("kubernetes.retire_previous_version", _retire_previous),
+)
+UNSUBSCRIBE = (
+    Step("keycloak.remove_module_scopes", _revoke_scopes),
+    Step("kubernetes.remove_module_workload", _remove_module),
+)
+
 PLANS: dict[str, tuple[Step, ...]] = {
     OperationKind.PROVISION: PROVISION,
     OperationKind.UPDATE: (NAMESPACE, DATABASE, STORAGE, IDENTITY),
@@ -185,6 +259,9 @@ PLANS: dict[str, tuple[Step, ...]] = {
     OperationKind.RESUME: _toggle(enabled=True),
     OperationKind.OFFBOARD: OFFBOARD,
     OperationKind.PURGE: PURGE,
+    OperationKind.SUBSCRIBE: SUBSCRIBE,
+    OperationKind.CHANGE_SUBSCRIPTION: CHANGE_SUBSCRIPTION,
+    OperationKind.UNSUBSCRIBE: UNSUBSCRIBE,
 }
 
 

@@ -161,6 +161,7 @@ class OperationOut(BaseModel):
 
     id: uuid.UUID
     tenant_id: uuid.UUID
+    subscription_id: uuid.UUID | None = None
     kind: str
     status: str
     error: str | None

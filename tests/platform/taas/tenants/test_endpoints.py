@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conftest import ControlPlane
-from support import spec_of_json, unique_slug, wait_operation
+from support import bank_admin_headers, spec_of_json, unique_slug, wait_operation
 from taas.integrations.systems import systems
 
 Headers = dict[str, str]
@@ -232,14 +232,7 @@ def test_roles_decide_what_a_platform_user_may_do(
 
 
 def _bank_admin_token(control_plane: ControlPlane, tenant: dict[str, Any]) -> dict[str, str]:
-    """Log in as the tenant's first admin (after it set its own password)."""
-    spec = spec_of_json(tenant)
-    identity = systems().identity
-    realm = identity.realm_of(spec)
-    admin = identity.admin(realm)
-    password = "Bank-admin-1-" + uuid.uuid4().hex[:8]
-    admin.set_user_password(admin.get_user_id(spec.admin_username), password, temporary=False)
-    return {"Authorization": f"Bearer {control_plane.token(spec.admin_username, realm, password)}"}
+    return bank_admin_headers(control_plane.token, tenant)
 
 
 @pytest.mark.parametrize("tier", ["pool", "silo"])

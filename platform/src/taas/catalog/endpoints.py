@@ -1,0 +1,352 @@
+"""HTTP API of the open platform: vendors, plugins, the catalog, subscriptions and usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from taas.catalog.manifest import Capability, manifest_json_schema
+from taas.catalog.models import PluginVersion
+from taas.catalog.schemas import (
+    CatalogModule,
+    PluginVersionOut,
+    Reason,
+    Review,
+    SubscriptionAccepted,
+    SubscriptionCreate,
+    SubscriptionOut,
+    SubscriptionUpdate,
+    UsageReport,
+    VendorCreate,
+    VendorCreated,
+    VendorOut,
+)
+from taas.catalog.service import CatalogService
+from taas.catalog.states import PluginStatus
+from taas.catalog.subscriptions import SubscriptionService
+from taas.catalog.tasks import enqueue_validation
+from taas.kit.problems import problems
+from taas.kit.web import CurrentPrincipal, DbSession, RequestId
+from taas.provisioning.tasks import enqueue
+from taas.tenants.service import Outcome
+
+log = logging.getLogger(__name__)
+vendors = APIRouter(prefix="/v1/vendors", tags=["vendors"], responses=problems(400))
+plugins = APIRouter(prefix="/v1/plugins", tags=["plugins"], responses=problems(400))
+catalog = APIRouter(prefix="/v1/catalog", tags=["catalog"], responses=problems(400))
+subscriptions = APIRouter(prefix="/v1/tenants", tags=["subscriptions"], responses=problems(400))
+READ_ERRORS = problems(401, 403, 404, 422)
+WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retrying with the same key does the same thing once."),
+]
+
+
+def _commit_and_enqueue(
+    session: Session, operations: list[uuid.UUID], validations: tuple[uuid.UUID, ...] = ()
+) -> None:
+    session.commit()
+    for operation in operations:
+        try:
+            enqueue(operation)
+        except Exception:
+            log.exception("could not enqueue operation %s; it will be resumed", operation)
+    for version in validations:
+        enqueue_validation(version)
+
+
+def _respond(session: Session, outcome: Outcome) -> JSONResponse:
+    _commit_and_enqueue(session, [outcome.enqueue] if outcome.enqueue else [])
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+def _default_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    end = end or dt.datetime.now(dt.UTC).date()
+    return start or end.replace(day=1), end
+
+
+# ---------------------------------------------------------------------- vendors
+
+
+@vendors.post(
+    "",
+    status_code=201,
+    response_model=VendorCreated,
+    responses=problems(401, 403, 409, 422, 502, 503),
+    summary="Register a vendor and create its client credentials",
+)
+def create_vendor(
+    body: VendorCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    outcome = CatalogService(session, principal, request_id).create_vendor(body, idempotency_key)
+    return _respond(session, outcome)
+
+
+@vendors.get("", response_model=list[VendorOut], responses=problems(401, 403))
+def list_vendors(session: DbSession, principal: CurrentPrincipal) -> list[VendorOut]:
+    return CatalogService(session, principal, None).vendors()
+
+
+@vendors.get("/{vendor}", response_model=VendorOut, responses=READ_ERRORS)
+def get_vendor(vendor: str, session: DbSession, principal: CurrentPrincipal) -> Any:
+    return CatalogService(session, principal, None).vendor(vendor)
+
+
+@vendors.post(
+    "/{vendor}/plugins",
+    status_code=202,
+    response_model=PluginVersionOut,
+    responses=WRITE_ERRORS,
+    summary="Submit a plugin version (validation starts at once)",
+)
+def submit_plugin(
+    vendor: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    manifest: Annotated[
+        dict[str, Any], Body(description="The manifest (GET /v1/plugins/manifest-schema).")
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    outcome = CatalogService(session, principal, request_id).submit(
+        vendor, manifest, idempotency_key
+    )
+    _commit_and_enqueue(session, [], (outcome.enqueue,) if outcome.enqueue else ())
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+@vendors.get("/{vendor}/usage", response_model=UsageReport, responses=READ_ERRORS)
+def vendor_usage(
+    vendor: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+) -> UsageReport:
+    """Calls to the vendor's modules per day: counts only, no bank identities."""
+    service = CatalogService(session, principal, None)
+    first, last = _default_period(start, end)
+    return service.usage(first, last, vendor=service.vendor(vendor))
+
+
+# ---------------------------------------------------------------------- plugins
+
+
+@plugins.get("/manifest-schema", summary="JSON Schema of the plugin manifest")
+def manifest_schema() -> dict[str, Any]:
+    return manifest_json_schema()
+
+
+@plugins.get("", response_model=list[PluginVersionOut], responses=problems(401, 403, 422))
+def list_plugins(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    name: Annotated[str | None, Query(max_length=40)] = None,
+    status: PluginStatus | None = None,
+) -> list[PluginVersionOut]:
+    return CatalogService(session, principal, None).list_versions(name, status)
+
+
+@plugins.get("/{name}/versions/{version}", response_model=PluginVersionOut, responses=READ_ERRORS)
+def get_plugin_version(
+    name: str, version: str, session: DbSession, principal: CurrentPrincipal
+) -> PluginVersionOut:
+    service = CatalogService(session, principal, None)
+    return service.out(service.get_version(name, version))
+
+
+def _reviewed(
+    session: Session, service: CatalogService, row: PluginVersion, operations: list[uuid.UUID]
+) -> PluginVersionOut:
+    body = service.out(row)
+    _commit_and_enqueue(session, operations)
+    return body
+
+
+@plugins.post(
+    "/{name}/versions/{version}/approve", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def approve_plugin(
+    name: str,
+    version: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: Review | None = None,
+) -> PluginVersionOut:
+    """Approve a validated version (and by default publish it). Never by its submitter."""
+    service = CatalogService(session, principal, request_id)
+    row = service.approve(name, version, body or Review())
+    started = SubscriptionService(session, principal, request_id).follow_channel(name)
+    return _reviewed(session, service, row, started)
+
+
+@plugins.post(
+    "/{name}/versions/{version}/reject", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def reject_plugin(
+    name: str,
+    version: str,
+    body: Reason,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> PluginVersionOut:
+    service = CatalogService(session, principal, request_id)
+    row = service.reject(name, version, body.reason)
+    return _reviewed(session, service, row, [])
+
+
+@plugins.post(
+    "/{name}/versions/{version}/publish", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def publish_plugin(
+    name: str, version: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> PluginVersionOut:
+    service = CatalogService(session, principal, request_id)
+    row = service.publish(name, version)
+    started = SubscriptionService(session, principal, request_id).follow_channel(name)
+    return _reviewed(session, service, row, started)
+
+
+@plugins.post(
+    "/{name}/versions/{version}/deprecate", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def deprecate_plugin(
+    name: str,
+    version: str,
+    body: Reason,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> PluginVersionOut:
+    service = CatalogService(session, principal, request_id)
+    row = service.deprecate(name, version, body.reason)
+    return _reviewed(session, service, row, [])
+
+
+@plugins.post(
+    "/{name}/versions/{version}/revoke", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def revoke_plugin(
+    name: str,
+    version: str,
+    body: Reason,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> PluginVersionOut:
+    """The kill switch: every gateway answers 503 for this version from the next request."""
+    service = CatalogService(session, principal, request_id)
+    row = service.revoke(name, version, body.reason)
+    return _reviewed(session, service, row, [])
+
+
+# ---------------------------------------------------------------------- catalog
+
+
+@catalog.get("", response_model=list[CatalogModule], responses=problems(401, 422))
+def list_catalog(
+    session: DbSession, principal: CurrentPrincipal, capability: Capability | None = None
+) -> list[CatalogModule]:
+    """Modules a bank can subscribe to, with their versions and the stable channel."""
+    return CatalogService(session, principal, None).catalog(capability)
+
+
+# ---------------------------------------------------------------------- subscriptions
+
+
+@subscriptions.post(
+    "/{tenant}/subscriptions",
+    status_code=202,
+    response_model=SubscriptionAccepted,
+    responses=WRITE_ERRORS,
+    summary="Subscribe the tenant to a module",
+)
+def subscribe(
+    tenant: str,
+    body: SubscriptionCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    service = SubscriptionService(session, principal, request_id)
+    return _respond(session, service.subscribe(tenant, body, idempotency_key))
+
+
+@subscriptions.get(
+    "/{tenant}/subscriptions", response_model=list[SubscriptionOut], responses=READ_ERRORS
+)
+def list_subscriptions(
+    tenant: str, session: DbSession, principal: CurrentPrincipal
+) -> list[SubscriptionOut]:
+    return SubscriptionService(session, principal, None).list_for(tenant)
+
+
+@subscriptions.get(
+    "/{tenant}/subscriptions/{module}", response_model=SubscriptionOut, responses=READ_ERRORS
+)
+def get_subscription(
+    tenant: str, module: str, session: DbSession, principal: CurrentPrincipal
+) -> SubscriptionOut:
+    return SubscriptionService(session, principal, None).get(tenant, module)
+
+
+@subscriptions.patch(
+    "/{tenant}/subscriptions/{module}",
+    response_model=SubscriptionAccepted,
+    responses=WRITE_ERRORS,
+    summary="Change the version, channel or limits of a subscription",
+)
+def change_subscription(
+    tenant: str,
+    module: str,
+    body: SubscriptionUpdate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> Any:
+    service = SubscriptionService(session, principal, request_id)
+    return _respond(session, service.change(tenant, module, body))
+
+
+@subscriptions.delete(
+    "/{tenant}/subscriptions/{module}",
+    status_code=202,
+    response_model=SubscriptionAccepted,
+    responses=WRITE_ERRORS,
+    summary="Unsubscribe (the gateways stop routing at once)",
+)
+def unsubscribe(
+    tenant: str, module: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> Any:
+    service = SubscriptionService(session, principal, request_id)
+    return _respond(session, service.unsubscribe(tenant, module))
+
+
+@subscriptions.get("/{tenant}/usage", response_model=UsageReport, responses=READ_ERRORS)
+def tenant_usage(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+) -> UsageReport:
+    """Calls the tenant made through the gateway, per day and module."""
+    service = SubscriptionService(session, principal, None)
+    row = service.tenant(tenant)
+    first, last = _default_period(start, end)
+    return CatalogService(session, principal, None).usage(first, last, tenant_id=row.id)

@@ -1,0 +1,204 @@
+"""The plugin manifest: what a vendor declares about one version of its plugin.
+
+The JSON Schema of this model is published at ``GET /v1/plugins/manifest-schema`` and in
+the vendor guide. Semantic checks that need more than the schema (the OpenAPI document,
+the health probe, the contract calls) run later, in the validation operation.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+import semver
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The plugin API this platform speaks: the forwarded identity headers, their signature,
+# the health probe and the contract-check conventions. Plugins declare a range of it.
+PLUGIN_API_VERSION = "1.0"
+
+NAME = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
+SCOPE = r"^[a-z][a-z0-9._-]{1,62}[a-z0-9]$"
+_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
+_MEMORY = re.compile(r"^\d+(Mi|Gi)$")
+
+
+class Capability(StrEnum):
+    RISK = "risk"
+    MARKETING = "marketing"
+    OCR = "ocr"
+    OTHER = "other"
+
+
+class PersonalData(StrEnum):
+    """Classes of personal data a plugin may process (for the bank's records of processing)."""
+
+    IDENTITY = "identity"  # names, ID numbers, dates of birth
+    CONTACT = "contact"  # phones, addresses, e-mail
+    FINANCIAL = "financial"  # accounts, cards, transactions, credit history
+    BIOMETRIC = "biometric"  # face images
+    DEVICE = "device"  # device ids, IP addresses
+    DOCUMENT_IMAGES = "document_images"
+
+
+class Upstream(BaseModel):
+    """Where the plugin runs: a URL of a running service, or an image to deploy in-cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[
+        AnyHttpUrl | None,
+        Field(description="Base URL of a running service the gateways forward to."),
+    ] = None
+    image: Annotated[
+        str | None,
+        Field(
+            max_length=300,
+            pattern=r"^[a-z0-9./:@_-]+$",
+            description="Container image deployed per subscription (silo) or shared (pool).",
+        ),
+    ] = None
+    port: Annotated[int, Field(ge=1, le=65535, description="Port the image listens on.")] = 8080
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Upstream:
+        if self.url is None and self.image is None:
+            raise ValueError("upstream needs a url, an image, or both")
+        return self
+
+
+class DataAccess(BaseModel):
+    """What data the plugin touches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storage: Annotated[
+        list[str],
+        Field(description='Access to the tenant\'s bucket: any of "read", "write".'),
+    ] = []
+    personal_data: list[PersonalData] = []
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"read", "write"}
+        if unknown:
+            raise ValueError(f"storage access must be read and/or write, not {sorted(unknown)}")
+        return sorted(set(value))
+
+
+class Resources(BaseModel):
+    """Requests of one replica, used when the plugin is deployed in-cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: str = "100m"
+    memory: str = "128Mi"
+    replicas: Annotated[int, Field(ge=1, le=20)] = 1
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: str) -> str:
+        if not _CPU.match(value):
+            raise ValueError("cpu must be cores (`0.5`) or millicores (`250m`)")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not _MEMORY.match(value):
+            raise ValueError("memory must be in Mi or Gi (`256Mi`)")
+        return value
+
+
+class Pricing(BaseModel):
+    """Commercial terms shown in the catalog (billing uses the metered usage)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Annotated[str, Field(pattern=r"^(free|per_call|monthly|tiered)$")] = "per_call"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    per_call: Annotated[float, Field(ge=0)] = 0.0
+    monthly: Annotated[float, Field(ge=0)] = 0.0
+    included_calls: Annotated[int, Field(ge=0)] = 0
+    notes: Annotated[str, Field(max_length=500)] = ""
+
+
+class PluginManifest(BaseModel):
+    """One version of a plugin, as its vendor describes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[
+        str,
+        Field(pattern=NAME, description="Module name; the path segment banks call it by."),
+    ]
+    version: Annotated[str, Field(max_length=64, description="Semantic version, e.g. 1.4.2.")]
+    plugin_api: Annotated[
+        str,
+        Field(
+            max_length=64,
+            description="Range of the platform's plugin API this version works with, "
+            'as a version specifier (e.g. ">=1.0,<2").',
+        ),
+    ]
+    capability: Capability
+    summary: Annotated[str, Field(min_length=1, max_length=300)]
+    upstream: Upstream
+    openapi: Annotated[
+        dict[str, Any], Field(description="The plugin's OpenAPI 3.0 or 3.1 document.")
+    ]
+    health_path: Annotated[str, Field(pattern=r"^/[\x21-\x7e]*$", max_length=200)] = "/healthz"
+    scopes: Annotated[
+        list[Annotated[str, Field(pattern=SCOPE)]],
+        Field(
+            max_length=20,
+            description="Scopes a caller's token must carry to call the plugin; they are "
+            "created in the bank's identity space when it subscribes.",
+        ),
+    ] = []
+    data: DataAccess = DataAccess()
+    resources: Resources = Resources()
+    pricing: Pricing = Pricing()
+    timeout_s: Annotated[
+        float, Field(gt=0, le=300, description="Gateway timeout for one call.")
+    ] = 30.0
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not semver.Version.is_valid(value):
+            raise ValueError(f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+        return value
+
+    @field_validator("plugin_api")
+    @classmethod
+    def _specifier(cls, value: str) -> str:
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier as exc:
+            raise ValueError(f'{value!r} is not a version range such as ">=1.0,<2"') from exc
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
+def plugin_api_compatible(range_: str) -> bool:
+    """Whether this platform's plugin API version is inside the declared range."""
+    return SpecifierSet(range_).contains(PLUGIN_API_VERSION, prereleases=True)
+
+
+def version_key(version: str) -> semver.Version:
+    return semver.Version.parse(version)
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    schema = PluginManifest.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "TaaS plugin manifest"
+    return schema

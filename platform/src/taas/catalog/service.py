@@ -1,0 +1,409 @@
+"""Vendors, plugin review, the catalog and usage: who may do what, and what it changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from taas.audit.repository import AuditRepository
+from taas.catalog.manifest import PluginManifest, version_key
+from taas.catalog.models import PluginVersion, UsageDaily, Vendor
+from taas.catalog.schemas import (
+    CatalogModule,
+    CatalogVersion,
+    PluginVersionOut,
+    Review,
+    UsageReport,
+    UsageRow,
+    VendorCreate,
+    VendorCreated,
+    VendorCredentials,
+    VendorOut,
+)
+from taas.catalog.states import SERVABLE, PluginStatus, check_plugin_transition
+from taas.integrations.systems import systems
+from taas.kit.auth import Principal
+from taas.kit.db import utcnow
+from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.tenants.service import Outcome
+
+MAX_USAGE_DAYS = 366
+
+
+def require_operator(principal: Principal, what: str) -> None:
+    if not principal.is_operator:
+        raise Forbidden(f"only platform operators may {what}")
+
+
+def stable_version(versions: list[PluginVersion]) -> PluginVersion | None:
+    """What the ``stable`` channel follows: the newest published release (no pre-releases)."""
+    candidates = [
+        v
+        for v in versions
+        if v.status == PluginStatus.PUBLISHED and not version_key(v.version).prerelease
+    ]
+    return max(candidates, key=lambda v: version_key(v.version), default=None)
+
+
+class CatalogService:
+    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
+        self.session = session
+        self.principal = principal
+        self.request_id = request_id
+        self.audit = AuditRepository(session)
+
+    # ------------------------------------------------------------------ vendors
+
+    def create_vendor(self, request: VendorCreate, idempotency_key: str | None) -> Outcome:
+        require_operator(self.principal, "register vendors")
+        store = IdempotencyStore(self.session)
+        if idempotency_key:
+            earlier = store.claim(
+                self.principal.name,
+                idempotency_key,
+                "vendors.create",
+                request_hash(request.model_dump(mode="json")),
+            )
+            if earlier is not None and earlier.response is not None:
+                vendor = self._vendor_by_slug(request.slug)
+                return Outcome(earlier.status_code or 201, self._created(vendor), None)
+        if self._vendor_by_slug(request.slug, missing_ok=True) is not None:
+            raise Conflict(
+                f"a vendor named {request.slug!r} already exists",
+                hint="choose another slug, or send the same Idempotency-Key to retry",
+            )
+        vendor = Vendor(
+            slug=request.slug,
+            display_name=request.display_name,
+            contact_email=str(request.contact_email),
+            client_id="vendor-" + request.slug,
+            signing_secret=secrets.token_urlsafe(32),
+            status="active",
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(vendor)
+        except IntegrityError as exc:
+            raise Conflict(f"a vendor named {request.slug!r} already exists") from exc
+        body = self._created(vendor)  # creates the Keycloak client before we commit
+        self._audit("vendor.create", request.model_dump(mode="json"))
+        if idempotency_key:
+            store.remember(self.principal.name, idempotency_key, 201, {"vendor": body["vendor"]})
+        return Outcome(201, body, None)
+
+    def _created(self, vendor: Vendor) -> dict[str, Any]:
+        identity = systems().identity
+        client_id, secret = identity.ensure_vendor(vendor.slug, vendor.display_name)
+        self.session.flush()
+        self.session.refresh(vendor)
+        return VendorCreated(
+            vendor=VendorOut.model_validate(vendor),
+            credentials=VendorCredentials(
+                client_id=client_id,
+                client_secret=secret,
+                token_url=f"{identity.vendor_issuer()}/protocol/openid-connect/token",
+                signing_secret=vendor.signing_secret,
+            ),
+        ).model_dump(mode="json")
+
+    def vendor(self, ref: str) -> Vendor:
+        """A vendor the caller may see (operators, auditors, or the vendor itself)."""
+        vendor = self._vendor_by_slug(ref, missing_ok=True)
+        allowed = self.principal.is_operator or self.principal.is_auditor
+        if vendor is None or not (allowed or self.principal.vendor == vendor.slug):
+            raise NotFound(f"vendor {ref!r} not found")
+        return vendor
+
+    def vendors(self) -> list[VendorOut]:
+        if not (self.principal.is_operator or self.principal.is_auditor):
+            raise Forbidden("only platform operators and auditors may list vendors")
+        rows = self.session.scalars(select(Vendor).order_by(Vendor.slug))
+        return [VendorOut.model_validate(row) for row in rows]
+
+    def _vendor_by_slug(self, slug: str, *, missing_ok: bool = False) -> Vendor:
+        vendor = self.session.scalars(select(Vendor).where(Vendor.slug == slug)).first()
+        if vendor is None and not missing_ok:
+            raise NotFound(f"vendor {slug!r} not found")
+        return vendor  # type: ignore[return-value]  # None only when missing_ok
+
+    # ------------------------------------------------------------------ plugin versions
+
+    def submit(
+        self, vendor_ref: str, manifest: dict[str, Any], idempotency_key: str | None
+    ) -> Outcome:
+        """Record a new version (status submitted) and hand it to validation."""
+        vendor = self.vendor(vendor_ref)
+        if not (self.principal.vendor == vendor.slug or self.principal.is_operator):
+            raise Forbidden("only the vendor itself (or an operator) may submit its plugins")
+        store = IdempotencyStore(self.session)
+        if idempotency_key:
+            earlier = store.claim(
+                self.principal.name, idempotency_key, "plugins.submit", request_hash(manifest)
+            )
+            if earlier is not None and earlier.response is not None:
+                return Outcome(earlier.status_code or 202, earlier.response, None)
+        try:
+            parsed = PluginManifest.model_validate(manifest)
+        except ValidationError as exc:
+            raise Unprocessable(
+                "the manifest does not match the manifest schema",
+                hint="fix the listed fields; the schema is at GET /v1/plugins/manifest-schema",
+                errors=[
+                    {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                    for e in exc.errors()
+                ],
+            ) from exc
+        owner = self.session.scalars(
+            select(PluginVersion.vendor_id).where(PluginVersion.name == parsed.name).limit(1)
+        ).first()
+        if owner is not None and owner != vendor.id:
+            raise Conflict(
+                f"the module name {parsed.name!r} belongs to another vendor",
+                hint="choose another name",
+            )
+        version = PluginVersion(
+            vendor_id=vendor.id,
+            name=parsed.name,
+            version=parsed.version,
+            capability=parsed.capability.value,
+            status=PluginStatus.SUBMITTED,
+            manifest=parsed.model_dump(mode="json"),
+            validation={},
+            submitted_by=self.principal.name,
+            submitted_by_subject=self.principal.subject,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(version)
+        except IntegrityError as exc:
+            raise Conflict(
+                f"{parsed.name} {parsed.version} was already submitted",
+                hint="versions are immutable: bump the version",
+            ) from exc
+        self._audit(
+            "plugin.submit", {"name": parsed.name, "version": parsed.version, "vendor": vendor.slug}
+        )
+        body = self.out(version).model_dump(mode="json")
+        if idempotency_key:
+            store.remember(self.principal.name, idempotency_key, 202, body)
+        return Outcome(202, body, version.id)
+
+    def get_version(self, name: str, version: str) -> PluginVersion:
+        row = self.session.scalars(
+            select(PluginVersion).where(
+                PluginVersion.name == name, PluginVersion.version == version
+            )
+        ).first()
+        if row is None or not self._may_see(row):
+            raise NotFound(f"plugin {name} {version} not found")
+        return row
+
+    def _may_see(self, row: PluginVersion) -> bool:
+        if self.principal.is_operator or self.principal.is_auditor:
+            return True
+        if self.principal.vendor is not None:
+            vendor = self.session.get(Vendor, row.vendor_id)
+            return vendor is not None and vendor.slug == self.principal.vendor
+        return row.status in SERVABLE  # banks see what is in the catalog
+
+    def list_versions(self, name: str | None, status: str | None) -> list[PluginVersionOut]:
+        query = select(PluginVersion).order_by(PluginVersion.name, PluginVersion.created_at)
+        if name:
+            query = query.where(PluginVersion.name == name)
+        if status:
+            query = query.where(PluginVersion.status == status)
+        if self.principal.vendor is not None:
+            query = query.join(Vendor).where(Vendor.slug == self.principal.vendor)
+        elif not (self.principal.is_operator or self.principal.is_auditor):
+            raise Forbidden("banks see modules in the catalog: GET /v1/catalog")
+        return [self.out(row) for row in self.session.scalars(query.limit(500))]
+
+    def out(self, row: PluginVersion) -> PluginVersionOut:
+        self.session.flush()
+        self.session.refresh(row)
+        vendor = self.session.get(Vendor, row.vendor_id)
+        return PluginVersionOut.model_validate(
+            {
+                **{c: getattr(row, c) for c in PluginVersionOut.model_fields if c != "vendor"},
+                "vendor": vendor.slug if vendor else "?",
+            }
+        )
+
+    def approve(self, name: str, version: str, review: Review) -> PluginVersion:
+        row = self._reviewable(name, version)
+        self._move(row, PluginStatus.APPROVED, review.reason)
+        row.reviewed_by, row.review_reason = self.principal.name, review.reason
+        if review.publish:
+            self._move(row, PluginStatus.PUBLISHED, "published on approval")
+            row.published_at = utcnow()
+        return row
+
+    def reject(self, name: str, version: str, reason: str) -> PluginVersion:
+        row = self._reviewable(name, version)
+        self._move(row, PluginStatus.REJECTED, reason)
+        row.reviewed_by, row.review_reason = self.principal.name, reason
+        return row
+
+    def publish(self, name: str, version: str) -> PluginVersion:
+        row = self.get_version(name, version)
+        self._vendor_or_operator(row, "publish")
+        self._move(row, PluginStatus.PUBLISHED, "published")
+        row.published_at = row.published_at or utcnow()
+        return row
+
+    def deprecate(self, name: str, version: str, reason: str) -> PluginVersion:
+        row = self.get_version(name, version)
+        self._vendor_or_operator(row, "deprecate")
+        self._move(row, PluginStatus.DEPRECATED, reason)
+        return row
+
+    def revoke(self, name: str, version: str, reason: str) -> PluginVersion:
+        """The kill switch: the gateways stop routing to this version at once."""
+        row = self.get_version(name, version)
+        self._vendor_or_operator(row, "revoke")
+        self._move(row, PluginStatus.REVOKED, reason)
+        row.revoked_at = utcnow()
+        return row
+
+    def _reviewable(self, name: str, version: str) -> PluginVersion:
+        row = self.get_version(name, version)
+        require_operator(self.principal, "review plugin versions")
+        if row.submitted_by_subject == self.principal.subject:
+            raise Forbidden(
+                "you submitted this version; another operator must review it (four eyes)",
+                hint="ask a second platform operator to approve or reject it",
+            )
+        return row
+
+    def _vendor_or_operator(self, row: PluginVersion, what: str) -> None:
+        vendor = self.session.get(Vendor, row.vendor_id)
+        if not (self.principal.is_operator or (vendor and self.principal.vendor == vendor.slug)):
+            raise Forbidden(f"only the vendor or a platform operator may {what} this version")
+
+    def _move(self, row: PluginVersion, target: PluginStatus, reason: str) -> None:
+        check_plugin_transition(PluginStatus(row.status), target)
+        before = row.status
+        row.status, row.status_reason = target, reason
+        self._audit(
+            f"plugin.{target}",
+            {"name": row.name, "version": row.version, "from": before, "reason": reason},
+        )
+
+    # ------------------------------------------------------------------ catalog
+
+    def catalog(self, capability: str | None) -> list[CatalogModule]:
+        """Published (and deprecated) modules, with the versions a bank can use."""
+        query = (
+            select(PluginVersion, Vendor.slug)
+            .join(Vendor)
+            .where(PluginVersion.status.in_([s.value for s in SERVABLE]))
+        )
+        if capability:
+            query = query.where(PluginVersion.capability == capability)
+        by_name: dict[str, list[tuple[PluginVersion, str]]] = defaultdict(list)
+        for row, vendor in self.session.execute(query):
+            by_name[row.name].append((row, vendor))
+        modules = []
+        for name in sorted(by_name):
+            rows = sorted(by_name[name], key=lambda rv: version_key(rv[0].version), reverse=True)
+            newest, vendor = rows[0]
+            stable = stable_version([row for row, _ in rows])
+            modules.append(
+                CatalogModule(
+                    name=name,
+                    capability=newest.capability,
+                    summary=newest.manifest.get("summary", ""),
+                    vendor=vendor,
+                    channels={"stable": stable.version} if stable else {},
+                    versions=[
+                        CatalogVersion(
+                            version=row.version,
+                            status=PluginStatus(row.status),
+                            published_at=row.published_at,
+                            plugin_api=row.manifest.get("plugin_api", ""),
+                            scopes=row.manifest.get("scopes", []),
+                            data=row.manifest.get("data", {}),
+                            pricing=row.manifest.get("pricing", {}),
+                        )
+                        for row, _ in rows
+                    ],
+                )
+            )
+        return modules
+
+    # ------------------------------------------------------------------ usage
+
+    def usage(
+        self,
+        start: dt.date,
+        end: dt.date,
+        *,
+        tenant_id: uuid.UUID | None = None,
+        vendor: Vendor | None = None,
+    ) -> UsageReport:
+        """Metered calls per day and module, for one tenant or for one vendor's modules."""
+        if end < start or (end - start).days > MAX_USAGE_DAYS:
+            raise Unprocessable(
+                "the period must end after it starts and span at most a year",
+                hint="pass start and end as YYYY-MM-DD",
+            )
+        u = UsageDaily
+        errors = func.sum(u.calls).filter(u.status_class.in_(["4xx", "5xx"]))
+        query = (
+            select(
+                u.day,
+                u.module,
+                u.version,
+                func.sum(u.calls),
+                func.coalesce(errors, 0),
+                func.sum(u.bytes_in),
+                func.sum(u.bytes_out),
+                func.sum(u.latency_ms_sum),
+                func.max(u.latency_ms_max),
+                func.count(func.distinct(u.tenant_id)),
+            )
+            .where(u.day >= start, u.day <= end)
+            .group_by(u.day, u.module, u.version)
+            .order_by(u.day, u.module, u.version)
+        )
+        if tenant_id is not None:
+            query = query.where(u.tenant_id == tenant_id)
+        if vendor is not None:
+            names = select(PluginVersion.name).where(PluginVersion.vendor_id == vendor.id)
+            query = query.where(u.module.in_(names))
+        rows = []
+        for record in self.session.execute(query):
+            day, module, version, calls, errs, bytes_in, bytes_out, latency, worst, tenants = record
+            rows.append(
+                UsageRow(
+                    day=day,
+                    module=module,
+                    version=version,
+                    calls=calls,
+                    errors=errs,
+                    bytes_in=bytes_in,
+                    bytes_out=bytes_out,
+                    latency_ms_avg=round(latency / calls, 3) if calls else 0.0,
+                    latency_ms_max=worst,
+                    tenants=tenants if vendor is not None else None,
+                )
+            )
+        return UsageReport(start=start, end=end, rows=rows)
+
+    def _audit(self, action: str, detail: dict[str, Any]) -> None:
+        self.audit.append(
+            actor=self.principal.name,
+            action=action,
+            outcome="accepted",
+            request_id=self.request_id,
+            detail=detail,
+        )

@@ -1,0 +1,337 @@
+"""Subscriptions: a bank's tenant using a module, provisioned by the saga machinery.
+
+Subscribing, changing version and unsubscribing are operations in the subscription's own
+lane (they run beside the tenant's operations). Limits change at once. What the gateways
+route follows the database: a subscription is routed while ``active`` (or ``updating``,
+on its current version), and stops being routed the moment an unsubscribe is accepted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from taas.audit.repository import AuditRepository
+from taas.catalog.models import PluginVersion, Subscription
+from taas.catalog.schemas import (
+    OperationRef,
+    SubscriptionAccepted,
+    SubscriptionCreate,
+    SubscriptionOut,
+    SubscriptionUpdate,
+)
+from taas.catalog.service import stable_version
+from taas.catalog.states import SUBSCRIBABLE, PluginStatus, SubscriptionStatus
+from taas.integrations.spec import ModuleSpec
+from taas.integrations.systems import systems
+from taas.kit.auth import Principal
+from taas.kit.errors import Conflict, Forbidden, NotFound
+from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.telemetry import current_traceparent
+from taas.provisioning.models import Operation, OperationKind
+from taas.provisioning.repository import OperationRepository
+from taas.provisioning.runner import spec_of
+from taas.provisioning.saga import PLANS
+from taas.tenants.models import Tenant
+from taas.tenants.service import Outcome, TenantService
+from taas.tenants.states import TenantStatus
+
+LIVE = [s.value for s in SubscriptionStatus if s != SubscriptionStatus.REMOVED]
+
+
+def module_spec(row: PluginVersion) -> ModuleSpec:
+    manifest = row.manifest
+    upstream = manifest.get("upstream", {})
+    resources = manifest.get("resources", {})
+    return ModuleSpec(
+        name=row.name,
+        version=row.version,
+        image=upstream.get("image"),
+        port=int(upstream.get("port", 8080)),
+        upstream_url=upstream.get("url"),
+        cpu=resources.get("cpu", "100m"),
+        memory=resources.get("memory", "128Mi"),
+        replicas=int(resources.get("replicas", 1)),
+        scopes=tuple(manifest.get("scopes", [])),
+    )
+
+
+def module_params(row: PluginVersion) -> dict[str, Any]:
+    spec = module_spec(row)
+    return {
+        "plugin_version_id": str(row.id),
+        "name": spec.name,
+        "version": spec.version,
+        "image": spec.image,
+        "port": spec.port,
+        "upstream_url": spec.upstream_url,
+        "cpu": spec.cpu,
+        "memory": spec.memory,
+        "replicas": spec.replicas,
+        "scopes": list(spec.scopes),
+    }
+
+
+class SubscriptionService:
+    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
+        self.session = session
+        self.principal = principal
+        self.request_id = request_id
+        self.tenants = TenantService(session, principal, request_id)
+        self.operations = OperationRepository(session)
+        self.audit = AuditRepository(session)
+
+    # ------------------------------------------------------------------ reading
+
+    def tenant(self, ref: str, *, write: bool = False) -> Tenant:
+        tenant = self.tenants.visible(self.tenants.resolve(ref))
+        if write and not (self.principal.is_operator or self.principal.is_bank_admin):
+            raise Forbidden("only the bank's admins or platform operators may change subscriptions")
+        return tenant
+
+    def list_for(self, tenant_ref: str) -> list[SubscriptionOut]:
+        tenant = self.tenant(tenant_ref)
+        rows = self.session.scalars(
+            select(Subscription)
+            .where(Subscription.tenant_id == tenant.id, Subscription.status.in_(LIVE))
+            .order_by(Subscription.module)
+        )
+        return [self.out(row, tenant) for row in rows]
+
+    def get(self, tenant_ref: str, module: str) -> SubscriptionOut:
+        tenant = self.tenant(tenant_ref)
+        return self.out(self._live(tenant, module), tenant)
+
+    def out(self, row: Subscription, tenant: Tenant) -> SubscriptionOut:
+        version = self.session.get(PluginVersion, row.plugin_version_id)
+        assert version is not None  # noqa: S101 - a foreign key
+        return SubscriptionOut(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            module=row.module,
+            version=version.version,
+            channel=row.channel,
+            pinned_version=row.pinned_version,
+            status=SubscriptionStatus(row.status),
+            status_reason=row.status_reason,
+            rate_limit_rps=row.rate_limit_rps,
+            monthly_quota=row.monthly_quota,
+            scopes=version.manifest.get("scopes", []),
+            gateway_path=f"/t/{tenant.slug}/{row.module}/",
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    # ------------------------------------------------------------------ changing
+
+    def subscribe(
+        self, tenant_ref: str, request: SubscriptionCreate, idempotency_key: str | None
+    ) -> Outcome:
+        tenant = self.tenant(tenant_ref, write=True)
+        store = IdempotencyStore(self.session)
+        if idempotency_key:
+            earlier = store.claim(
+                self.principal.name,
+                idempotency_key,
+                f"subscriptions.create:{tenant.id}",
+                request_hash(request.model_dump(mode="json")),
+            )
+            if earlier is not None and earlier.response is not None:
+                return Outcome(earlier.status_code or 202, earlier.response, None)
+        if tenant.status != TenantStatus.ACTIVE:
+            raise Conflict(
+                f"tenant is {tenant.status}; only active tenants can subscribe",
+                hint="resume the tenant first",
+            )
+        version = self._resolve(request.module, request.version)
+        if self._live(tenant, request.module, missing_ok=True) is not None:
+            raise Conflict(
+                f"tenant already subscribes to {request.module}",
+                hint="change the version with PATCH, or unsubscribe first",
+            )
+        spec = spec_of(tenant)
+        module = module_spec(version)
+        row = Subscription(
+            tenant_id=tenant.id,
+            module=request.module,
+            channel=request.channel,
+            pinned_version=request.version,
+            plugin_version_id=version.id,
+            upstream_url=module.upstream_url or systems().modules.service_url(spec, module),
+            status=SubscriptionStatus.PROVISIONING,
+            rate_limit_rps=request.rate_limit_rps or tenant.quotas["requests_per_second"],
+            monthly_quota=request.monthly_quota,
+            requested_by=self.principal.name,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError as exc:
+            raise Conflict(f"tenant already subscribes to {request.module}") from exc
+        operation = self._start(tenant, row, OperationKind.SUBSCRIBE, module_params(version))
+        self._audit("subscription.create", tenant, request.model_dump(mode="json"))
+        outcome = self._accepted(tenant, row, operation)
+        if idempotency_key:
+            store.remember(self.principal.name, idempotency_key, outcome.status_code, outcome.body)
+        return outcome
+
+    def change(self, tenant_ref: str, module: str, request: SubscriptionUpdate) -> Outcome:
+        tenant = self.tenant(tenant_ref, write=True)
+        row = self._live(tenant, module, lock=True)
+        changes = request.model_dump(exclude_unset=True, exclude_none=True)
+        if "rate_limit_rps" in changes:
+            row.rate_limit_rps = changes["rate_limit_rps"]
+        if "monthly_quota" in changes:
+            row.monthly_quota = changes["monthly_quota"]
+        operation = None
+        if "version" in changes or "channel" in changes:
+            if row.status != SubscriptionStatus.ACTIVE:
+                raise Conflict(
+                    f"subscription is {row.status}; its version can change when active",
+                    hint="wait for the current operation to finish",
+                )
+            target = self._resolve(module, request.version)
+            row.channel, row.pinned_version = request.channel, request.version
+            if target.id != row.plugin_version_id:
+                operation = self._change_version(tenant, row, target)
+        self._audit("subscription.update", tenant, {"module": module, **changes})
+        return self._accepted(tenant, row, operation)
+
+    def unsubscribe(self, tenant_ref: str, module: str) -> Outcome:
+        tenant = self.tenant(tenant_ref, write=True)
+        row = self._live(tenant, module, lock=True)
+        if row.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.FAILED):
+            raise Conflict(
+                f"subscription is {row.status}; it can be removed when active or failed",
+                hint="wait for the current operation to finish",
+            )
+        version = self.session.get(PluginVersion, row.plugin_version_id)
+        assert version is not None  # noqa: S101 - a foreign key
+        row.status, row.status_reason = SubscriptionStatus.REMOVING, "unsubscribed"
+        operation = self._start(tenant, row, OperationKind.UNSUBSCRIBE, module_params(version))
+        self._audit("subscription.delete", tenant, {"module": module})
+        return self._accepted(tenant, row, operation)
+
+    def follow_channel(self, module: str) -> list[uuid.UUID]:
+        """Move ``stable`` subscriptions to the module's newest stable version."""
+        versions = list(
+            self.session.scalars(select(PluginVersion).where(PluginVersion.name == module))
+        )
+        target = stable_version(versions)
+        if target is None:
+            return []
+        started = []
+        rows = self.session.scalars(
+            select(Subscription).where(
+                Subscription.module == module,
+                Subscription.channel == "stable",
+                Subscription.status == SubscriptionStatus.ACTIVE,
+                Subscription.plugin_version_id != target.id,
+            )
+        )
+        for row in rows:
+            tenant = self.session.get(Tenant, row.tenant_id)
+            if tenant is None or self.operations.open_for(tenant.id, row.id) is not None:
+                continue
+            started.append(self._change_version(tenant, row, target).id)
+        return started
+
+    # ------------------------------------------------------------------ helpers
+
+    def _change_version(
+        self, tenant: Tenant, row: Subscription, target: PluginVersion
+    ) -> Operation:
+        current = self.session.get(PluginVersion, row.plugin_version_id)
+        assert current is not None  # noqa: S101 - a foreign key
+        row.status = SubscriptionStatus.UPDATING
+        return self._start(
+            tenant,
+            row,
+            OperationKind.CHANGE_SUBSCRIPTION,
+            module_params(target),
+            previous=module_params(current),
+        )
+
+    def _resolve(self, module: str, version: str | None) -> PluginVersion:
+        versions = list(
+            self.session.scalars(select(PluginVersion).where(PluginVersion.name == module))
+        )
+        if not any(v.status in (PluginStatus.PUBLISHED, PluginStatus.DEPRECATED) for v in versions):
+            raise NotFound(f"module {module!r} is not in the catalog", hint="see GET /v1/catalog")
+        if version is None:
+            chosen = stable_version(versions)
+            if chosen is None:
+                raise Conflict(f"module {module!r} has no stable release", hint="pin a version")
+            return chosen
+        chosen = next((v for v in versions if v.version == version), None)
+        if chosen is None or chosen.status not in SUBSCRIBABLE:
+            raise Conflict(
+                f"{module} {version} cannot be subscribed to"
+                + (f" (it is {chosen.status})" if chosen else " (no such version)"),
+                hint="pick a published version from GET /v1/catalog",
+            )
+        return chosen
+
+    def _live(
+        self, tenant: Tenant, module: str, *, lock: bool = False, missing_ok: bool = False
+    ) -> Subscription:
+        query = select(Subscription).where(
+            Subscription.tenant_id == tenant.id,
+            Subscription.module == module,
+            Subscription.status.in_(LIVE),
+        )
+        row = self.session.scalars(query.with_for_update() if lock else query).first()
+        if row is None and not missing_ok:
+            raise NotFound(f"tenant does not subscribe to {module!r}")
+        return row  # type: ignore[return-value]  # None only when missing_ok
+
+    def _start(
+        self,
+        tenant: Tenant,
+        row: Subscription,
+        kind: OperationKind,
+        module: dict[str, Any],
+        previous: dict[str, Any] | None = None,
+    ) -> Operation:
+        self.session.flush()
+        open_op = self.operations.open_for(tenant.id, row.id)
+        if open_op is not None:
+            raise Conflict(
+                f"operation {open_op.id} ({open_op.kind}) is still running for this subscription",
+                hint="wait until it finishes, then try again",
+            )
+        return self.operations.create(
+            tenant_id=tenant.id,
+            subscription_id=row.id,
+            kind=kind,
+            step_names=[step.name for step in PLANS[kind]],
+            requested_by=self.principal.name,
+            request_id=self.request_id,
+            traceparent=current_traceparent(),
+            params={"subscription_id": str(row.id), "module": module, "previous": previous},
+        )
+
+    def _audit(self, action: str, tenant: Tenant, detail: dict[str, Any]) -> None:
+        self.audit.append(
+            actor=self.principal.name,
+            action=action,
+            outcome="accepted",
+            tenant_id=tenant.id,
+            request_id=self.request_id,
+            detail=detail,
+        )
+
+    def _accepted(self, tenant: Tenant, row: Subscription, operation: Operation | None) -> Outcome:
+        self.session.flush()
+        self.session.refresh(row)
+        body = SubscriptionAccepted(
+            subscription=self.out(row, tenant),
+            operation=OperationRef(id=operation.id, kind=operation.kind, status=operation.status)
+            if operation
+            else None,
+        ).model_dump(mode="json")
+        return Outcome(202 if operation else 200, body, operation.id if operation else None)
