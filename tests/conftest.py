@@ -11,8 +11,8 @@ platform never sees test traffic.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -33,7 +33,10 @@ from taas.kit.settings import StackSettings
 from taas.localstack.context import StackContext
 from taas.localstack.stack import LocalStack
 
-TEST_DATABASE = "taas_test"
+# Two test sessions can share one stack (e.g. two checkouts): give the second its own
+# database, Redis databases and run directory through these variables.
+TEST_DATABASE = os.environ.get("TAAS_TEST_DATABASE", "taas_test")
+BROKER_DB, CACHE_DB = os.environ.get("TAAS_TEST_REDIS_DBS", "3,4").split(",")
 RUN_DIR = Path(os.environ.get("TAAS_TEST_RUN_DIR", "/tmp/taas-tests"))  # noqa: S108
 SPANS = RUN_DIR / "spans.jsonl"
 
@@ -52,12 +55,12 @@ def pytest_configure(config: pytest.Config) -> None:
     SPANS.unlink(missing_ok=True)
     env = _local_stack().env()
     env["TAAS_DATABASE_URL"] = _with_db(env["TAAS_DATABASE_URL"], TEST_DATABASE)
-    env["TAAS_CELERY_BROKER_URL"] = _with_db(env["TAAS_CELERY_BROKER_URL"], "3")
-    env["TAAS_REDIS_URL"] = _with_db(env["TAAS_REDIS_URL"], "4")
+    env["TAAS_CELERY_BROKER_URL"] = _with_db(env["TAAS_CELERY_BROKER_URL"], BROKER_DB)
+    env["TAAS_REDIS_URL"] = _with_db(env["TAAS_REDIS_URL"], CACHE_DB)
     env.update(
         {
             "TAAS_ENVIRONMENT": "test",
-            "TAAS_TENANTS_DATABASE": "taas_test_tenants",
+            "TAAS_TENANTS_DATABASE": f"{TEST_DATABASE}_tenants",
             "TAAS_STEP_RETRY_BASE_S": "0.5",
             "TAAS_STEP_RETRY_LIMIT": "8",
             "TAAS_STALLED_AFTER_S": "6",
@@ -145,12 +148,18 @@ def control_plane(stack: LocalStack) -> ControlPlane:
         "test-auditor": ["platform-auditor"],
         "test-nobody": [],
     }.items():
-        plane.passwords[username] = secrets.token_urlsafe(16)
+        # Derived, not random: concurrent sessions on one stack must agree on it.
+        plane.passwords[username] = _platform_password(username)
         identity.ensure_platform_user(username, plane.passwords[username], roles)
         admin = identity.admin("taas-platform")
         user_id = admin.get_user_id(username)
         admin.set_user_password(user_id, plane.passwords[username], temporary=False)
     return plane
+
+
+def _platform_password(username: str) -> str:
+    seed = os.environ["TAAS_KEYCLOAK_ADMIN_PASSWORD"] + ":" + username
+    return hashlib.sha256(seed.encode()).hexdigest()[:24] + "-Aa1"
 
 
 class Worker:
@@ -300,3 +309,36 @@ def make_tenant(api: Any, operator: dict[str, str]) -> Iterator[Callable[..., di
         )
         if response.status_code == 202:
             wait_operation(api, operator, tenant_id, response.json()["operation"]["id"])
+
+
+# =========================================================================== gateway
+# Gateway (data plane) processes for tests/platform/taas/gateway: each one is
+# `taas gateway run` on a free loopback port, with the same TAAS_* environment as the
+# control plane under test (test database, test Redis, spans in SPANS).
+
+
+@pytest.fixture(scope="session")
+def gateway_factory(control_plane: ControlPlane) -> Iterator[Callable[..., Any]]:
+    """Start gateways (``gateway_factory(TAAS_X="...")`` overrides settings); all are
+    stopped at the end of the session."""
+    from gateway_support import GatewayProcess
+
+    started: list[GatewayProcess] = []
+
+    def start(**env: str) -> GatewayProcess:
+        process = GatewayProcess(RUN_DIR, {**os.environ, **env})
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(gateway_factory: Callable[..., Any]) -> Any:
+    """The session's gateway, ready (its route table loaded)."""
+    return gateway_factory()
+
+
+# ======================================================================= end gateway
