@@ -4,7 +4,9 @@
 2. set up the control plane (migrations, realms, dev users) and start its API and worker;
 3. provision a bank tenant through the API, following the saga step by step;
 4. show what now exists for the bank in Kubernetes, PostgreSQL, MinIO and Keycloak;
-5. verify the audit chain.
+5. a vendor registers a plugin, the platform validates it, the operator approves it;
+6. the bank subscribes and calls it through the gateway;
+7. verify the audit chain and show the metered usage.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from taas.cli import platform as platform_cli
+from taas.cli.catalog import usage_table
+from taas.cli.demo_platform import open_platform
 from taas.cli.errors import friendly_errors
 from taas.cli.session import ApiClient, login, users_file
 from taas.cli.tenants import follow
@@ -82,17 +86,22 @@ def demo() -> None:
     else:
         console.print(f"[dim]·[/] tenant {tenant['slug']} already exists ({tenant['status']})")
     _show_tenant(tenant)
+    open_platform(client, tenant)
 
-    console.rule("5. audit")
+    console.rule("8. audit and usage")
     report = client.request("GET", "/v1/audit/verify")
     console.print(
         f"[green]✓[/] audit chain intact ({report['events']} events)"
         if report["ok"]
         else f"[red]✗[/] audit chain broken: {report['problems']}"
     )
+    time.sleep(1.5)  # the gateway flushes metered calls every second
+    console.print("metered calls of the bank this month (for billing):")
+    usage_table(client.request("GET", f"/v1/tenants/{tenant['id']}/usage"))
     console.print(
         f"\n[bold]demo done in {time.monotonic() - started:.1f}s[/] — try: "
-        f"taas tenants list · taas tenants ops {tenant['slug']} · taas audit tail"
+        f"taas tenants list · taas catalog · taas subscriptions usage {tenant['slug']} · "
+        "taas audit tail"
     )
 
 

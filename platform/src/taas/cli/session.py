@@ -63,6 +63,11 @@ def login(username: str, password: str, realm: str | None = None) -> dict[str, A
             hint="check the user name and password (taas platform init prints the dev users)",
         )
     token: dict[str, Any] = response.json()
+    return store_token(token, username=username, realm=realm)
+
+
+def store_token(token: dict[str, Any], *, username: str, realm: str) -> dict[str, Any]:
+    """Keep a token for the next commands (in the state dir, readable only by you)."""
     token["expires_at"] = time.time() + float(token.get("expires_in", 60))
     token["username"], token["realm"] = username, realm
     path = _token_file()

@@ -1,0 +1,182 @@
+"""The open-platform part of ``taas demo``: vendor → review → subscription → call.
+
+A vendor registers and runs its plugin (services/example_plugin), submits a version,
+the platform validates it, the operator approves it, the demo bank subscribes, and the
+bank's systems call it through the gateway with a token that carries the plugin's scope.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from taas.cli.catalog import show_report, wait_validated
+from taas.cli.session import ApiClient
+from taas.cli.tenants import follow
+from taas.integrations.spec import Quotas, TenantSpec
+from taas.integrations.systems import Systems
+from taas.kit.errors import ConfigurationError, TaasError
+from taas.kit.settings import AppSettings, StackSettings
+from taas.localstack.process import PidFile, ensure_port_free, spawn
+
+console = Console(highlight=False)
+VENDOR = "demo-fintech"
+PLUGIN_PORT = 58201
+PLUGIN = Path(__file__).resolve().parents[4] / "services" / "example_plugin" / "app.py"
+
+
+def _state(name: str) -> Path:
+    return StackSettings().state_dir / name
+
+
+def _vendor_credentials(operator: ApiClient) -> dict[str, str]:
+    """Register the demo vendor once; its credentials are kept (0600) in the state dir."""
+    saved = _state("demo-vendor.json")
+    if saved.exists():
+        return dict(json.loads(saved.read_text()))
+    created = operator.request(
+        "POST",
+        "/v1/vendors",
+        json={
+            "slug": VENDOR,
+            "display_name": "Demo Fintech Ltd",
+            "contact_email": "dev@demo-fintech.example",
+        },
+        headers={"Idempotency-Key": f"demo-vendor-{VENDOR}"},
+    )
+    credentials: dict[str, str] = created["credentials"]
+    saved.write_text(json.dumps(credentials))
+    saved.chmod(0o600)
+    console.print(f"[green]✓[/] vendor {VENDOR} registered (client {credentials['client_id']})")
+    return credentials
+
+
+def _client_token(token_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
+    data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    if scope:
+        data["scope"] = scope
+    response = httpx.post(token_url, data=data, timeout=15)
+    if response.status_code != 200:
+        raise TaasError(f"token request for {client_id} failed: {response.text[:200]}")
+    return str(response.json()["access_token"])
+
+
+def _start_plugin(signing_secret: str) -> str:
+    """Run the vendor's plugin process (kept running after the demo, like the platform)."""
+    if not PLUGIN.exists():
+        raise ConfigurationError(
+            f"the example plugin is missing at {PLUGIN}", hint="run the demo from a TaaS checkout"
+        )
+    pid_file = PidFile(_state("run/platform-demo-plugin.pid"))
+    url = f"http://127.0.0.1:{PLUGIN_PORT}"
+    if pid_file.running_pid() is None:
+        ensure_port_free("127.0.0.1", PLUGIN_PORT, "the demo plugin", "PLUGIN_PORT in demo")
+        argv = [sys.executable, str(PLUGIN), "--port", str(PLUGIN_PORT)]
+        log = _state("logs/platform-demo-plugin.log")
+        spawn(argv, pid_file=pid_file, log=log, env={"TAAS_SIGNING_SECRET": signing_secret})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or pid_file.running_pid() is None:
+                raise TaasError("the demo plugin did not start", hint=f"read {log}")
+            time.sleep(0.2)
+    console.print(f"[green]✓[/] vendor's plugin running at {url}")
+    return url
+
+
+def _manifest(url: str) -> dict[str, Any]:
+    """The plugin prints its own manifest (built from its OpenAPI document)."""
+    printed = subprocess.run(
+        [sys.executable, str(PLUGIN), "--manifest", "--url", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(printed))
+
+
+def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
+    console.rule("6. a vendor's plugin: register, validate, approve")
+    credentials = _vendor_credentials(operator)
+    url = _start_plugin(credentials["signing_secret"])
+    manifest = _manifest(url)
+    name, version = manifest["name"], manifest["version"]
+    vendor = ApiClient(
+        token=_client_token(
+            credentials["token_url"], credentials["client_id"], credentials["client_secret"]
+        )
+    )
+    existing = vendor.request("GET", "/v1/plugins", params={"name": name})
+    if not any(row["version"] == version for row in existing):
+        vendor.request(
+            "POST",
+            f"/v1/vendors/{VENDOR}/plugins",
+            json=manifest,
+            headers={"Idempotency-Key": f"demo-{name}-{version}-{uuid.uuid4().hex[:6]}"},
+        )
+        console.print(f"→ vendor submitted {name} {version}; the platform validates it")
+    row = vendor.request("GET", f"/v1/plugins/{name}/versions/{version}")
+    if row["status"] in ("submitted", "validating"):
+        row = wait_validated(vendor, name, version)
+    show_report(row)
+    if row["status"] == "validated":
+        operator.request(
+            "POST",
+            f"/v1/plugins/{name}/versions/{version}/approve",
+            json={"reason": "demo review: contract, data use and pricing checked"},
+        )
+        console.print(f"[green]✓[/] operator approved and published {name} {version}")
+    elif row["status"] not in ("published", "approved"):
+        raise TaasError(f"{name} {version} is {row['status']}", hint="taas plugins status")
+
+    console.rule("7. the bank subscribes and calls it through the gateway")
+    subs = operator.request("GET", f"/v1/tenants/{tenant['id']}/subscriptions")
+    if not any(s["module"] == name for s in subs):
+        accepted = operator.request(
+            "POST",
+            f"/v1/tenants/{tenant['id']}/subscriptions",
+            json={"module": name, "rate_limit_rps": 20, "monthly_quota": 100_000},
+            headers={"Idempotency-Key": f"demo-sub-{tenant['id']}-{name}"},
+        )
+        follow(operator, tenant["id"], accepted["operation"]["id"])
+    _call(tenant, name, manifest["scopes"][0])
+
+
+def _call(tenant: dict[str, Any], module: str, scope: str) -> None:
+    systems = Systems.from_settings(AppSettings())
+    spec = TenantSpec(
+        id=uuid.UUID(str(tenant["id"])),
+        slug=str(tenant["slug"]),
+        tier=str(tenant["tier"]),
+        region=str(tenant["region"]),
+        quotas=Quotas(**tenant["quotas"]),
+    )
+    secret = systems.kubernetes.read_credentials(spec)
+    token_url = f"{secret['issuer']}/protocol/openid-connect/token"
+    gateway = f"http://127.0.0.1:{StackSettings().gateway_port}/t/{spec.slug}/{module}/precheck"
+    application = {"amount": 60000, "term_months": 24, "monthly_income": 9000}
+    unscoped = _client_token(token_url, secret["client_id"], secret["client_secret"])
+    refused = httpx.post(
+        gateway, json=application, headers={"Authorization": f"Bearer {unscoped}"}, timeout=10
+    )
+    console.print(f"· without the {scope} scope: {refused.status_code} {refused.json()['detail']}")
+    token = _client_token(token_url, secret["client_id"], secret["client_secret"], scope)
+    answer = httpx.post(
+        gateway, json=application, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    if answer.status_code != 200:
+        raise TaasError(f"gateway answered {answer.status_code}: {answer.text[:300]}")
+    console.print(f"[green]✓[/] POST {gateway} → {answer.status_code}")
+    console.print_json(data=answer.json())
