@@ -388,12 +388,12 @@ class CatalogService:
                     day=day,
                     module=module,
                     version=version,
-                    calls=calls,
-                    errors=errs,
-                    bytes_in=bytes_in,
-                    bytes_out=bytes_out,
-                    latency_ms_avg=round(latency / calls, 3) if calls else 0.0,
-                    latency_ms_max=worst,
+                    calls=int(calls),
+                    errors=int(errs),
+                    bytes_in=int(bytes_in),
+                    bytes_out=int(bytes_out),
+                    latency_ms_avg=round(float(latency) / int(calls), 3) if calls else 0.0,
+                    latency_ms_max=float(worst),
                     tenants=tenants if vendor is not None else None,
                 )
             )
