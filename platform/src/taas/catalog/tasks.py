@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
 
 import httpx
 from celery import shared_task
+from sqlalchemy import select
 
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
@@ -15,7 +17,8 @@ from taas.catalog.states import PluginStatus, check_plugin_transition
 from taas.catalog.validation import HeadersFor, validate
 from taas.kit import signing
 from taas.kit.celery import celery_app
-from taas.kit.db import new_session
+from taas.kit.db import new_session, utcnow
+from taas.kit.settings import app_settings
 from taas.kit.telemetry import tracer
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,25 @@ def validate_version(version_id: str) -> str:
         )
         session.commit()
         return target.value
+
+
+@shared_task(name="taas.catalog.resume_validations")  # type: ignore[untyped-decorator]
+def resume_validations() -> int:
+    """Re-enqueue versions no worker has finished validating for a while (e.g. it died)."""
+    threshold = utcnow() - dt.timedelta(seconds=app_settings().stalled_after_s)
+    with new_session() as session:
+        stalled = list(
+            session.scalars(
+                select(PluginVersion.id).where(
+                    PluginVersion.status.in_([PluginStatus.SUBMITTED, PluginStatus.VALIDATING]),
+                    PluginVersion.updated_at < threshold,
+                )
+            )
+        )
+    for version_id in stalled:
+        log.warning("validation of %s looks stalled; re-enqueueing it", version_id)
+        enqueue_validation(version_id)
+    return len(stalled)
 
 
 def enqueue_validation(version_id: uuid.UUID) -> None:

@@ -32,6 +32,10 @@ def celery_app() -> Celery:
                 "task": "taas.provisioning.resume_stalled",
                 "schedule": settings.stalled_check_interval_s,
             },
+            "resume-stalled-validations": {
+                "task": "taas.catalog.resume_validations",
+                "schedule": settings.stalled_check_interval_s,
+            },
             "reconcile-tenants": {
                 "task": "taas.provisioning.reconcile_all",
                 "schedule": settings.reconcile_interval_s,

@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+
 from catalog_support import VendorAccount, wait_version
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
@@ -210,3 +212,26 @@ def test_vendor_registration_is_idempotent(api: Any, operator: dict[str, str]) -
     assert first.json()["credentials"] == second.json()["credentials"]
     duplicate = api.post("/v1/vendors", json=body, headers=operator)
     assert duplicate.status_code == 409
+
+
+def test_a_validation_whose_worker_died_is_picked_up_again(
+    api: Any,
+    operator: dict[str, str],
+    control_plane: Any,
+    make_vendor: Callable[[], VendorAccount],
+    plugin: PluginServer,
+) -> None:
+    vendor = make_vendor()
+    name = unique_slug("p")
+    _submit(api, vendor, manifest(name, "1.0.0", plugin.url))
+    wait_version(api, operator, name, "1.0.0", {"validated"})
+    # As a worker killed mid-validation leaves it: validating, no report, untouched for long.
+    with psycopg.connect(control_plane.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE plugin_versions SET status = 'validating', validation = '{}',"
+            " updated_at = now() - interval '1 hour' WHERE name = %s",
+            (name,),
+        )
+    again = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
+    assert again["status"] == "validated"
+    assert again["validation"]["checks"]
