@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taas import __version__
@@ -124,6 +125,18 @@ def create_app() -> FastAPI:
             "the request does not match the API schema",
             errors=errors,
             hint="see the OpenAPI document at /openapi.json",
+        )
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refused a value the schema let through (a NUL character, say).
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        _audit_rejection(request, 422, "a value cannot be stored")
+        return _problem(
+            request,
+            422,
+            f"a value in the request cannot be stored or searched: {reason}",
+            hint="remove control characters such as NUL from the request",
         )
 
     @app.exception_handler(StarletteHTTPException)
