@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from taas.cli.errors import friendly_errors
@@ -32,7 +33,7 @@ Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the operati
 def _table(columns: list[str], rows: list[list[Any]]) -> None:
     table = Table()
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[str(value) if value is not None else "-" for value in row])
     console.print(table)
@@ -142,7 +143,7 @@ def wait_validated(client: ApiClient, name: str, version: str, timeout_s: float 
 def show_report(row: dict[str, Any]) -> None:
     for check in row["validation"].get("checks", []):
         mark = "[green]✓[/]" if check["ok"] else "[red]✗[/]"
-        console.print(f"  {mark} {check['name']}: {check['detail']}")
+        console.print(f"  {mark} {escape(check['name'])}: {escape(check['detail'])}")
     colour = "green" if row["status"] in {"validated", "approved", "published"} else "yellow"
     console.print(f"{row['name']} {row['version']} is [{colour}]{row['status']}[/]")
 
