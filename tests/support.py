@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -95,3 +99,15 @@ def systems_token(tenant: dict[str, Any], scope: str | None = None) -> str:
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def run_cli(api_server: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``taas`` command against an API served over HTTP, as a given caller."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("taas")), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TAAS_API_URL": api_server, "TAAS_TOKEN": token, "COLUMNS": "200"},
+        timeout=300,
+        check=False,
+    )

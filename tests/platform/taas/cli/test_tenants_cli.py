@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from conftest import ControlPlane
+from support import run_cli as run
 from support import unique_slug
-
-TAAS = str(Path(sys.executable).with_name("taas"))
-
-
-def run(api_server: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TAAS, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TAAS_API_URL": api_server, "TAAS_TOKEN": token, "COLUMNS": "200"},
-        timeout=300,
-        check=False,
-    )
 
 
 def test_the_tenant_lifecycle_from_the_command_line(
