@@ -69,6 +69,7 @@ def worker_argv(schedule: Path | None, concurrency: int = 2, loglevel: str = "IN
 
 def _processes() -> dict[str, list[str]]:
     port = StackSettings().api_port
+    gateway_port = StackSettings().gateway_port
     python = sys.executable
     return {
         "api": [
@@ -83,6 +84,7 @@ def _processes() -> dict[str, list[str]]:
             "--no-access-log",
         ],
         "worker": worker_argv(StackSettings().state_dir / "celerybeat-schedule"),
+        "gateway": [python, "-m", "taas.cli.gateway", "run", "--port", str(gateway_port)],
     }
 
 
@@ -97,7 +99,7 @@ def _log(name: str) -> Path:
 @app.command()
 @friendly_errors
 def up() -> None:
-    """Start the API and a worker (with the periodic reconciler) in the background."""
+    """Start the API, a worker (with the periodic reconciler) and the gateway in the background."""
     stack = local_stack()
     env = app_env(stack)
     for name, argv in _processes().items():
@@ -108,29 +110,37 @@ def up() -> None:
             ensure_port_free(
                 "127.0.0.1", StackSettings().api_port, "control-plane API", "TAAS_API_PORT"
             )
+        if name == "gateway":
+            ensure_port_free(
+                "127.0.0.1", StackSettings().gateway_port, "gateway", "TAAS_GATEWAY_PORT"
+            )
         spawn(argv, pid_file=_pid(name), log=_log(name), env=env)
         console.print(f"[bold]→[/] started {name} (log: {_log(name)})")
-    url = f"http://127.0.0.1:{StackSettings().api_port}/readyz"
+    _wait_ready("api", "API", f"http://127.0.0.1:{StackSettings().api_port}", "/readyz")
+    _wait_ready(
+        "gateway", "gateway", f"http://127.0.0.1:{StackSettings().gateway_port}", "/_gateway/readyz"
+    )
+
+
+def _wait_ready(name: str, what: str, base: str, path: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                console.print(
-                    f"[green]✓[/] API ready at http://127.0.0.1:{StackSettings().api_port}"
-                )
+            if httpx.get(base + path, timeout=2).status_code == 200:
+                console.print(f"[green]✓[/] {what} ready at {base}")
                 return
         except httpx.HTTPError:
             pass
-        if _pid("api").running_pid() is None:
+        if _pid(name).running_pid() is None:
             break
         time.sleep(0.3)
-    raise TaasError("the API did not become ready", hint=f"read {_log('api')}")
+    raise TaasError(f"the {what} did not become ready", hint=f"read {_log(name)}")
 
 
 @app.command()
 @friendly_errors
 def down() -> None:
-    """Stop the API and worker started by `taas platform up`."""
+    """Stop the API, worker and gateway started by `taas platform up`."""
     for name in _processes():
         stopped = terminate(_pid(name))
         console.print(

@@ -201,6 +201,11 @@ class AppSettings(BaseSettings):
         description="Gateway: longest wait for the rate limiter in Redis; past it the call is "
         "refused with 503 (fail closed).",
     )
+    gateway_redis_connections: int = Field(
+        default=32,
+        description="Gateway: most connections to Redis; calls wait for a free one (up to "
+        "gateway_redis_timeout_s) rather than fail.",
+    )
     gateway_metering_interval_s: float = Field(
         default=1.0, description="Gateway: how often metered usage is written to usage_daily."
     )

@@ -1,0 +1,537 @@
+"""The gateway: a raw ASGI app serving ``/t/{tenant}/{module}/{path}`` (run it with uvicorn).
+
+Each call goes through, in order: path, bearer token (against the tenant's issuer),
+tenant status, module and subscription, scopes, rate limits and quota (Redis), then the
+module upstream over pooled connections with signed identity headers. Every refusal is
+problem+json. Calls that reached a route are metered. ``/_gateway/healthz``,
+``/_gateway/readyz`` and ``/_gateway/routes/version`` report on the gateway itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from opentelemetry.trace import SpanKind
+from redis.asyncio import BlockingConnectionPool, Redis
+from yarl import URL
+
+from taas.gateway.errors import Rejection, problem_response
+from taas.gateway.limits import RateLimiter
+from taas.gateway.metering import Meter
+from taas.gateway.proxy import (
+    Incoming,
+    parse_target,
+    read_incoming,
+    response_headers,
+    sane_request_id,
+    upstream_session,
+)
+from taas.gateway.routes import Route, RouteTable, Tenant
+from taas.gateway.tokens import Caller, JwksUnavailable, TokenVerifier
+from taas.kit.settings import AppSettings, app_settings
+from taas.kit.signing import (
+    CALLER,
+    CALLER_CLIENT,
+    MODULE,
+    PLUGIN_VERSION,
+    REQUEST_ID,
+    SCOPES,
+    SIGNATURE,
+    TENANT,
+    TENANT_ID,
+    TIMESTAMP,
+    canonical_string,
+)
+from taas.kit.telemetry import continue_trace, current_traceparent, setup_tracing, tracer
+
+log = logging.getLogger("taas.gateway")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_SMALL_BODY = 64 * 1024  # upstream responses up to this size are sent in one piece
+_JSON = [(b"content-type", b"application/json")]
+
+
+class ClientGone(Exception):
+    """The caller disconnected while its request body was being forwarded."""
+
+
+@dataclass(slots=True)
+class Call:
+    """One module call: what came in, and what happened (for metering and its span)."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    incoming: Incoming
+    request_id: str
+    tenant_slug: str
+    module: str
+    rest: str
+    traceparent: str | None = None
+    status: int = 500
+    bytes_in: int = 0
+    bytes_out: int = 0
+    started: bool = False
+    tenant: Tenant | None = None
+    route: Route | None = None
+
+
+class Gateway:
+    """The ASGI application; its clients and background tasks live between lifespan events."""
+
+    def __init__(self, settings: AppSettings | None = None) -> None:
+        self.settings = settings = settings or app_settings()
+        self.routes = RouteTable(
+            settings.database_url, coalesce_s=settings.gateway_reload_coalesce_s
+        )
+        self.meter = Meter(settings.database_url, interval_s=settings.gateway_metering_interval_s)
+        # A bounded pool that makes callers wait for a connection: the default pool raises
+        # "Too many connections" under a burst, which would refuse calls for no reason.
+        self.redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.gateway_redis_connections,
+                timeout=settings.gateway_redis_timeout_s,
+                socket_connect_timeout=settings.gateway_redis_timeout_s,
+            )
+        )
+        self.limiter = RateLimiter(self.redis, timeout_s=settings.gateway_redis_timeout_s)
+        self.tokens = TokenVerifier(
+            keycloak_url=settings.keycloak_url,
+            banks_realm=settings.banks_realm,
+            fetch_jwks=self._fetch_jwks,
+            refetch_s=settings.gateway_jwks_refetch_s,
+            max_age_s=settings.gateway_jwks_max_age_s,
+            cache_size=settings.gateway_token_cache_size,
+        )
+        # With no exporter, spans would be made and thrown away: skip them and pass the
+        # caller's traceparent on as it came, so the module still continues its trace.
+        self.tracing = os.environ.get("TAAS_OTEL_EXPORTER", "none") != "none"
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        # aiohttp sessions need the running loop: made at start-up.
+        self._upstream: aiohttp.ClientSession | None = None
+        self._jwks: aiohttp.ClientSession | None = None
+
+    # ----------------------------------------------------------------- lifespan
+
+    async def startup(self) -> None:
+        """Open the upstream pool and start following routes and writing usage."""
+        setup_tracing("taas-gateway")
+        self._upstream = upstream_session(connections=self.settings.gateway_upstream_connections)
+        self._jwks = aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=5)
+        )
+        try:
+            await self.limiter.load()
+        except Exception as exc:
+            log.warning("rate-limit script not loaded (%s); calls get 503 until Redis answers", exc)
+        self.routes.start()
+        self.meter.start()
+
+    async def shutdown(self) -> None:
+        """Stop following routes, write the last usage, close the clients."""
+        await self.routes.stop()
+        await self.meter.stop()
+        for session in (self._upstream, self._jwks):
+            if session is not None:
+                await session.close()
+        await self.redis.aclose()
+
+    async def _fetch_jwks(self, issuer: str) -> dict[str, Any]:
+        if self._jwks is None:
+            raise JwksUnavailable("the gateway is not started")
+        try:
+            async with self._jwks.get(f"{issuer}/protocol/openid-connect/certs") as resp:
+                if resp.status == 404:
+                    return {"keys": []}  # the realm is gone: its tokens are simply invalid
+                if resp.status != 200:
+                    raise JwksUnavailable(f"HTTP {resp.status}")
+                document: dict[str, Any] = await resp.json()
+                return document
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise JwksUnavailable(type(exc).__name__) from exc
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("gateway start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ----------------------------------------------------------------- ASGI entry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: bytes = scope.get("raw_path") or scope["path"].encode()
+            if path.startswith(b"/t/"):
+                await self._module_call(scope, receive, send, path)
+            else:
+                await self._admin(send, path)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _admin(self, send: Send, path: bytes) -> None:
+        snapshot = self.routes.snapshot
+        if path == b"/_gateway/healthz":
+            await _json(send, 200, {"status": "ok"})
+        elif path == b"/_gateway/readyz" and snapshot.ready:
+            await _json(send, 200, {"status": "ready", "generation": snapshot.generation})
+        elif path == b"/_gateway/readyz":
+            await _reject(send, _not_ready(), uuid.uuid4().hex)
+        elif path == b"/_gateway/routes/version":
+            document = {
+                "generation": snapshot.generation,
+                "loaded_at": snapshot.loaded_at,
+                "tenants": len(snapshot.tenants),
+                "routes": len(snapshot.routes),
+                "listening": self.routes.listening,
+            }
+            await _json(send, 200, document)
+        else:
+            await _reject(send, _no_such_path(), uuid.uuid4().hex)
+
+    # ----------------------------------------------------------------- module calls
+
+    async def _module_call(self, scope: Scope, receive: Receive, send: Send, path: bytes) -> None:
+        started = time.perf_counter()
+        incoming = read_incoming(scope["headers"])
+        request_id = sane_request_id(incoming.request_id) or os.urandom(16).hex()
+        target = parse_target(path)
+        if target is None:
+            await _reject(send, _no_such_path(), request_id)
+            return
+        call = Call(scope, receive, send, incoming, request_id, *target)
+        try:
+            if self.tracing:
+                await self._traced(call)
+            else:
+                if incoming.traceparent:
+                    call.traceparent = incoming.traceparent.decode("latin-1")
+                await self._handle(call)
+        finally:
+            if call.route is not None:
+                elapsed_ms = (time.perf_counter() - started) * 1000.0
+                self.meter.record(
+                    call.route, call.status, call.bytes_in, call.bytes_out, elapsed_ms
+                )
+
+    async def _traced(self, call: Call) -> None:
+        parent = call.incoming.traceparent
+        with (
+            continue_trace(parent.decode("latin-1") if parent else None),
+            tracer().start_as_current_span(
+                f"gateway {call.module}",
+                kind=SpanKind.SERVER,
+                attributes={
+                    "module": call.module,
+                    "tenant.slug": call.tenant_slug,
+                    "request.id": call.request_id,
+                    "http.request.method": call.scope["method"],
+                    "url.path": call.scope["path"],
+                },
+            ) as span,
+        ):
+            call.traceparent = current_traceparent()
+            try:
+                await self._handle(call)
+            finally:
+                span.set_attribute("http.response.status_code", call.status)
+                if call.tenant is not None:
+                    span.set_attribute("tenant.id", call.tenant.id)
+                if call.route is not None:
+                    span.set_attribute("plugin.version", call.route.version)
+
+    async def _handle(self, call: Call) -> None:
+        try:
+            caller, tenant, route = await self._authorize(call)
+            await self.limiter.check(tenant, route)
+            await self._forward(call, caller, tenant, route)
+        except Rejection as rejection:
+            call.status = rejection.status
+            if call.started:
+                raise
+            await _reject(call.send, rejection, call.request_id)
+        except ClientGone:
+            call.status = 499  # metered as 4xx: the caller went away mid-upload
+        except Exception:
+            if call.started:
+                raise
+            log.exception("unexpected error on request %s", call.request_id)
+            call.status = 500
+            await _reject(call.send, _internal(), call.request_id)
+
+    async def _authorize(self, call: Call) -> tuple[Caller, Tenant, Route]:
+        """Token, tenant, module, subscription, version and scopes, in that order."""
+        slug, module = call.tenant_slug, call.module
+        snapshot = self.routes.snapshot  # this call keeps this snapshot to its end
+        if not snapshot.ready:
+            raise _not_ready()
+        caller = await self.tokens.verify(call.incoming.authorization, snapshot.tenants)
+        tenant = snapshot.tenants.get(slug)
+        if (
+            tenant is None
+            or caller.tenant != slug
+            or caller.issuer != self.tokens.issuer_for(tenant)
+        ):
+            raise Rejection(
+                403,
+                "wrong-tenant",
+                f"the token does not belong to bank {slug!r}",
+                hint="call with a token issued to this bank's own systems or users",
+            )
+        call.tenant = tenant
+        if tenant.status != "active":
+            raise Rejection(
+                503,
+                "tenant-suspended",
+                f"bank {slug!r} is {tenant.status}; its calls are not served",
+                hint="the bank's admin can ask the TaaS operators to resume the bank",
+            )
+        route = snapshot.routes.get((slug, module))
+        if route is None:
+            if module not in snapshot.modules:
+                raise Rejection(
+                    404,
+                    "unknown-module",
+                    f"there is no module {module!r}",
+                    hint="see the module catalog for the modules on offer",
+                )
+            raise Rejection(
+                403,
+                "not-subscribed",
+                f"bank {slug!r} is not subscribed to module {module!r}",
+                hint="the bank's admin can subscribe to it in the module catalog",
+            )
+        call.route = route
+        if not route.live:
+            raise Rejection(
+                503,
+                "version-withdrawn",
+                f"version {route.version} of module {module!r} is {route.version_status}",
+                hint="the version was withdrawn; the bank's admin can move the subscription "
+                "to another version",
+            )
+        missing = route.scopes - caller.scopes
+        if missing:
+            names = sorted(missing)
+            raise Rejection(
+                403,
+                "missing-scopes",
+                f"module {module!r} needs scopes the token lacks: {' '.join(names)}",
+                hint="request a token that includes these scopes",
+                missing_scopes=names,
+            )
+        return caller, tenant, route
+
+    def _timeout(self, route: Route) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(route.timeout_s)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=route.timeout_s, sock_connect=self.settings.gateway_connect_timeout_s
+            )
+            self._timeouts[route.timeout_s] = timeout
+        return timeout
+
+    def _upstream_headers(
+        self, call: Call, caller: Caller, tenant: Tenant, route: Route
+    ) -> list[tuple[str, str]]:
+        """The caller's headers that may cross, plus the signed identity headers."""
+        timestamp = str(int(time.time()))
+        canonical = canonical_string(
+            timestamp=timestamp,
+            method=call.scope["method"],
+            path=call.rest,
+            tenant=tenant.slug,
+            tenant_id=tenant.id,
+            caller=caller.subject,
+            scopes=caller.scope_text,
+            module=route.module,
+            version=route.version,
+            request_id=call.request_id,
+        )
+        headers = call.incoming.forward
+        headers += (
+            (TENANT, tenant.slug),
+            (TENANT_ID, tenant.id),
+            (CALLER, caller.subject),
+            (CALLER_CLIENT, caller.client),
+            (SCOPES, caller.scope_text),
+            (MODULE, route.module),
+            (PLUGIN_VERSION, route.version),
+            (REQUEST_ID, call.request_id),
+            (TIMESTAMP, timestamp),
+            (SIGNATURE, route.sign(canonical)),
+        )
+        if call.traceparent:
+            headers.append(("traceparent", call.traceparent))
+            if call.incoming.tracestate:
+                headers.append(("tracestate", call.incoming.tracestate.decode("latin-1")))
+        return headers
+
+    async def _forward(self, call: Call, caller: Caller, tenant: Tenant, route: Route) -> None:
+        session = self._upstream
+        if session is None:
+            raise _not_ready()
+        headers = self._upstream_headers(call, caller, tenant, route)
+        url = route.upstream_url + call.rest
+        query: bytes = call.scope["query_string"]
+        if query:
+            url += "?" + query.decode("latin-1")
+        data: bytes | AsyncIterator[bytes] | None = None
+        if call.incoming.has_body:
+            data = await _request_body(call)
+        try:
+            response = await session.request(
+                call.scope["method"],
+                URL(url, encoded=True),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=self._timeout(route),
+            )
+        except TimeoutError as exc:
+            raise _timed_out(route) from exc
+        except aiohttp.ClientError as exc:
+            raise _unreachable(route, exc) from exc
+        try:
+            await _relay(call, response)
+        except TimeoutError as exc:
+            raise _timed_out(route) from exc
+        except aiohttp.ClientError as exc:
+            raise _unreachable(route, exc) from exc
+        finally:
+            response.release()
+
+
+async def _request_body(call: Call) -> bytes | AsyncIterator[bytes]:
+    """The body in one piece if it came in one message, else a stream of its chunks."""
+    message = await call.receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    first: bytes = message.get("body", b"")
+    call.bytes_in += len(first)
+    if not message.get("more_body", False):
+        return first
+    return _stream_body(first, call)
+
+
+async def _stream_body(first: bytes, call: Call) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    while True:
+        message = await call.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            call.bytes_in += len(chunk)
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _relay(call: Call, response: aiohttp.ClientResponse) -> None:
+    """Send the module's response back; bodies above a few KiB are streamed."""
+    headers = response_headers(response.raw_headers, call.request_id.encode())
+    start = {"type": "http.response.start", "status": response.status, "headers": headers}
+    length = response.content_length
+    if length is not None and length <= _SMALL_BODY:
+        body = await response.read()  # before the start: a failure here is still a 502
+        call.status, call.started = response.status, True
+        await call.send(start)
+        call.bytes_out = len(body)
+        await call.send({"type": "http.response.body", "body": body})
+        return
+    call.status, call.started = response.status, True
+    await call.send(start)
+    async for chunk in response.content.iter_any():
+        call.bytes_out += len(chunk)
+        await call.send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await call.send({"type": "http.response.body", "body": b""})
+
+
+def _not_ready() -> Rejection:
+    return Rejection(
+        503,
+        "not-ready",
+        "the gateway has not loaded its route table yet",
+        hint="retry in a few seconds; the gateway keeps trying to reach its database",
+    )
+
+
+def _no_such_path() -> Rejection:
+    return Rejection(
+        404,
+        "no-such-path",
+        "the gateway serves /t/{tenant}/{module}/{path}",
+        hint="call a module as /t/<bank>/<module>/<path>",
+    )
+
+
+def _internal() -> Rejection:
+    return Rejection(
+        500,
+        "internal",
+        "unexpected error in the gateway; it was logged with the request id",
+        hint="retry; if it lasts, tell the TaaS operators the request id",
+    )
+
+
+def _timed_out(route: Route) -> Rejection:
+    return Rejection(
+        504,
+        "upstream-timeout",
+        f"module {route.module!r} did not answer within {route.timeout_s:g} s",
+        hint="retry later; if it lasts, the module's vendor has to look at it",
+    )
+
+
+def _unreachable(route: Route, exc: Exception) -> Rejection:
+    return Rejection(
+        502,
+        "upstream-unreachable",
+        f"module {route.module!r} cannot be reached ({type(exc).__name__})",
+        hint="retry later; if it lasts, the module's vendor has to look at it",
+    )
+
+
+async def _reject(send: Send, rejection: Rejection, request_id: str) -> None:
+    status, headers, body = problem_response(rejection, request_id)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, document: dict[str, Any]) -> None:
+    body = json.dumps(document).encode()
+    headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app() -> Gateway:
+    """The gateway app for ``uvicorn --factory`` (settings from ``TAAS_*``)."""
+    return Gateway()
