@@ -393,7 +393,7 @@ class CatalogService:
                     bytes_in=int(bytes_in),
                     bytes_out=int(bytes_out),
                     latency_ms_avg=round(float(latency) / int(calls), 3) if calls else 0.0,
-                    latency_ms_max=float(worst),
+                    latency_ms_max=round(float(worst), 3),
                     tenants=tenants if vendor is not None else None,
                 )
             )

@@ -19,13 +19,16 @@ import httpx
 from rich.console import Console
 
 from taas.cli.catalog import show_report, wait_validated
+from taas.cli.platform import DEMO_PLUGIN
+from taas.cli.platform import log_file as platform_log
+from taas.cli.platform import pid_file as platform_pid
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
 from taas.kit.errors import ConfigurationError, TaasError
 from taas.kit.settings import AppSettings, StackSettings
-from taas.localstack.process import PidFile, ensure_port_free, spawn
+from taas.localstack.process import ensure_port_free, spawn
 
 console = Console(highlight=False)
 VENDOR = "demo-fintech"
@@ -75,12 +78,12 @@ def _start_plugin(signing_secret: str) -> str:
         raise ConfigurationError(
             f"the example plugin is missing at {PLUGIN}", hint="run the demo from a TaaS checkout"
         )
-    pid_file = PidFile(_state("run/platform-demo-plugin.pid"))
+    pid_file = platform_pid(DEMO_PLUGIN)
     url = f"http://127.0.0.1:{PLUGIN_PORT}"
     if pid_file.running_pid() is None:
         ensure_port_free("127.0.0.1", PLUGIN_PORT, "the demo plugin", "PLUGIN_PORT in demo")
         argv = [sys.executable, str(PLUGIN), "--port", str(PLUGIN_PORT)]
-        log = _state("logs/platform-demo-plugin.log")
+        log = platform_log(DEMO_PLUGIN)
         spawn(argv, pid_file=pid_file, log=log, env={"TAAS_SIGNING_SECRET": signing_secret})
         deadline = time.monotonic() + 30
         while True:

@@ -88,11 +88,14 @@ def _processes() -> dict[str, list[str]]:
     }
 
 
-def _pid(name: str) -> PidFile:
+DEMO_PLUGIN = "demo-plugin"  # started by `taas demo` as the vendor's running service
+
+
+def pid_file(name: str) -> PidFile:
     return PidFile(StackSettings().state_dir / "run" / f"platform-{name}.pid")
 
 
-def _log(name: str) -> Path:
+def log_file(name: str) -> Path:
     return StackSettings().state_dir / "logs" / f"platform-{name}.log"
 
 
@@ -103,7 +106,7 @@ def up() -> None:
     stack = local_stack()
     env = app_env(stack)
     for name, argv in _processes().items():
-        if _pid(name).running_pid() is not None:
+        if pid_file(name).running_pid() is not None:
             console.print(f"[dim]·[/] {name} already running")
             continue
         if name == "api":
@@ -114,8 +117,8 @@ def up() -> None:
             ensure_port_free(
                 "127.0.0.1", StackSettings().gateway_port, "gateway", "TAAS_GATEWAY_PORT"
             )
-        spawn(argv, pid_file=_pid(name), log=_log(name), env=env)
-        console.print(f"[bold]→[/] started {name} (log: {_log(name)})")
+        spawn(argv, pid_file=pid_file(name), log=log_file(name), env=env)
+        console.print(f"[bold]→[/] started {name} (log: {log_file(name)})")
     _wait_ready("api", "API", f"http://127.0.0.1:{StackSettings().api_port}", "/readyz")
     _wait_ready(
         "gateway", "gateway", f"http://127.0.0.1:{StackSettings().gateway_port}", "/_gateway/readyz"
@@ -131,18 +134,20 @@ def _wait_ready(name: str, what: str, base: str, path: str) -> None:
                 return
         except httpx.HTTPError:
             pass
-        if _pid(name).running_pid() is None:
+        if pid_file(name).running_pid() is None:
             break
         time.sleep(0.3)
-    raise TaasError(f"the {what} did not become ready", hint=f"read {_log(name)}")
+    raise TaasError(f"the {what} did not become ready", hint=f"read {log_file(name)}")
 
 
 @app.command()
 @friendly_errors
 def down() -> None:
-    """Stop the API, worker and gateway started by `taas platform up`."""
-    for name in _processes():
-        stopped = terminate(_pid(name))
+    """Stop the API, worker and gateway started by `taas platform up` (and the demo's plugin)."""
+    for name in [*_processes(), DEMO_PLUGIN]:
+        stopped = terminate(pid_file(name))
+        if not stopped and name == DEMO_PLUGIN:
+            continue
         console.print(
             f"[green]✓[/] stopped {name}" if stopped else f"[dim]·[/] {name} was not running"
         )
