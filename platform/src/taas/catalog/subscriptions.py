@@ -35,7 +35,7 @@ from taas.kit.telemetry import current_traceparent
 from taas.provisioning.models import Operation, OperationKind
 from taas.provisioning.repository import OperationRepository
 from taas.provisioning.runner import spec_of
-from taas.provisioning.saga import PLANS
+from taas.provisioning.saga import PLANS, module_of
 from taas.tenants.models import Tenant
 from taas.tenants.service import Outcome, TenantService
 from taas.tenants.states import TenantStatus
@@ -43,37 +43,28 @@ from taas.tenants.states import TenantStatus
 LIVE = [s.value for s in SubscriptionStatus if s != SubscriptionStatus.REMOVED]
 
 
-def module_spec(row: PluginVersion) -> ModuleSpec:
-    manifest = row.manifest
-    upstream = manifest.get("upstream", {})
-    resources = manifest.get("resources", {})
-    return ModuleSpec(
-        name=row.name,
-        version=row.version,
-        image=upstream.get("image"),
-        port=int(upstream.get("port", 8080)),
-        upstream_url=upstream.get("url"),
-        cpu=resources.get("cpu", "100m"),
-        memory=resources.get("memory", "128Mi"),
-        replicas=int(resources.get("replicas", 1)),
-        scopes=tuple(manifest.get("scopes", [])),
-    )
-
-
 def module_params(row: PluginVersion) -> dict[str, Any]:
-    spec = module_spec(row)
+    """What a subscription operation deploys of this version (see ``saga.module_of``)."""
+    upstream = row.manifest.get("upstream", {})
+    resources = row.manifest.get("resources", {})
     return {
         "plugin_version_id": str(row.id),
-        "name": spec.name,
-        "version": spec.version,
-        "image": spec.image,
-        "port": spec.port,
-        "upstream_url": spec.upstream_url,
-        "cpu": spec.cpu,
-        "memory": spec.memory,
-        "replicas": spec.replicas,
-        "scopes": list(spec.scopes),
+        "name": row.name,
+        "version": row.version,
+        "image": upstream.get("image"),
+        "port": int(upstream.get("port", 8080)),
+        "upstream_url": upstream.get("url"),
+        "cpu": resources.get("cpu", "100m"),
+        "memory": resources.get("memory", "128Mi"),
+        "replicas": int(resources.get("replicas", 1)),
+        "scopes": list(row.manifest.get("scopes", [])),
     }
+
+
+def module_spec(row: PluginVersion) -> ModuleSpec:
+    spec = module_of(module_params(row))
+    assert spec is not None  # noqa: S101 - built from a non-empty dict
+    return spec
 
 
 class SubscriptionService:

@@ -33,29 +33,22 @@ def contract_headers(version: PluginVersion, secret: str) -> HeadersFor:
     sign = signing.signer(secret)
 
     def headers(method: str, path: str) -> dict[str, str]:
-        fields = {
-            "timestamp": str(int(time.time())),
-            "method": method,
-            "path": path,
-            "tenant": CONTRACT_TENANT,
-            "tenant_id": str(uuid.UUID(int=0)),
-            "caller": ACTOR,
-            "scopes": " ".join(version.manifest.get("scopes", [])),
-            "module": version.name,
-            "version": version.version,
-            "request_id": f"contract-{uuid.uuid4().hex[:16]}",
-        }
-        return {
-            signing.TIMESTAMP: fields["timestamp"],
-            signing.TENANT: fields["tenant"],
-            signing.TENANT_ID: fields["tenant_id"],
-            signing.CALLER: fields["caller"],
-            signing.SCOPES: fields["scopes"],
-            signing.MODULE: fields["module"],
-            signing.PLUGIN_VERSION: fields["version"],
-            signing.REQUEST_ID: fields["request_id"],
-            signing.SIGNATURE: sign(signing.canonical_string(**fields)),
-        }
+        return dict(
+            signing.identity_headers(
+                sign,
+                timestamp=str(int(time.time())),
+                method=method,
+                path=path,
+                tenant=CONTRACT_TENANT,
+                tenant_id=str(uuid.UUID(int=0)),
+                caller=ACTOR,
+                caller_client=ACTOR,
+                scopes=" ".join(version.manifest.get("scopes", [])),
+                module=version.name,
+                version=version.version,
+                request_id=f"contract-{uuid.uuid4().hex[:16]}",
+            )
+        )
 
     return headers
 

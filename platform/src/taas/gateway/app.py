@@ -37,19 +37,7 @@ from taas.gateway.proxy import (
 from taas.gateway.routes import Route, RouteTable, Tenant
 from taas.gateway.tokens import Caller, JwksUnavailable, TokenVerifier
 from taas.kit.settings import AppSettings, app_settings
-from taas.kit.signing import (
-    CALLER,
-    CALLER_CLIENT,
-    MODULE,
-    PLUGIN_VERSION,
-    REQUEST_ID,
-    SCOPES,
-    SIGNATURE,
-    TENANT,
-    TENANT_ID,
-    TIMESTAMP,
-    canonical_string,
-)
+from taas.kit.signing import identity_headers
 from taas.kit.telemetry import continue_trace, current_traceparent, setup_tracing, tracer
 
 log = logging.getLogger("taas.gateway")
@@ -360,31 +348,20 @@ class Gateway:
         self, call: Call, caller: Caller, tenant: Tenant, route: Route
     ) -> list[tuple[str, str]]:
         """The caller's headers that may cross, plus the signed identity headers."""
-        timestamp = str(int(time.time()))
-        canonical = canonical_string(
-            timestamp=timestamp,
+        headers = call.incoming.forward
+        headers += identity_headers(
+            route.sign,
+            timestamp=str(int(time.time())),
             method=call.scope["method"],
             path=call.rest,
             tenant=tenant.slug,
             tenant_id=tenant.id,
             caller=caller.subject,
+            caller_client=caller.client,
             scopes=caller.scope_text,
             module=route.module,
             version=route.version,
             request_id=call.request_id,
-        )
-        headers = call.incoming.forward
-        headers += (
-            (TENANT, tenant.slug),
-            (TENANT_ID, tenant.id),
-            (CALLER, caller.subject),
-            (CALLER_CLIENT, caller.client),
-            (SCOPES, caller.scope_text),
-            (MODULE, route.module),
-            (PLUGIN_VERSION, route.version),
-            (REQUEST_ID, call.request_id),
-            (TIMESTAMP, timestamp),
-            (SIGNATURE, route.sign(canonical)),
         )
         if call.traceparent:
             headers.append(("traceparent", call.traceparent))

@@ -63,6 +63,48 @@ def canonical_string(
     return "\n".join(fields)
 
 
+def identity_headers(
+    sign: Callable[[str], str],
+    *,
+    timestamp: str,
+    method: str,
+    path: str,
+    tenant: str,
+    tenant_id: str,
+    caller: str,
+    caller_client: str,
+    scopes: str,
+    module: str,
+    version: str,
+    request_id: str,
+) -> list[tuple[str, str]]:
+    """The identity headers a module receives, signed with ``sign`` (see ``signer``)."""
+    canonical = canonical_string(
+        timestamp=timestamp,
+        method=method,
+        path=path,
+        tenant=tenant,
+        tenant_id=tenant_id,
+        caller=caller,
+        scopes=scopes,
+        module=module,
+        version=version,
+        request_id=request_id,
+    )
+    return [
+        (TENANT, tenant),
+        (TENANT_ID, tenant_id),
+        (CALLER, caller),
+        (CALLER_CLIENT, caller_client),
+        (SCOPES, scopes),
+        (MODULE, module),
+        (PLUGIN_VERSION, version),
+        (REQUEST_ID, request_id),
+        (TIMESTAMP, timestamp),
+        (SIGNATURE, sign(canonical)),
+    ]
+
+
 def signer(secret: str) -> Callable[[str], str]:
     """A function that signs canonical strings with ``secret`` (the key is set up once)."""
     keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)

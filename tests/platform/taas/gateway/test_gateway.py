@@ -22,8 +22,8 @@ import redis
 from conftest import SPANS
 from gateway_support import GatewayProcess, RouteMaker, free_port, sql
 from support import systems_token, wait_for
-from taas.gateway import signing
 from taas.gateway.limits import month_of, rate_key
+from taas.kit import signing
 
 MakeTenant = Callable[..., dict[str, Any]]
 PROBLEM = "application/problem+json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taas.gateway import signing
+from taas.kit import signing
 
 SECRET = "vendor-secret"
 NOW = 1_800_000_000
