@@ -31,7 +31,7 @@ from taas.catalog.schemas import (
 from taas.catalog.states import SERVABLE, PluginStatus, check_plugin_transition
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
-from taas.kit.db import utcnow
+from taas.kit.db import scoped, utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.tenants.service import Outcome
@@ -376,7 +376,7 @@ class CatalogService:
             .order_by(u.day, u.module, u.version)
         )
         if tenant_id is not None:
-            query = query.where(u.tenant_id == tenant_id)
+            query = scoped(query, u, tenant_id)
         if vendor is not None:
             names = select(PluginVersion.name).where(PluginVersion.vendor_id == vendor.id)
             query = query.where(u.module.in_(names))

@@ -29,6 +29,7 @@ from taas.catalog.states import SUBSCRIBABLE, PluginStatus, SubscriptionStatus
 from taas.integrations.spec import ModuleSpec
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
+from taas.kit.db import scoped
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.telemetry import current_traceparent
@@ -86,10 +87,9 @@ class SubscriptionService:
 
     def list_for(self, tenant_ref: str) -> list[SubscriptionOut]:
         tenant = self.tenant(tenant_ref)
+        query = scoped(select(Subscription), Subscription, tenant.id)
         rows = self.session.scalars(
-            select(Subscription)
-            .where(Subscription.tenant_id == tenant.id, Subscription.status.in_(LIVE))
-            .order_by(Subscription.module)
+            query.where(Subscription.status.in_(LIVE)).order_by(Subscription.module)
         )
         return [self.out(row, tenant) for row in rows]
 
@@ -195,6 +195,9 @@ class SubscriptionService:
     def unsubscribe(self, tenant_ref: str, module: str) -> Outcome:
         tenant = self.tenant(tenant_ref, write=True)
         row = self._live(tenant, module, lock=True)
+        if row.status == SubscriptionStatus.REMOVING:
+            # Asked again while it is being removed: the same answer, no second operation.
+            return self._accepted(tenant, row, self.operations.open_for(tenant.id, row.id))
         if row.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.FAILED):
             raise Conflict(
                 f"subscription is {row.status}; it can be removed when active or failed",
@@ -270,10 +273,8 @@ class SubscriptionService:
     def _live(
         self, tenant: Tenant, module: str, *, lock: bool = False, missing_ok: bool = False
     ) -> Subscription:
-        query = select(Subscription).where(
-            Subscription.tenant_id == tenant.id,
-            Subscription.module == module,
-            Subscription.status.in_(LIVE),
+        query = scoped(select(Subscription), Subscription, tenant.id).where(
+            Subscription.module == module, Subscription.status.in_(LIVE)
         )
         row = self.session.scalars(query.with_for_update() if lock else query).first()
         if row is None and not missing_ok:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
@@ -23,7 +23,7 @@ from taas.catalog.models import Subscription
 from taas.catalog.states import SubscriptionStatus
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
-from taas.kit.db import engine, new_session, utcnow
+from taas.kit.db import engine, new_session, scoped, utcnow
 from taas.kit.errors import TaasError, TemporaryError
 from taas.kit.settings import AppSettings
 from taas.kit.telemetry import bind_tenant, continue_trace, tracer
@@ -324,7 +324,8 @@ def _settle_subscription(session: Session, operation: Operation, error: str | No
 
 
 def _remove_subscriptions(session: Session, tenant: Tenant) -> None:
-    for row in session.query(Subscription).filter(
-        Subscription.tenant_id == tenant.id, Subscription.status != SubscriptionStatus.REMOVED
-    ):
+    live = scoped(select(Subscription), Subscription, tenant.id).where(
+        Subscription.status != SubscriptionStatus.REMOVED
+    )
+    for row in session.scalars(live):
         row.status, row.status_reason = SubscriptionStatus.REMOVED, "tenant offboarded"

@@ -77,6 +77,11 @@ def test_subscribe_provisions_the_module_and_unsubscribe_removes_it(
     assert scope in _scopes(systems_token(tenant, scope))
 
     gone = api.delete(f"/v1/tenants/{tenant['id']}/subscriptions/{name}", headers=admin)
+    again = api.delete(f"/v1/tenants/{tenant['id']}/subscriptions/{name}", headers=admin)
+    if again.status_code == 202:  # still removing: the same operation, not a second one
+        assert again.json()["operation"]["id"] == gone.json()["operation"]["id"]
+    else:  # already removed
+        assert again.status_code == 404
     _settled(api, admin, tenant, gone)
     assert api.get(f"/v1/tenants/{tenant['id']}/subscriptions", headers=admin).json() == []
     assert systems().modules.exists(spec, module) is False
