@@ -1,0 +1,1 @@
+"""Marketing module: RFM segmentation and dormant-customer reactivation."""

@@ -1,0 +1,1 @@
+"""OCR module: Chinese resident ID cards, bank cards and general documents."""

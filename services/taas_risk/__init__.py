@@ -1,0 +1,1 @@
+"""Credit risk module: scorecard, anti-fraud rules and loan decisions."""
