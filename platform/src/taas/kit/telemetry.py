@@ -9,10 +9,9 @@ across the API and worker processes).
 from __future__ import annotations
 
 import functools
-import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from pathlib import Path
@@ -20,12 +19,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from opentelemetry import context, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
-    SpanExportResult,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -68,40 +66,10 @@ def request_tenant_holder() -> list[str]:
     return holder
 
 
+from taas_sdk.telemetry import JsonLinesSpanExporter  # noqa: E402 - one implementation
+
 _configured = False
 _lock = threading.Lock()
-
-
-class JsonLinesSpanExporter(SpanExporter):
-    """Appends each finished span as one JSON line to a file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        lines = []
-        for span in spans:
-            ctx = span.get_span_context()
-            if ctx is None:
-                continue
-            lines.append(
-                json.dumps(
-                    {
-                        "name": span.name,
-                        "trace_id": format(ctx.trace_id, "032x"),
-                        "span_id": format(ctx.span_id, "016x"),
-                        "parent_id": format(span.parent.span_id, "016x") if span.parent else None,
-                        "attributes": dict(span.attributes or {}),
-                        "status": span.status.status_code.name,
-                        "service": (span.resource.attributes.get("service.name")),
-                    },
-                    default=str,
-                )
-            )
-        with self._lock, self.path.open("a") as out:
-            out.write("".join(line + "\n" for line in lines))
-        return SpanExportResult.SUCCESS
 
 
 def setup_tracing(service_name: str) -> None:

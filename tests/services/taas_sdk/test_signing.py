@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from taas.kit import signing
+from taas_sdk import signing
 
 SECRET = "vendor-secret"
 NOW = 1_800_000_000

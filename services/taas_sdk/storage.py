@@ -1,0 +1,178 @@
+"""Storage confined to the calling tenant's bucket and this module's prefix.
+
+A module never holds long-lived storage keys. On a call from a bank, the gateway adds a
+storage grant (signed by the platform, not by the vendor); the SDK exchanges it at the
+platform for short-lived S3 credentials (MinIO STS) whose session policy allows only
+``<tenant bucket>/<module>/``. So a module cannot read another tenant's objects, nor
+another module's, whatever its code tries: the credentials do not allow it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+import httpx
+from fastapi import Depends, HTTPException, Request
+from minio import Minio
+from minio.credentials.providers import StaticProvider
+from minio.error import S3Error
+
+from taas_sdk.caller import Caller, current_caller
+from taas_sdk.settings import ModuleSettings
+
+RENEW_BEFORE_S = 60.0
+
+
+class TenantStorage(Protocol):
+    """Objects of one tenant, under this module's prefix; keys are relative to it."""
+
+    def get(self, key: str) -> bytes: ...
+
+    def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None: ...
+
+    def list(self, prefix: str = "") -> list[str]: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def presigned_put(self, key: str, expires_s: int = 900) -> str: ...
+
+    def presigned_get(self, key: str, expires_s: int = 900) -> str: ...
+
+
+@dataclass(frozen=True)
+class StorageCredentials:
+    """What the platform mints: temporary keys for one bucket prefix."""
+
+    endpoint: str
+    secure: bool
+    bucket: str
+    prefix: str
+    access_key: str
+    secret_key: str
+    session_token: str
+    expires_at: dt.datetime
+
+
+def _clean(key: str) -> str:
+    parts = key.strip("/").split("/")
+    if not key or any(part in ("", ".", "..") for part in parts):
+        raise HTTPException(422, f"invalid object key {key!r}")
+    return "/".join(parts)
+
+
+class S3TenantStorage:
+    """``TenantStorage`` over MinIO with the minted credentials."""
+
+    def __init__(self, credentials: StorageCredentials) -> None:
+        self.credentials = credentials
+        provider = StaticProvider(
+            credentials.access_key, credentials.secret_key, credentials.session_token
+        )
+        self.client = Minio(credentials.endpoint, credentials=provider, secure=credentials.secure)
+
+    def _name(self, key: str) -> str:
+        return self.credentials.prefix + _clean(key)
+
+    def get(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(self.credentials.bucket, self._name(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise HTTPException(404, f"no object {key!r} in the tenant's storage") from exc
+            raise
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.client.put_object(
+            self.credentials.bucket,
+            self._name(key),
+            io.BytesIO(data),
+            len(data),
+            content_type=content_type,
+        )
+
+    def list(self, prefix: str = "") -> list[str]:
+        start = self.credentials.prefix + prefix.lstrip("/")
+        objects = self.client.list_objects(self.credentials.bucket, prefix=start, recursive=True)
+        return [str(o.object_name)[len(self.credentials.prefix) :] for o in objects]
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.credentials.bucket, self._name(key))
+
+    def presigned_put(self, key: str, expires_s: int = 900) -> str:
+        return self.client.presigned_put_object(
+            self.credentials.bucket, self._name(key), dt.timedelta(seconds=expires_s)
+        )
+
+    def presigned_get(self, key: str, expires_s: int = 900) -> str:
+        return self.client.presigned_get_object(
+            self.credentials.bucket, self._name(key), dt.timedelta(seconds=expires_s)
+        )
+
+
+class CredentialBroker:
+    """Exchanges storage grants for credentials at the platform; caches them per tenant."""
+
+    def __init__(self, settings: ModuleSettings) -> None:
+        self.url = settings.platform_url.rstrip("/") + "/v1/storage/credentials"
+        self._cache: dict[str, StorageCredentials] = {}
+        self._lock = threading.Lock()
+
+    def credentials(self, caller: Caller) -> StorageCredentials:
+        now = dt.datetime.now(dt.UTC)
+        with self._lock:
+            cached = self._cache.get(caller.tenant_id)
+        if cached and (cached.expires_at - now).total_seconds() > RENEW_BEFORE_S:
+            return cached
+        if not caller.storage_grant:
+            raise HTTPException(
+                403, "this call carries no storage grant: the plugin declares no storage access"
+            )
+        response = httpx.post(
+            self.url, headers={"Authorization": f"Bearer {caller.storage_grant}"}, timeout=10
+        )
+        if response.status_code != 200:
+            raise HTTPException(
+                502, f"the platform refused storage credentials: {response.text[:200]}"
+            )
+        body = response.json()
+        minted = StorageCredentials(
+            endpoint=body["endpoint"],
+            secure=bool(body["secure"]),
+            bucket=body["bucket"],
+            prefix=body["prefix"],
+            access_key=body["access_key"],
+            secret_key=body["secret_key"],
+            session_token=body["session_token"],
+            expires_at=dt.datetime.fromisoformat(body["expires_at"]),
+        )
+        with self._lock:
+            self._cache[caller.tenant_id] = minted
+        return minted
+
+
+def tenant_storage(
+    request: Request, caller: Annotated[Caller, Depends(current_caller)]
+) -> TenantStorage:
+    """The calling tenant's storage (a FastAPI dependency)."""
+    factory: Callable[[Caller], TenantStorage] | None = getattr(
+        request.app.state, "storage_factory", None
+    )
+    if factory is not None:  # the test kit's in-memory storage
+        return factory(caller)
+    broker: CredentialBroker = request.app.state.credential_broker
+    return S3TenantStorage(broker.credentials(caller))
+
+
+TenantStorageDep = Annotated[TenantStorage, Depends(tenant_storage)]
