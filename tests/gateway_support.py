@@ -197,13 +197,19 @@ class RouteMaker:
         upstream_url: str | None = None,
         subscribe: bool = True,
         module: str | None = None,
+        storage: Iterable[str] = (),
+        secret: str | None = None,
     ) -> RouteRows:
         module = module or f"m{uuid.uuid4().hex[:10]}"
-        secret = uuid.uuid4().hex
+        secret = secret or uuid.uuid4().hex
         vendor_id, version_id = uuid.uuid4(), uuid.uuid4()
         subscription_id = uuid.uuid4() if subscribe else None
         url = upstream_url or f"{self.upstream.url}/m/{module}"
-        manifest = {"scopes": list(scopes), "timeout_s": timeout_s}
+        manifest = {
+            "scopes": list(scopes),
+            "timeout_s": timeout_s,
+            "data": {"storage": list(storage)},
+        }
         with psycopg.connect(database_url(), autocommit=True) as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO vendors (id, slug, display_name, contact_email, client_id,"

@@ -52,12 +52,17 @@ class StorageCredentials:
 
     endpoint: str
     secure: bool
+    region: str
     bucket: str
     prefix: str
     access_key: str
     secret_key: str
     session_token: str
     expires_at: dt.datetime
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _clean(key: str) -> str:
@@ -75,7 +80,14 @@ class S3TenantStorage:
         provider = StaticProvider(
             credentials.access_key, credentials.secret_key, credentials.session_token
         )
-        self.client = Minio(credentials.endpoint, credentials=provider, secure=credentials.secure)
+        # With the region given, the client does not ask for the bucket's location (which
+        # the session policy does not allow).
+        self.client = Minio(
+            credentials.endpoint,
+            credentials=provider,
+            secure=credentials.secure,
+            region=credentials.region,
+        )
 
     def _name(self, key: str) -> str:
         return self.credentials.prefix + _clean(key)
@@ -150,12 +162,13 @@ class CredentialBroker:
         minted = StorageCredentials(
             endpoint=body["endpoint"],
             secure=bool(body["secure"]),
+            region=body.get("region", "us-east-1"),
             bucket=body["bucket"],
             prefix=body["prefix"],
             access_key=body["access_key"],
             secret_key=body["secret_key"],
             session_token=body["session_token"],
-            expires_at=dt.datetime.fromisoformat(body["expires_at"]),
+            expires_at=_aware(dt.datetime.fromisoformat(body["expires_at"])),
         )
         with self._lock:
             self._cache[caller.tenant_id] = minted

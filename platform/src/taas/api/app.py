@@ -169,6 +169,7 @@ def create_app() -> FastAPI:
         catalog_endpoints.plugins,
         catalog_endpoints.catalog,
         catalog_endpoints.subscriptions,
+        catalog_endpoints.storage,
     ):
         app.include_router(router)
     return app

@@ -7,8 +7,9 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from taas.catalog.manifest import Capability, manifest_json_schema
@@ -18,6 +19,7 @@ from taas.catalog.schemas import (
     PluginVersionOut,
     Reason,
     Review,
+    StorageCredentialsOut,
     SubscriptionAccepted,
     SubscriptionCreate,
     SubscriptionOut,
@@ -29,8 +31,9 @@ from taas.catalog.schemas import (
 )
 from taas.catalog.service import CatalogService
 from taas.catalog.states import PluginStatus
-from taas.catalog.subscriptions import SubscriptionService
+from taas.catalog.subscriptions import SubscriptionService, mint_storage_credentials
 from taas.catalog.tasks import enqueue_validation
+from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
 from taas.provisioning.tasks import enqueue
@@ -41,8 +44,23 @@ vendors = APIRouter(prefix="/v1/vendors", tags=["vendors"], responses=problems(4
 plugins = APIRouter(prefix="/v1/plugins", tags=["plugins"], responses=problems(400))
 catalog = APIRouter(prefix="/v1/catalog", tags=["catalog"], responses=problems(400))
 subscriptions = APIRouter(prefix="/v1/tenants", tags=["subscriptions"], responses=problems(400))
+storage = APIRouter(prefix="/v1/storage", tags=["modules"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+_grant_bearer = HTTPBearer(auto_error=False, description="A storage grant from the gateway.")
+
+
+def _grant(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_grant_bearer)],
+) -> HTTPAuthorizationCredentials:
+    if credentials is None:
+        raise Unauthorized(
+            "a storage grant is required", hint="send X-TaaS-Storage-Grant as bearer"
+        )
+    return credentials
+
+
+StorageGrant = Annotated[HTTPAuthorizationCredentials, Depends(_grant)]
 IdempotencyKey = Annotated[
     str | None,
     Header(max_length=200, description="Retrying with the same key does the same thing once."),
@@ -350,3 +368,18 @@ def tenant_usage(
     row = service.tenant(tenant)
     first, last = _default_period(start, end)
     return CatalogService(session, principal, None).usage(first, last, tenant_id=row.id)
+
+
+# ---------------------------------------------------------------------- module storage
+
+
+@storage.post(
+    "/credentials",
+    response_model=StorageCredentialsOut,
+    responses=problems(401, 403, 409, 502, 503),
+    summary="Exchange a storage grant for short-lived credentials (module SDK)",
+)
+def storage_credentials(session: DbSession, grant: StorageGrant) -> Any:
+    """Modules call this with the ``X-TaaS-Storage-Grant`` the gateway gave them, as a
+    bearer token. The credentials reach only ``<tenant bucket>/<module>/``."""
+    return mint_storage_credentials(session, grant.credentials)

@@ -215,3 +215,17 @@ class UsageReport(BaseModel):
     start: dt.date
     end: dt.date
     rows: list[UsageRow]
+
+
+class StorageCredentialsOut(BaseModel):
+    """Temporary S3 credentials for one tenant's bucket prefix (MinIO STS)."""
+
+    endpoint: str
+    secure: bool
+    region: str
+    bucket: str
+    prefix: str
+    access_key: str
+    secret_key: str
+    session_token: str
+    expires_at: dt.datetime

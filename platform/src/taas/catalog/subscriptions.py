@@ -28,10 +28,12 @@ from taas.catalog.service import stable_version
 from taas.catalog.states import SUBSCRIBABLE, PluginStatus, SubscriptionStatus
 from taas.integrations.spec import ModuleSpec
 from taas.integrations.systems import systems
+from taas.kit import grants
 from taas.kit.auth import Principal
 from taas.kit.db import scoped
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.settings import app_settings
 from taas.kit.telemetry import current_traceparent
 from taas.provisioning.models import Operation, OperationKind
 from taas.provisioning.repository import OperationRepository
@@ -327,3 +329,46 @@ class SubscriptionService:
             else None,
         ).model_dump(mode="json")
         return Outcome(202 if operation else 200, body, operation.id if operation else None)
+
+
+def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
+    """Exchange a gateway's storage grant for short-lived credentials of that tenant,
+    confined to the module's prefix in the tenant's bucket."""
+    settings = app_settings()
+    grant = grants.verify(settings.storage_grant_secret, token)
+    tenant = session.get(Tenant, uuid.UUID(grant.tenant_id))
+    if tenant is None or tenant.slug != grant.tenant or tenant.status != TenantStatus.ACTIVE:
+        raise Forbidden("the grant's tenant is not active")
+    row = session.scalars(
+        scoped(select(Subscription), Subscription, tenant.id).where(
+            Subscription.module == grant.module,
+            Subscription.status.in_([SubscriptionStatus.ACTIVE, SubscriptionStatus.UPDATING]),
+        )
+    ).first()
+    if row is None:
+        raise Forbidden(f"tenant {tenant.slug} does not subscribe to {grant.module}")
+    version = session.get(PluginVersion, row.plugin_version_id)
+    declared = set(version.manifest.get("data", {}).get("storage", [])) if version else set()
+    access = declared & set(grant.access)
+    if not access:
+        raise Forbidden(f"{grant.module} declares no storage access")
+    spec = spec_of(tenant)
+    secret = systems().kubernetes.read_credentials(spec).get("storage_secret_key")
+    if not secret:
+        raise Conflict("the tenant's storage identity is missing", hint="reconcile the tenant")
+    minted = systems().storage.module_credentials(
+        spec,
+        secret,
+        prefix=f"{grant.module}/",
+        write="write" in access,
+        duration_s=settings.storage_credentials_ttl_s,
+    )
+    AuditRepository(session).append(
+        actor=f"module:{grant.module}",
+        action="storage.credentials",
+        outcome="granted",
+        tenant_id=tenant.id,
+        detail={"module": grant.module, "access": sorted(access), "prefix": minted["prefix"]},
+    )
+    session.commit()
+    return minted

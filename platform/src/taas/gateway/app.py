@@ -36,8 +36,9 @@ from taas.gateway.proxy import (
 )
 from taas.gateway.routes import Route, RouteTable, Tenant
 from taas.gateway.tokens import Caller, JwksUnavailable, TokenVerifier
+from taas.kit import grants
 from taas.kit.settings import AppSettings, app_settings
-from taas.kit.signing import identity_headers
+from taas.kit.signing import STORAGE_GRANT, identity_headers
 from taas.kit.telemetry import continue_trace, current_traceparent, setup_tracing, tracer
 
 log = logging.getLogger("taas.gateway")
@@ -108,6 +109,7 @@ class Gateway:
         # caller's traceparent on as it came, so the module still continues its trace.
         self.tracing = os.environ.get("TAAS_OTEL_EXPORTER", "none") != "none"
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._grants: dict[tuple[str, str, str], tuple[float, str]] = {}
         # aiohttp sessions need the running loop: made at start-up.
         self._upstream: aiohttp.ClientSession | None = None
         self._jwks: aiohttp.ClientSession | None = None
@@ -363,11 +365,35 @@ class Gateway:
             version=route.version,
             request_id=call.request_id,
         )
+        if route.storage and self.settings.storage_grant_secret:
+            headers.append((STORAGE_GRANT, self._grant(route)))
         if call.traceparent:
             headers.append(("traceparent", call.traceparent))
             if call.incoming.tracestate:
                 headers.append(("tracestate", call.incoming.tracestate.decode("latin-1")))
         return headers
+
+    def _grant(self, route: Route) -> str:
+        """A storage grant for the route's tenant and module, re-used while fresh."""
+        key = (route.tenant_id, route.module, route.version)
+        now = time.time()
+        cached = self._grants.get(key)
+        if cached is not None and cached[0] - now > self.settings.storage_grant_ttl_s / 2:
+            return cached[1]
+        expires = now + self.settings.storage_grant_ttl_s
+        token = grants.issue(
+            self.settings.storage_grant_secret,
+            grants.Grant(
+                tenant=route.tenant,
+                tenant_id=route.tenant_id,
+                module=route.module,
+                version=route.version,
+                access=route.storage,
+                expires_at=expires,
+            ),
+        )
+        self._grants[key] = (expires, token)
+        return token
 
     async def _forward(self, call: Call, caller: Caller, tenant: Tenant, route: Route) -> None:
         session = self._upstream

@@ -57,6 +57,7 @@ class Route:
     timeout_s: float
     vendor: str
     sign: Callable[[str], str] = field(repr=False, compare=False)
+    storage: frozenset[str] = frozenset()  # "read", "write": the module gets storage grants
 
     @property
     def live(self) -> bool:
@@ -108,6 +109,7 @@ def route_of_row(row: tuple[Any, ...]) -> Route:
         timeout_s,
         vendor,
         secret,
+        *storage,
     ) = row
     return Route(
         tenant=tenant,
@@ -123,6 +125,7 @@ def route_of_row(row: tuple[Any, ...]) -> Route:
         timeout_s=float(timeout_s),
         vendor=vendor,
         sign=signer(secret),
+        storage=frozenset(str(access) for access in (storage[0] if storage else ()) or ()),
     )
 
 
@@ -147,8 +150,8 @@ def build_snapshot(
 TENANTS_SQL = "SELECT id, slug, tier, status, rate_limit_rps FROM gateway_tenants"
 ROUTES_SQL = (
     "SELECT tenant, tenant_id, subscription_id, module, rate_limit_rps, monthly_quota,"
-    " upstream_url, version, version_status, scopes, timeout_s, vendor, signing_secret"
-    " FROM gateway_routes"
+    " upstream_url, version, version_status, scopes, timeout_s, vendor, signing_secret,"
+    " storage FROM gateway_routes"
 )
 MODULES_SQL = "SELECT module FROM gateway_modules"
 

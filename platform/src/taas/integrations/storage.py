@@ -3,6 +3,7 @@ a quota and a service identity whose policy reaches that bucket only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 import urllib3
 from minio import Minio, MinioAdmin
 from minio.commonconfig import ENABLED, Tags
-from minio.credentials.providers import StaticProvider
+from minio.credentials.providers import AssumeRoleProvider, StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
 from minio.sseconfig import Rule, SSEConfig
@@ -115,6 +116,16 @@ def _policy_name(spec: TenantSpec) -> str:
     return f"{spec.bucket}-rw"
 
 
+def _utc(moment: dt.datetime | None) -> dt.datetime:
+    """MinIO's client reports expirations without a zone; they are UTC."""
+    if moment is None:
+        return dt.datetime.now(dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+REGION = "us-east-1"  # MinIO's default; clients skip the location lookup with it
+
+
 class StorageTenants:
     """Makes each tenant's bucket and service identity match the spec."""
 
@@ -131,6 +142,56 @@ class StorageTenants:
         return Minio(
             self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure
         )
+
+    @traced("minio.assume_role")
+    def module_credentials(
+        self,
+        spec: TenantSpec,
+        secret_key: str,
+        *,
+        prefix: str,
+        write: bool,
+        duration_s: int,
+    ) -> dict[str, Any]:
+        """Short-lived credentials (STS AssumeRole as the tenant's service identity) whose
+        session policy allows only ``<bucket>/<prefix>`` — read, or read and write."""
+        actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": [f"arn:aws:s3:::{spec.bucket}/{prefix}*"],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": [f"arn:aws:s3:::{spec.bucket}"],
+                    "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+                },
+            ],
+        }
+        scheme = "https" if self.secure else "http"
+        provider = AssumeRoleProvider(
+            sts_endpoint=f"{scheme}://{self.endpoint}",
+            access_key=spec.storage_user,
+            secret_key=secret_key,
+            duration_seconds=duration_s,
+            policy=json.dumps(policy),
+        )
+        minted = _translate(provider.retrieve, "mint module credentials")
+        return {
+            "endpoint": self.endpoint,
+            "secure": self.secure,
+            "region": REGION,
+            "bucket": spec.bucket,
+            "prefix": prefix,
+            "access_key": minted.access_key,
+            "secret_key": minted.secret_key,
+            "session_token": minted.session_token,
+            "expires_at": _utc(minted.expiration).isoformat(),
+        }
 
     @traced("minio.ensure_tenant")
     def ensure(self, spec: TenantSpec, secret_key: str) -> list[str]:

@@ -201,6 +201,15 @@ class AppSettings(BaseSettings):
         description="Gateway: longest wait for the rate limiter in Redis; past it the call is "
         "refused with 503 (fail closed).",
     )
+    storage_grant_secret: str = Field(
+        default="",
+        description="Key the gateways sign storage grants with and the API checks them with "
+        "(empty: no grants, modules get no storage credentials).",
+    )
+    storage_grant_ttl_s: int = Field(default=300, description="Lifetime of a storage grant.")
+    storage_credentials_ttl_s: int = Field(
+        default=900, description="Lifetime of the STS credentials minted for a module."
+    )
     gateway_redis_connections: int = Field(
         default=32,
         description="Gateway: most connections to Redis; calls wait for a free one (up to "

@@ -27,6 +27,17 @@ APT_PACKAGES = {
         [f"postgresql-{versions.POSTGRES_MAJOR}", f"postgresql-client-{versions.POSTGRES_MAJOR}"],
     ),
     "redis": (Path("/usr/bin/redis-server"), ["redis-server"]),
+    # The OCR module (services/taas_ocr): Tesseract with Simplified Chinese and English,
+    # and the CJK fonts its synthetic test cards are rendered with.
+    "tesseract": (Path("/usr/bin/tesseract"), ["tesseract-ocr", "tesseract-ocr-eng"]),
+    "tesseract-chi-sim": (
+        Path("/usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata"),
+        ["tesseract-ocr-chi-sim"],
+    ),
+    "fonts-noto-cjk": (
+        Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+        ["fonts-noto-cjk"],
+    ),
 }
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
 KEYCLOAK_BUILD_OPTIONS = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taas.kit.errors import TaasError
+from taas.localstack import install
 from taas.localstack.components import (
     COMPONENT_TYPES,
     Component,
@@ -108,6 +111,10 @@ class LocalStack:
             self._install(self.select(names))
 
     def _install(self, components: Sequence[Component]) -> None:
+        # Not servers, so not components: OS packages the OCR module and its tests need.
+        install.ensure_apt(
+            self.ctx.log, self.ctx.paths, ["tesseract", "tesseract-chi-sim", "fonts-noto-cjk"]
+        )
         for component in components:
             if component.installed():
                 continue
@@ -228,6 +235,10 @@ class LocalStack:
             "TAAS_KEYCLOAK_ADMIN_PASSWORD": secrets.keycloak_admin_password,
             "TAAS_KUBE_API_URL": self.ctx.apiserver_url,
             "KUBECONFIG": str(self.ctx.paths.kubeconfig),
+            # Derived, so every process of this stack agrees without another stored secret.
+            "TAAS_STORAGE_GRANT_SECRET": hmac.new(
+                secrets.minio_root_password.encode(), b"taas storage grants", hashlib.sha256
+            ).hexdigest(),
         }
 
     def log_of(self, name: str) -> str:

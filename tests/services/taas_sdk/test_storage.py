@@ -1,0 +1,145 @@
+"""A module's storage on the real platform: credentials minted per tenant and module.
+
+The module below is written with the SDK and called through a real gateway. It gets
+storage credentials for the calling tenant only, confined to its own prefix, and its
+attempts to read another tenant's bucket or another module's objects fail at MinIO.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from minio.error import S3Error
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app
+from taas_sdk.storage import S3TenantStorage
+
+from gateway_support import RouteMaker, Upstream
+from support import spec_of_json, systems_token
+from taas.integrations.systems import systems
+
+SECRET = uuid.uuid4().hex
+
+
+def storage_module(platform_url: str) -> FastAPI:
+    app = create_app(
+        name="vault",
+        version="1.0.0",
+        capability="other",
+        summary="Keeps files in the tenant's bucket",
+        data={"storage": ["read", "write"]},
+        settings=ModuleSettings(signing_secret=SECRET, platform_url=platform_url),
+    )
+
+    @app.put("/files/{name}")
+    async def put(name: str, request: Request, storage: TenantStorageDep) -> dict[str, str]:
+        storage.put(f"files/{name}", await request.body(), "text/plain")
+        return {"stored": name}
+
+    @app.get("/files/{name}")
+    def get(name: str, storage: TenantStorageDep) -> dict[str, str]:
+        return {"text": storage.get(f"files/{name}").decode()}
+
+    @app.get("/escape")
+    def escape(
+        other_bucket: str, caller: CurrentCaller, storage: TenantStorageDep
+    ) -> dict[str, str]:
+        """What a misbehaving module would try with the credentials it was given."""
+        assert isinstance(storage, S3TenantStorage)
+        client, own = storage.client, storage.credentials.bucket
+        attempts: dict[str, Callable[[], Any]] = {
+            "other_tenant_read": lambda: client.get_object(other_bucket, "kyc/id.txt").read(),
+            "other_tenant_list": lambda: list(client.list_objects(other_bucket, recursive=True)),
+            "other_tenant_write": lambda: client.put_object(
+                other_bucket, "vault/x.txt", io.BytesIO(b"x"), 1
+            ),
+            "other_module_read": lambda: client.get_object(own, "ocr/secret.txt").read(),
+            "bucket_root_list": lambda: list(client.list_objects(own, prefix="ocr/")),
+        }
+        results = {}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                results[name] = "allowed"
+            except S3Error as exc:
+                results[name] = exc.code
+        results["tenant"] = caller.tenant
+        return results
+
+    return app
+
+
+@pytest.fixture
+def module_url(api_server: str) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(storage_module(api_server), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the storage module did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_module_reaches_only_the_calling_tenants_prefix(
+    gateway: Any,
+    module_url: str,
+    make_tenant: Callable[..., dict[str, Any]],
+) -> None:
+    bank, other = make_tenant()["tenant"], make_tenant(tier="silo")["tenant"]
+    root = systems().storage.s3
+    other_bucket = spec_of_json(other).bucket
+    root.put_object(other_bucket, "kyc/id.txt", io.BytesIO(b"other bank"), 10)
+    root.put_object(spec_of_json(bank).bucket, "ocr/secret.txt", io.BytesIO(b"ocr"), 3)
+    maker = RouteMaker(Upstream())
+    try:
+        route = maker(bank, upstream_url=module_url, storage=["read", "write"], secret=SECRET)
+        token = systems_token(bank)
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"{gateway.url}{route.path}"
+        stored = httpx.put(f"{base}/files/note.txt", content=b"for bank only", headers=headers)
+        assert stored.status_code == 200, stored.text
+        written = root.get_object(spec_of_json(bank).bucket, f"{route.module}/files/note.txt")
+        assert written.read() == b"for bank only"
+        assert httpx.get(f"{base}/files/note.txt", headers=headers).json() == {
+            "text": "for bank only"
+        }
+        tried = httpx.get(f"{base}/escape", params={"other_bucket": other_bucket}, headers=headers)
+        assert tried.status_code == 200, tried.text
+        assert tried.json() == {
+            "other_tenant_read": "AccessDenied",
+            "other_tenant_list": "AccessDenied",
+            "other_tenant_write": "AccessDenied",
+            "other_module_read": "AccessDenied",
+            "bucket_root_list": "AccessDenied",
+            "tenant": bank["slug"],
+        }
+        # Without the gateway there is no grant, so no credentials at all.
+        direct = httpx.get(f"{module_url}/files/note.txt")
+        assert direct.status_code == 401
+    finally:
+        maker.remove_all()
+
+
+def test_a_forged_or_missing_grant_gets_no_credentials(api_server: str) -> None:
+    url = f"{api_server}/v1/storage/credentials"
+    assert httpx.post(url).status_code == 401
+    forged = httpx.post(url, headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"})
+    assert forged.status_code == 401
+    assert forged.headers["content-type"].startswith("application/problem+json")
