@@ -1,0 +1,192 @@
+"""The marketing module's HTTP API, on the TaaS module SDK.
+
+    POST /uploads          presigned URL to PUT a transactions CSV into the bank's bucket
+    POST /jobs             segment an uploaded file (202: a job to follow)
+    GET  /jobs             the bank's jobs, newest first
+    GET  /jobs/{job_id}    progress, then segments, quality and the CSV files written
+
+Serve it with ``python -m taas_marketing.app --port 58301`` (``TAAS_SIGNING_SECRET`` set);
+``--manifest --url <url>`` prints the manifest instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from typing import Annotated
+
+import uvicorn
+from fastapi import Body, FastAPI, Path, Request
+from fastapi.responses import JSONResponse
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest, problem
+from taas_sdk.storage import tenant_storage
+
+from taas_marketing import examples
+from taas_marketing.errors import MarketingError
+from taas_marketing.jobs import Job, JobRunner, new_job_id
+from taas_marketing.pipeline import segmentation_job
+from taas_marketing.schemas import (
+    JobList,
+    JobOut,
+    JobProblem,
+    JobRequest,
+    SegmentationResult,
+    Upload,
+)
+from taas_marketing.validation import Limits, check_sample
+
+NAME, VERSION = "marketing", "1.0.0"
+SCOPE = "marketing.segment"
+UPLOAD_EXPIRES_S = 900
+
+MarketingJobs = JobRunner[SegmentationResult]
+
+
+def create_marketing_app(
+    settings: ModuleSettings | None = None,
+    *,
+    limits: Limits | None = None,
+    jobs: MarketingJobs | None = None,
+) -> FastAPI:
+    """The module app; ``limits`` and ``jobs`` are set by tests (defaults otherwise)."""
+    app = create_app(
+        name=NAME,
+        version=VERSION,
+        capability="marketing",
+        summary="Customer segmentation (RFM, k-means, named segments) and reactivation lists",
+        scopes=[SCOPE],
+        data={"storage": ["read", "write"], "personal_data": ["financial"]},
+        resources={"cpu": "1", "memory": "2Gi", "replicas": 1},
+        timeout_s=60,
+        settings=settings,
+    )
+    file_limits = limits or Limits()
+    runner = jobs or MarketingJobs()
+    app.state.jobs = runner
+
+    @app.exception_handler(MarketingError)
+    async def marketing_error(request: Request, exc: MarketingError) -> JSONResponse:
+        return problem(exc.status, **exc.problem())
+
+    @app.post(
+        "/uploads",
+        status_code=201,
+        summary="Get a URL to upload a transactions file",
+        responses={
+            403: examples.problem_response("No storage grant", {"default": examples.FORBIDDEN})
+        },
+    )
+    def create_upload(storage: TenantStorageDep) -> Upload:
+        """A presigned URL: PUT the CSV to it (valid 15 minutes), then POST /jobs with ``key``.
+
+        Columns: customer_id, date (or timestamp, ISO 8601), amount; others are ignored.
+        """
+        key = f"uploads/{uuid.uuid4().hex}.csv"
+        url = storage.presigned_put(key, UPLOAD_EXPIRES_S)
+        return Upload(key=key, url=url, expires_in_s=UPLOAD_EXPIRES_S)
+
+    @app.post(
+        "/jobs",
+        status_code=202,
+        summary="Segment the customers of an uploaded file",
+        responses={
+            202: examples.ok_response({"accepted": examples.JOB_ACCEPTED}),
+            403: examples.problem_response(
+                "No storage grant", {"without-storage-grant": examples.FORBIDDEN}
+            ),
+            404: examples.problem_response("No such uploaded file", examples.NO_UPLOAD),
+            413: examples.problem_response("The file is over the limit", examples.TOO_LARGE),
+            422: examples.problem_response(
+                "Invalid request or unusable file", examples.UNPROCESSABLE_JOB
+            ),
+            429: examples.problem_response("Too many jobs in flight", examples.BUSY),
+        },
+    )
+    def submit_job(
+        body: Annotated[JobRequest, Body(openapi_examples=examples.JOB_REQUESTS)],
+        caller: CurrentCaller,
+        request: Request,
+    ) -> JobOut:
+        """Checks the file's size, columns and first rows now (4xx if unusable), then runs
+        the segmentation in the background: follow it at GET /jobs/{id}."""
+        storage = tenant_storage(request, caller)  # after the body is valid, not before
+        data = storage.get(body.upload_key)
+        check_sample(data, file_limits)
+        job_id = new_job_id()
+        work = segmentation_job(storage, data, body, job_id, file_limits)
+        job = runner.submit(caller.tenant_id, work, context=body, job_id=job_id)
+        return job_out(job)
+
+    @app.get(
+        "/jobs",
+        summary="Your jobs, newest first",
+        responses={200: examples.ok_response({"jobs": examples.JOB_LIST})},
+    )
+    def list_jobs(caller: CurrentCaller) -> JobList:
+        """Jobs of the calling bank only (the last 100)."""
+        return JobList(jobs=[job_out(job) for job in runner.list(caller.tenant_id)])
+
+    @app.get(
+        "/jobs/{job_id}",
+        summary="Progress and results of a job",
+        responses={
+            200: examples.ok_response(examples.JOB_STATES),
+            404: examples.problem_response("No such job for this bank", examples.NO_JOB),
+        },
+    )
+    def get_job(
+        job_id: Annotated[
+            str,
+            Path(
+                max_length=64,
+                openapi_examples={"default": {"value": examples.UNKNOWN_JOB_ID}},
+            ),
+        ],
+        caller: CurrentCaller,
+    ) -> JobOut:
+        """``progress`` 0-100 with the ``stage``; once ``succeeded``, the segments, the
+        quality measure and the keys of the CSV files in your bucket."""
+        return job_out(runner.get(caller.tenant_id, job_id))
+
+    return app
+
+
+def job_out(job: Job[SegmentationResult]) -> JobOut:
+    """The API view of a job."""
+    error = job.error
+    return JobOut(
+        id=job.id,
+        state=job.state,
+        stage=job.stage,
+        progress=job.progress,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        request=job.context,
+        result=job.result,
+        error=None
+        if error is None
+        else JobProblem(
+            status=error.status, detail=error.detail, hint=error.hint, errors=list(error.errors)
+        ),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=58301)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
+    parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
+    args = parser.parse_args()
+    app = create_marketing_app()
+    if args.manifest:
+        url = args.url or f"http://{args.host}:{args.port}"
+        print(json.dumps(manifest(app, url=url), indent=2))
+        return
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
