@@ -52,10 +52,15 @@ class JsonLinesSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+_installed: set[str] = set()
+
+
 def setup(service: str, settings: ModuleSettings) -> bool:
-    """Install a tracer provider for ``service``; False when tracing is off."""
+    """Install a tracer provider for ``service`` once per process; False when tracing is off."""
     if settings.otel_exporter == "none":
         return False
+    if service in _installed or _installed:
+        return True  # OpenTelemetry allows one global provider per process
     exporter: SpanExporter
     if settings.otel_exporter == "jsonl" and settings.otel_file:
         exporter = JsonLinesSpanExporter(Path(settings.otel_file))
@@ -64,4 +69,5 @@ def setup(service: str, settings: ModuleSettings) -> bool:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+    _installed.add(service)
     return True

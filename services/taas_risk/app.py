@@ -1,0 +1,239 @@
+"""The risk module's HTTP API (on the TaaS module SDK).
+
+    python -m taas_risk.app --port 58301                  # serve (TAAS_SIGNING_SECRET set)
+    python -m taas_risk.app --manifest --url http://127.0.0.1:58301
+
+Every route works on the calling tenant's data only (``caller.tenant_id``, as signed by
+the gateway); nothing in a request body can name another tenant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from importlib import resources
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import Body, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest, problem
+
+from taas_risk import batch, examples, fraud
+from taas_risk.decision import RiskService
+from taas_risk.rules import BlacklistKind, RiskRules
+from taas_risk.schemas import (
+    Application,
+    BatchRequest,
+    BatchResult,
+    BlacklistAdd,
+    BlacklistEntryOut,
+    BlacklistPage,
+    Decision,
+    Problem,
+)
+from taas_risk.scorecard import Scorecard
+from taas_risk.store import BlacklistEntry, InMemoryRiskStore, RiskStore
+
+NAME, VERSION, SCOPE = "risk", "1.0.0", "risk.decide"
+SUMMARY = (
+    "Credit risk: WOE scorecard with reasons, anti-fraud rules (ID, phone, card, blacklist, "
+    "velocity, multi-lending), approve/review/reject decisions and batch scoring."
+)
+PROBLEM_SCHEMA = Problem.model_json_schema()
+NORMALIZE = {
+    "id_number": fraud.normalize_id_number,
+    "phone": fraud.normalize_phone,
+    "device_id": fraud.normalize_device,
+}
+
+
+def load_scorecard() -> Scorecard:
+    """The trained model shipped with the package (``python -m taas_risk.train`` writes it)."""
+    text = (resources.files("taas_risk") / "data" / "scorecard.json").read_text()
+    return Scorecard.from_dict(json.loads(text))
+
+
+def _problems(status: int, description: str, named: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {
+                "schema": PROBLEM_SCHEMA,
+                "examples": {name: {"value": value} for name, value in named.items()},
+            }
+        },
+    }
+
+
+def _ok(model: type[Any], named: dict[str, Any]) -> dict[str, Any]:
+    return {"model": model, "content": {"application/json": {"examples": named}}}
+
+
+def _entry(entry: BlacklistEntry) -> BlacklistEntryOut:
+    added = dt.datetime.fromtimestamp(entry.added_at, dt.UTC)
+    return BlacklistEntryOut(
+        kind=entry.kind, value=entry.value, reason=entry.reason, added_at=added
+    )
+
+
+def _decision_examples(service: RiskService) -> dict[str, Any]:
+    scratch = RiskService(service.scorecard, InMemoryRiskStore())
+    return {
+        name: {"value": scratch.decide("example", examples.request_for(name)).model_dump()}
+        for name in ("approve", "review", "reject")
+    }
+
+
+def create_risk_app(
+    *,
+    store: RiskStore | None = None,
+    scorecard: Scorecard | None = None,
+    limits: batch.BatchLimits | None = None,
+    settings: ModuleSettings | None = None,
+) -> FastAPI:
+    """The module app; the defaults are the shipped model, memory storage, env limits."""
+    service = RiskService(scorecard or load_scorecard(), store or InMemoryRiskStore())
+    limits = limits or batch.BatchLimits.from_env()
+    app = create_app(
+        name=NAME,
+        version=VERSION,
+        capability="risk",
+        summary=SUMMARY,
+        scopes=[SCOPE],
+        data={
+            "storage": ["read", "write"],
+            "personal_data": ["identity", "contact", "financial", "device"],
+        },
+        timeout_s=60,
+        settings=settings,
+    )
+    app.state.risk = service
+    invalid = {"invalid": examples.INVALID_BODY}
+
+    @app.exception_handler(batch.BatchError)
+    async def batch_error(request: Request, exc: batch.BatchError) -> JSONResponse:
+        return problem(exc.status, exc.detail, hint=exc.hint)
+
+    @app.post(
+        "/decisions",
+        responses={
+            200: _ok(Decision, _decision_examples(service)),
+            422: _problems(422, "The application does not match the API", invalid),
+        },
+    )
+    def decide(
+        body: Annotated[Application, Body(openapi_examples=examples.DECISION_REQUESTS)],
+        caller: CurrentCaller,
+    ) -> Decision:
+        """Decide one application: anti-fraud rules, scorecard and the tenant's cutoffs."""
+        return service.decide(caller.tenant_id, body)
+
+    @app.get("/rules")
+    def get_rules(caller: CurrentCaller) -> RiskRules:
+        """The tenant's rules (the defaults until it sets its own)."""
+        return service.store.tenant(caller.tenant_id).rules()
+
+    @app.put(
+        "/rules",
+        responses={
+            200: _ok(RiskRules, {"strict": {"value": examples.RULES_REQUESTS["strict"]["value"]}}),
+            422: _problems(422, "The rules are not valid", invalid),
+        },
+    )
+    def put_rules(
+        body: Annotated[RiskRules, Body(openapi_examples=examples.RULES_REQUESTS)],
+        caller: CurrentCaller,
+    ) -> RiskRules:
+        """Replace the tenant's rules (omitted fields take their defaults)."""
+        service.store.tenant(caller.tenant_id).replace_rules(body)
+        return body
+
+    @app.get("/blacklist", responses={422: _problems(422, "Unknown kind", {})})
+    def list_blacklist(
+        caller: CurrentCaller, kind: Annotated[BlacklistKind | None, Query()] = None
+    ) -> BlacklistPage:
+        """The tenant's blacklist, optionally of one kind."""
+        entries = service.store.tenant(caller.tenant_id).blacklist(kind)
+        return BlacklistPage(entries=[_entry(e) for e in entries], count=len(entries))
+
+    @app.post(
+        "/blacklist",
+        status_code=201,
+        responses={422: _problems(422, "Not a blacklist entry", invalid)},
+    )
+    def add_to_blacklist(
+        body: Annotated[BlacklistAdd, Body(openapi_examples=examples.BLACKLIST_REQUESTS)],
+        caller: CurrentCaller,
+    ) -> BlacklistEntryOut:
+        """Blacklist an ID number, phone or device for this tenant (value normalised)."""
+        value = NORMALIZE[body.kind](body.value)
+        data = service.store.tenant(caller.tenant_id)
+        return _entry(data.add_to_blacklist(body.kind, value, body.reason))
+
+    @app.delete(
+        "/blacklist/{kind}/{value}",
+        status_code=204,
+        responses={422: _problems(422, "Unknown kind or value too long", {})},
+    )
+    def remove_from_blacklist(
+        kind: Annotated[BlacklistKind, Path(openapi_examples={"phone": {"value": "phone"}})],
+        value: Annotated[
+            str, Path(max_length=64, openapi_examples={"phone": {"value": "13700001111"}})
+        ],
+        caller: CurrentCaller,
+    ) -> Response:
+        """Take an entry off the blacklist (204 whether or not it was there)."""
+        service.store.tenant(caller.tenant_id).remove_from_blacklist(kind, NORMALIZE[kind](value))
+        return Response(status_code=204)
+
+    @app.post(
+        "/batches",
+        responses={
+            404: _problems(404, "No such object", {"missing": _missing_example()}),
+            413: _problems(413, "The file is too large", {}),
+            422: _problems(422, "The request or the file cannot be scored", invalid),
+        },
+    )
+    def score_batch(
+        body: Annotated[BatchRequest, Body(openapi_examples=examples.BATCH_REQUESTS)],
+        caller: CurrentCaller,
+        storage: TenantStorageDep,
+    ) -> BatchResult:
+        """Score a CSV object of the tenant's storage; results go to ``output_key``."""
+        scoring = service.store.tenant(caller.tenant_id).rules().scoring
+        batch.output_key_for(body)
+        data = storage.get(body.input_key)
+        output, result = batch.run(data, body, service.scorecard, scoring, limits)
+        storage.put(result.output_key, output, "text/csv")
+        return result
+
+    return app
+
+
+def _missing_example() -> dict[str, Any]:
+    return Problem(
+        type="about:blank",
+        title="Not found",
+        status=404,
+        detail="no object 'batches/does-not-exist.csv' in the tenant's storage",
+    ).model_dump(exclude_none=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=58301)
+    parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
+    parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
+    args = parser.parse_args()
+    app = create_risk_app()
+    if args.manifest:
+        url = args.url or f"http://127.0.0.1:{args.port}"
+        print(json.dumps(manifest(app, url=url), indent=2))
+        return
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
