@@ -74,7 +74,7 @@ def create_marketing_app(
         status_code=201,
         summary="Get a URL to upload a transactions file",
         responses={
-            403: examples.problem_response("No storage grant", {"default": examples.FORBIDDEN})
+            403: examples.problem_response("No storage grant", {"no-grant": examples.FORBIDDEN})
         },
     )
     def create_upload(storage: TenantStorageDep) -> Upload:
@@ -93,7 +93,7 @@ def create_marketing_app(
         responses={
             202: examples.ok_response({"accepted": examples.JOB_ACCEPTED}),
             403: examples.problem_response(
-                "No storage grant", {"without-storage-grant": examples.FORBIDDEN}
+                "No storage grant", {"no-grant": examples.FORBIDDEN}
             ),
             404: examples.problem_response("No such uploaded file", examples.NO_UPLOAD),
             413: examples.problem_response("The file is over the limit", examples.TOO_LARGE),

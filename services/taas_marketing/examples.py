@@ -68,8 +68,8 @@ UPLOAD = Upload(
 ).model_dump(mode="json")
 
 JOB_REQUESTS: dict[str, dict[str, Any]] = {
-    "without-storage-grant": {
-        "summary": "Six segments and a target list of the 5,000 best lapsed customers",
+    "not-uploaded": {
+        "summary": "Six segments and 5,000 targets, for a file that was never uploaded",
         "value": {
             "upload_key": "uploads/3f2a9c1e0b7d4e21a5c86f0d9e4b7a12.csv",
             "segments": 6,
@@ -192,7 +192,7 @@ TOO_LARGE = {
     )
 }
 NO_UPLOAD = {
-    "missing-upload": _problem(
+    "not-uploaded": _problem(
         404, "Not found", "no object 'uploads/x.csv' in the tenant's storage"
     )
 }

@@ -9,17 +9,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sklearn.metrics import adjusted_rand_score
 from taas_marketing.app import create_marketing_app
-from taas_marketing.examples import NO_GRANT
 from taas_marketing.generator import SyntheticData, generate
 from taas_marketing.jobs import JobRunner
 from taas_marketing.reactivation import TARGET_COLUMNS
 from taas_marketing.schemas import SegmentationResult
 from taas_marketing.validation import Limits
-from taas_sdk import Caller, ModuleSettings, manifest
+from taas_sdk import ModuleSettings, manifest
 from taas_sdk.testing import ModuleClient
 
 from taas.catalog.validation import validate
@@ -229,18 +228,14 @@ def test_calls_that_did_not_come_through_the_gateway_are_refused(app: FastAPI) -
 
 
 def test_the_openapi_examples_pass_the_platform_contract_check(app: FastAPI) -> None:
-    """What the platform does when the module is submitted: a pretend tenant, no storage."""
+    """What the platform does when the module is submitted: a pretend tenant whose storage
+    is an empty sandbox."""
     signer = ModuleClient(app, tenant="taas-contract-check")
-
-    def no_grant(caller: Caller) -> Any:
-        raise HTTPException(403, NO_GRANT)
-
-    app.state.storage_factory = no_grant
     http: Any = TestClient(app)  # an httpx-style client, as validate() expects
     report = validate(manifest(app, url="http://testserver"), http, signer.gateway_headers)
     failed = [check for check in report["checks"] if not check["ok"]]
     assert not failed
     names = {check["name"] for check in report["checks"]}
     assert "contract POST /jobs [invalid]" in names
-    assert "contract POST /jobs [without-storage-grant]" in names
+    assert "contract POST /jobs [not-uploaded]" in names
     assert "contract GET /jobs/{job_id} [default]" in names

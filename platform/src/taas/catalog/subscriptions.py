@@ -8,6 +8,8 @@ on its current version), and stops being routed the moment an unsubscribe is acc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from typing import Any
 
@@ -26,7 +28,7 @@ from taas.catalog.schemas import (
 )
 from taas.catalog.service import stable_version
 from taas.catalog.states import SUBSCRIBABLE, PluginStatus, SubscriptionStatus
-from taas.integrations.spec import ModuleSpec
+from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import systems
 from taas.kit import grants
 from taas.kit.auth import Principal
@@ -331,11 +333,24 @@ class SubscriptionService:
         return Outcome(202 if operation else 200, body, operation.id if operation else None)
 
 
+# Contract checks call a plugin as this pretend tenant; its storage is a sandbox bucket.
+CONTRACT_TENANT = "taas-contract-check"
+CONTRACT_TENANT_ID = str(uuid.UUID(int=0))
+SANDBOX = TenantSpec(id=uuid.UUID(int=0), slug="contract-check", tier="pool", region="sandbox")
+
+
+def sandbox_secret(grant_secret: str) -> str:
+    """The sandbox identity's key, derived so that no process has to store it."""
+    return hmac.new(grant_secret.encode(), b"contract-check sandbox", hashlib.sha256).hexdigest()
+
+
 def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
-    """Exchange a gateway's storage grant for short-lived credentials of that tenant,
-    confined to the module's prefix in the tenant's bucket."""
+    """Exchange a storage grant for short-lived credentials of that tenant, confined to the
+    module's prefix in the tenant's bucket (or, for a contract check, in the sandbox)."""
     settings = app_settings()
     grant = grants.verify(settings.storage_grant_secret, token)
+    if grant.tenant_id == CONTRACT_TENANT_ID:
+        return _sandbox_credentials(session, grant, settings.storage_grant_secret)
     tenant = session.get(Tenant, uuid.UUID(grant.tenant_id))
     if tenant is None or tenant.slug != grant.tenant or tenant.status != TenantStatus.ACTIVE:
         raise Forbidden("the grant's tenant is not active")
@@ -372,3 +387,24 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     )
     session.commit()
     return minted
+
+
+def _sandbox_credentials(
+    session: Session, grant: grants.Grant, grant_secret: str
+) -> dict[str, Any]:
+    """Credentials in the sandbox bucket, only for a version being validated right now."""
+    validating = session.scalars(
+        select(PluginVersion).where(
+            PluginVersion.name == grant.module,
+            PluginVersion.version == grant.version,
+            PluginVersion.status == PluginStatus.VALIDATING,
+        )
+    ).first()
+    if validating is None:
+        raise Forbidden(f"{grant.module} {grant.version} is not being validated")
+    secret = sandbox_secret(grant_secret)
+    storage = systems().storage
+    storage.ensure(SANDBOX, secret)
+    return storage.module_credentials(
+        SANDBOX, secret, prefix=f"{grant.module}/", write=True, duration_s=300
+    )

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
 from taas.catalog.states import PluginStatus, check_plugin_transition
+from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID
 from taas.catalog.validation import HeadersFor, validate
-from taas.kit import signing
+from taas.kit import grants, signing
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session, utcnow
 from taas.kit.settings import app_settings
@@ -24,23 +25,39 @@ from taas.kit.telemetry import tracer
 log = logging.getLogger(__name__)
 VALIDATE = "taas.catalog.validate_version"
 ACTOR = "system:plugin-validator"
-CONTRACT_TENANT = "taas-contract-check"
 CALL_TIMEOUT_S = 10.0
 
 
 def contract_headers(version: PluginVersion, secret: str) -> HeadersFor:
-    """The identity headers a gateway would send, for a synthetic contract-check tenant."""
+    """The identity headers a gateway would send, for a synthetic contract-check tenant
+    (with a storage grant for the sandbox bucket when the plugin declares storage access)."""
     sign = signing.signer(secret)
+    settings = app_settings()
+    access = frozenset(version.manifest.get("data", {}).get("storage", []))
+    grant = None
+    if access and settings.storage_grant_secret:
+        grant = grants.issue(
+            settings.storage_grant_secret,
+            grants.Grant(
+                tenant=CONTRACT_TENANT,
+                tenant_id=CONTRACT_TENANT_ID,
+                module=version.name,
+                version=version.version,
+                access=access,
+                expires_at=time.time() + settings.storage_grant_ttl_s,
+            ),
+        )
 
     def headers(method: str, path: str) -> dict[str, str]:
-        return dict(
+        extra = {signing.STORAGE_GRANT: grant} if grant else {}
+        return extra | dict(
             signing.identity_headers(
                 sign,
                 timestamp=str(int(time.time())),
                 method=method,
                 path=path,
                 tenant=CONTRACT_TENANT,
-                tenant_id=str(uuid.UUID(int=0)),
+                tenant_id=CONTRACT_TENANT_ID,
                 caller=ACTOR,
                 caller_client=ACTOR,
                 scopes=" ".join(version.manifest.get("scopes", [])),

@@ -89,6 +89,8 @@ def _processes() -> dict[str, list[str]]:
 
 
 DEMO_PLUGIN = "demo-plugin"  # started by `taas demo` as the vendor's running service
+# ... and the reference modules it registers (taas.cli.demo_modules)
+DEMO_PROCESSES = (DEMO_PLUGIN, "module-risk", "module-marketing", "module-ocr")
 
 
 def pid_file(name: str) -> PidFile:
@@ -105,6 +107,8 @@ def up() -> None:
     """Start the API, a worker (with the periodic reconciler) and the gateway in the background."""
     stack = local_stack()
     env = app_env(stack)
+    # Code and schema go together: a newer checkout's processes need its migrations.
+    upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
     for name, argv in _processes().items():
         if pid_file(name).running_pid() is not None:
             console.print(f"[dim]·[/] {name} already running")
@@ -144,9 +148,9 @@ def _wait_ready(name: str, what: str, base: str, path: str) -> None:
 @friendly_errors
 def down() -> None:
     """Stop the API, worker and gateway started by `taas platform up` (and the demo's plugin)."""
-    for name in [*_processes(), DEMO_PLUGIN]:
+    for name in [*_processes(), *DEMO_PROCESSES]:
         stopped = terminate(pid_file(name))
-        if not stopped and name == DEMO_PLUGIN:
+        if not stopped and name in DEMO_PROCESSES:
             continue
         console.print(
             f"[green]✓[/] stopped {name}" if stopped else f"[dim]·[/] {name} was not running"
