@@ -7,49 +7,57 @@ attempts to read another tenant's bucket or another module's objects fail at Min
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from minio.error import S3Error
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest
 from taas_sdk.storage import S3TenantStorage
 
+from catalog_support import wait_version
 from gateway_support import RouteMaker, Upstream
-from support import spec_of_json, systems_token
+from support import spec_of_json, systems_token, unique_slug
 from taas.integrations.systems import systems
 
 SECRET = uuid.uuid4().hex
 
 
-def storage_module(platform_url: str) -> FastAPI:
+def storage_module(platform_url: str, secret: str = SECRET) -> FastAPI:
     app = create_app(
         name="vault",
         version="1.0.0",
         capability="other",
         summary="Keeps files in the tenant's bucket",
         data={"storage": ["read", "write"]},
-        settings=ModuleSettings(signing_secret=SECRET, platform_url=platform_url),
+        settings=ModuleSettings(signing_secret=secret, platform_url=platform_url),
     )
 
-    @app.put("/files/{name}")
+    @app.put("/files/{name}", include_in_schema=False)
     async def put(name: str, request: Request, storage: TenantStorageDep) -> dict[str, str]:
         storage.put(f"files/{name}", await request.body(), "text/plain")
         return {"stored": name}
 
-    @app.get("/files/{name}")
-    def get(name: str, storage: TenantStorageDep) -> dict[str, str]:
+    @app.get(
+        "/files/{name}",
+        responses={404: {"content": {"application/json": {"examples": {"default": {}}}}}},
+    )
+    def get(
+        name: Annotated[str, Path(openapi_examples={"default": {"value": "never-uploaded"}})],
+        storage: TenantStorageDep,
+    ) -> dict[str, str]:
         return {"text": storage.get(f"files/{name}").decode()}
 
-    @app.get("/escape")
+    @app.get("/escape", include_in_schema=False)
     def escape(
         other_bucket: str, caller: CurrentCaller, storage: TenantStorageDep
     ) -> dict[str, str]:
@@ -71,21 +79,19 @@ def storage_module(platform_url: str) -> FastAPI:
                 attempt()
                 results[name] = "allowed"
             except S3Error as exc:
-                results[name] = exc.code
+                results[name] = str(exc.code)
         results["tenant"] = caller.tenant
         return results
 
     return app
 
 
-@pytest.fixture
-def module_url(api_server: str) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(app: FastAPI) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(storage_module(api_server), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -95,6 +101,12 @@ def module_url(api_server: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def module_url(api_server: str) -> Iterator[str]:
+    with _serve(storage_module(api_server)) as url:
+        yield url
 
 
 def test_a_module_reaches_only_the_calling_tenants_prefix(
@@ -143,3 +155,27 @@ def test_a_forged_or_missing_grant_gets_no_credentials(api_server: str) -> None:
     forged = httpx.post(url, headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"})
     assert forged.status_code == 401
     assert forged.headers["content-type"].startswith("application/problem+json")
+
+
+def test_validation_gives_a_storage_plugin_an_empty_sandbox(
+    api: Any, api_server: str, operator: dict[str, str]
+) -> None:
+    """The contract check of a plugin that declares storage runs with sandbox credentials."""
+    vendor = unique_slug("v")
+    created = api.post(
+        "/v1/vendors",
+        json={"slug": vendor, "display_name": "Vault Ltd", "contact_email": "v@example.com"},
+        headers=operator,
+    )
+    assert created.status_code == 201, created.text
+    credentials = created.json()["credentials"]
+    app = storage_module(api_server, secret=credentials["signing_secret"])
+    with _serve(app) as url:
+        body = manifest(app, url=url)
+        body["name"] = unique_slug("vault")
+        submitted = api.post(f"/v1/vendors/{vendor}/plugins", json=body, headers=operator)
+        assert submitted.status_code == 202, submitted.text
+        done = wait_version(api, operator, body["name"], "1.0.0", {"validated", "invalid"})
+    checks = {c["name"]: c for c in done["validation"]["checks"]}
+    assert done["status"] == "validated", checks
+    assert checks["contract GET /files/{name} [default]"]["detail"] == "answered 404 as declared"
