@@ -42,7 +42,7 @@ from taas_marketing.pipeline import segmentation_job
 from taas_marketing.schemas import JobRequest
 from taas_marketing.segment import N_INIT
 from taas_marketing.validation import Limits, parse_transactions
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits
 
 from _results import write_results
 

@@ -92,9 +92,7 @@ def create_marketing_app(
         summary="Segment the customers of an uploaded file",
         responses={
             202: examples.ok_response({"accepted": examples.JOB_ACCEPTED}),
-            403: examples.problem_response(
-                "No storage grant", {"no-grant": examples.FORBIDDEN}
-            ),
+            403: examples.problem_response("No storage grant", {"no-grant": examples.FORBIDDEN}),
             404: examples.problem_response("No such uploaded file", examples.NO_UPLOAD),
             413: examples.problem_response("The file is over the limit", examples.TOO_LARGE),
             422: examples.problem_response(

@@ -192,9 +192,7 @@ TOO_LARGE = {
     )
 }
 NO_UPLOAD = {
-    "not-uploaded": _problem(
-        404, "Not found", "no object 'uploads/x.csv' in the tenant's storage"
-    )
+    "not-uploaded": _problem(404, "Not found", "no object 'uploads/x.csv' in the tenant's storage")
 }
 NO_JOB = {
     "default": _problem(404, "Not found", f"no job '{UNKNOWN_JOB_ID}'", hint="list your jobs")

@@ -6,7 +6,9 @@
 4. show what now exists for the bank in Kubernetes, PostgreSQL, MinIO and Keycloak;
 5. a vendor registers a plugin, the platform validates it, the operator approves it;
 6. the bank subscribes and calls it through the gateway;
-7. verify the audit chain and show the metered usage.
+7. the reference modules (risk, marketing, OCR) are registered the same way, and the bank
+   scores a loan application, segments a customer file and reads an ID card;
+8. verify the audit chain and show the metered usage.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from rich.table import Table
 
 from taas.cli import platform as platform_cli
 from taas.cli.catalog import usage_table
-from taas.cli.demo_platform import open_platform
+from taas.cli.demo_modules import reference_modules
+from taas.cli.demo_platform import bank_token, open_platform
 from taas.cli.errors import friendly_errors
 from taas.cli.session import ApiClient, login, users_file
 from taas.cli.tenants import follow
@@ -87,8 +90,9 @@ def demo() -> None:
         console.print(f"[dim]·[/] tenant {tenant['slug']} already exists ({tenant['status']})")
     _show_tenant(tenant)
     open_platform(client, tenant)
+    reference_modules(client, tenant, bank_token(tenant))
 
-    console.rule("8. audit and usage")
+    console.rule("11. audit and usage")
     report = client.request("GET", "/v1/audit/verify")
     console.print(
         f"[green]✓[/] audit chain intact ({report['events']} events)"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,29 +41,29 @@ def _state(name: str) -> Path:
     return StackSettings().state_dir / name
 
 
-def _vendor_credentials(operator: ApiClient) -> dict[str, str]:
-    """Register the demo vendor once; its credentials are kept (0600) in the state dir."""
-    saved = _state("demo-vendor.json")
+def vendor_credentials(operator: ApiClient, slug: str, display_name: str) -> dict[str, str]:
+    """Register a demo vendor once; its credentials are kept (0600) in the state dir."""
+    saved = _state(f"demo-vendor-{slug}.json")
     if saved.exists():
         return dict(json.loads(saved.read_text()))
     created = operator.request(
         "POST",
         "/v1/vendors",
         json={
-            "slug": VENDOR,
-            "display_name": "Demo Fintech Ltd",
-            "contact_email": "dev@demo-fintech.example",
+            "slug": slug,
+            "display_name": display_name,
+            "contact_email": f"dev@{slug}.example",
         },
-        headers={"Idempotency-Key": f"demo-vendor-{VENDOR}"},
+        headers={"Idempotency-Key": f"demo-vendor-{slug}"},
     )
     credentials: dict[str, str] = created["credentials"]
     saved.write_text(json.dumps(credentials))
     saved.chmod(0o600)
-    console.print(f"[green]✓[/] vendor {VENDOR} registered (client {credentials['client_id']})")
+    console.print(f"[green]✓[/] vendor {slug} registered (client {credentials['client_id']})")
     return credentials
 
 
-def _client_token(token_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
+def client_token(token_url: str, client_id: str, secret: str, scope: str | None = None) -> str:
     data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     if scope:
         data["scope"] = scope
@@ -112,12 +113,12 @@ def _manifest(url: str) -> dict[str, Any]:
 
 def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
     console.rule("6. a vendor's plugin: register, validate, approve")
-    credentials = _vendor_credentials(operator)
+    credentials = vendor_credentials(operator, VENDOR, "Demo Fintech Ltd")
     url = _start_plugin(credentials["signing_secret"])
     manifest = _manifest(url)
     name, version = manifest["name"], manifest["version"]
     vendor = ApiClient(
-        token=_client_token(
+        token=client_token(
             credentials["token_url"], credentials["client_id"], credentials["client_secret"]
         )
     )
@@ -157,7 +158,8 @@ def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
     _call(tenant, name, manifest["scopes"][0])
 
 
-def _call(tenant: dict[str, Any], module: str, scope: str) -> None:
+def bank_token(tenant: dict[str, Any]) -> Callable[[str | None], str]:
+    """Tokens of the bank's systems client (from its credentials Secret), with scopes."""
     systems = Systems.from_settings(AppSettings())
     spec = TenantSpec(
         id=uuid.UUID(str(tenant["id"])),
@@ -168,16 +170,31 @@ def _call(tenant: dict[str, Any], module: str, scope: str) -> None:
     )
     secret = systems.kubernetes.read_credentials(spec)
     token_url = f"{secret['issuer']}/protocol/openid-connect/token"
-    gateway = f"http://127.0.0.1:{StackSettings().gateway_port}/t/{spec.slug}/{module}/precheck"
+
+    def token(scope: str | None = None) -> str:
+        return client_token(token_url, secret["client_id"], secret["client_secret"], scope)
+
+    return token
+
+
+def _call(tenant: dict[str, Any], module: str, scope: str) -> None:
+    token_for = bank_token(tenant)
+    gateway = (
+        f"http://127.0.0.1:{StackSettings().gateway_port}/t/{tenant['slug']}/{module}/precheck"
+    )
     application = {"amount": 60000, "term_months": 24, "monthly_income": 9000}
-    unscoped = _client_token(token_url, secret["client_id"], secret["client_secret"])
     refused = httpx.post(
-        gateway, json=application, headers={"Authorization": f"Bearer {unscoped}"}, timeout=10
+        gateway,
+        json=application,
+        headers={"Authorization": f"Bearer {token_for(None)}"},
+        timeout=10,
     )
     console.print(f"· without the {scope} scope: {refused.status_code} {refused.json()['detail']}")
-    token = _client_token(token_url, secret["client_id"], secret["client_secret"], scope)
     answer = httpx.post(
-        gateway, json=application, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        gateway,
+        json=application,
+        headers={"Authorization": f"Bearer {token_for(scope)}"},
+        timeout=10,
     )
     if answer.status_code != 200:
         raise TaasError(f"gateway answered {answer.status_code}: {answer.text[:300]}")

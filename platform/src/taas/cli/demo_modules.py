@@ -1,0 +1,218 @@
+"""The reference modules in ``taas demo``: registered like any vendor's, then used by the bank.
+
+The vendor ``taas-labs`` runs the risk, marketing and OCR modules (services/), submits
+each through the vendor API, an operator approves them, the demo bank subscribes, and its
+systems score a loan application, segment a customer file and read an ID card through the
+gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from taas.cli.catalog import show_report, wait_validated
+from taas.cli.demo_platform import client_token, vendor_credentials
+from taas.cli.platform import log_file, pid_file
+from taas.cli.session import ApiClient
+from taas.cli.tenants import follow
+from taas.kit.errors import TaasError
+from taas.kit.settings import StackSettings
+from taas.localstack.process import ensure_port_free, spawn
+
+console = Console(highlight=False)
+VENDOR = "taas-labs"
+
+
+@dataclass(frozen=True)
+class Module:
+    package: str
+    port: int
+
+    @property
+    def process(self) -> str:
+        return f"module-{self.package.removeprefix('taas_')}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+MODULES = (Module("taas_risk", 58301), Module("taas_marketing", 58302), Module("taas_ocr", 58303))
+PROCESSES = tuple(module.process for module in MODULES)
+
+
+def _start(module: Module, signing_secret: str) -> None:
+    pid = pid_file(module.process)
+    if pid.running_pid() is None:
+        ensure_port_free("127.0.0.1", module.port, module.process, "the demo's module ports")
+        spawn(
+            [sys.executable, "-m", f"{module.package}.app", "--port", str(module.port)],
+            pid_file=pid,
+            log=log_file(module.process),
+            env={
+                "TAAS_SIGNING_SECRET": signing_secret,
+                "TAAS_PLATFORM_URL": f"http://127.0.0.1:{StackSettings().api_port}",
+            },
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(module.url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or pid.running_pid() is None:
+            raise TaasError(
+                f"{module.process} did not start", hint=f"read {log_file(module.process)}"
+            )
+        time.sleep(0.3)
+
+
+def _manifest(module: Module) -> dict[str, Any]:
+    printed = subprocess.run(
+        [sys.executable, "-m", f"{module.package}.app", "--manifest", "--url", module.url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(json.loads(printed))
+
+
+def _publish(operator: ApiClient, vendor: ApiClient, manifest: dict[str, Any]) -> None:
+    name, version = manifest["name"], manifest["version"]
+    known = vendor.request("GET", "/v1/plugins", params={"name": name})
+    if not any(row["version"] == version for row in known):
+        vendor.request(
+            "POST",
+            f"/v1/vendors/{VENDOR}/plugins",
+            json=manifest,
+            headers={"Idempotency-Key": f"demo-{name}-{version}-{uuid.uuid4().hex[:6]}"},
+        )
+    row = vendor.request("GET", f"/v1/plugins/{name}/versions/{version}")
+    if row["status"] in ("submitted", "validating"):
+        row = wait_validated(vendor, name, version)
+    show_report(row)
+    if row["status"] == "validated":
+        operator.request(
+            "POST",
+            f"/v1/plugins/{name}/versions/{version}/approve",
+            json={"reason": "demo review of a first-party module"},
+        )
+    elif row["status"] != "published":
+        raise TaasError(
+            f"{name} {version} is {row['status']}", hint=f"taas plugins status {name} {version}"
+        )
+
+
+def _subscribe(operator: ApiClient, tenant: dict[str, Any], module: str) -> None:
+    if any(
+        s["module"] == module
+        for s in operator.request("GET", f"/v1/tenants/{tenant['id']}/subscriptions")
+    ):
+        return
+    accepted = operator.request(
+        "POST",
+        f"/v1/tenants/{tenant['id']}/subscriptions",
+        json={"module": module},
+        headers={"Idempotency-Key": f"demo-sub-{tenant['id']}-{module}"},
+    )
+    follow(operator, tenant["id"], accepted["operation"]["id"])
+
+
+def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: Any) -> None:
+    """Register, approve and subscribe the three modules, then call each as the bank."""
+    console.rule("9. the reference modules, registered like any vendor's")
+    credentials = vendor_credentials(operator, VENDOR, "TaaS Labs")
+    vendor = ApiClient(
+        token=client_token(
+            credentials["token_url"], credentials["client_id"], credentials["client_secret"]
+        )
+    )
+    manifests = {}
+    for module in MODULES:
+        _start(module, credentials["signing_secret"])
+        manifests[module.package] = manifest = _manifest(module)
+        _publish(operator, vendor, manifest)
+        _subscribe(operator, tenant, manifest["name"])
+        console.print(
+            f"[green]✓[/] {manifest['name']} {manifest['version']} published and subscribed"
+        )
+    console.rule("10. the bank uses them through the gateway")
+    gateway = f"http://127.0.0.1:{StackSettings().gateway_port}/t/{tenant['slug']}"
+    scopes = " ".join(s for m in manifests.values() for s in m["scopes"])
+    headers = {"Authorization": f"Bearer {bank_token(scopes)}"}
+    with httpx.Client(timeout=60, headers=headers) as http:
+        _score(http, gateway, manifests["taas_risk"])
+        _segment(http, gateway, manifests["taas_marketing"])
+        _read_id_card(http, gateway, manifests["taas_ocr"])
+
+
+def _first_example(manifest: dict[str, Any], path: str) -> Any:
+    content = manifest["openapi"]["paths"][path]["post"]["requestBody"]["content"]
+    examples = content["application/json"]["examples"]
+    return next(iter(examples.values()))["value"]
+
+
+def _score(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None:
+    application = _first_example(manifest, "/decisions")
+    answer = http.post(f"{gateway}/{manifest['name']}/decisions", json=application)
+    if answer.status_code != 200:
+        raise TaasError(f"risk answered {answer.status_code}: {answer.text[:300]}")
+    decision = answer.json()
+    console.print(
+        f"[green]✓[/] loan application scored: {json.dumps(decision, ensure_ascii=False)[:400]}"
+    )
+
+
+def _segment(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None:
+    from taas_marketing.generator import generate  # noqa: PLC0415 - the demo's test data
+
+    base = f"{gateway}/{manifest['name']}"
+    upload = http.post(f"{base}/uploads", json={})
+    if upload.status_code != 201:
+        raise TaasError(f"marketing answered {upload.status_code}: {upload.text[:300]}")
+    ticket = upload.json()
+    data = generate(5000, seed=11).to_csv()
+    put = httpx.put(ticket["url"], content=data, timeout=60)
+    if put.status_code >= 300:
+        raise TaasError(f"upload to the bank's bucket failed: {put.status_code} {put.text[:200]}")
+    job = http.post(f"{base}/jobs", json={"upload_key": ticket["key"], "segments": 6})
+    if job.status_code != 202:
+        raise TaasError(f"marketing answered {job.status_code}: {job.text[:300]}")
+    job_id = job.json()["id"]
+    deadline = time.monotonic() + 120
+    while True:
+        state = http.get(f"{base}/jobs/{job_id}").json()
+        if state["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if state["state"] != "succeeded":
+        raise TaasError(f"segmentation job {job_id} is {state['state']}: {state.get('error')}")
+    result = state["result"]
+    sizes = ", ".join(f"{s['name']} {s['customers']}" for s in result["segments"])
+    console.print(f"[green]✓[/] 5,000 customers segmented: {sizes}")
+
+
+def _read_id_card(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None:
+    from taas_ocr.generator import id_card  # noqa: PLC0415 - the demo's test data
+
+    card = id_card(seed=3)
+    answer = http.post(
+        f"{gateway}/{manifest['name']}/id-cards",
+        content=card.encoded("PNG"),
+        headers={"Content-Type": "image/png"},
+    )
+    if answer.status_code != 200:
+        raise TaasError(f"ocr answered {answer.status_code}: {answer.text[:300]}")
+    read = json.dumps(answer.json(), ensure_ascii=False)
+    console.print(f"[green]✓[/] synthetic ID card read: {read[:400]}")
+    console.print(f"  printed on the card: {card.truth.name}, {card.truth.id_number}")
