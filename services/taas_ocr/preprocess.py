@@ -74,13 +74,6 @@ def normalise_contrast(gray: Gray) -> Gray:
     return np.asarray(np.clip(stretched, 0, 255), np.uint8)
 
 
-def equalise_lighting(gray: Gray) -> Gray:
-    """CLAHE (local histogram equalisation, clip limit 2): evens out shadows and uneven
-    lighting across a page. Not used on cards, where it amplifies compression noise."""
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-    return np.asarray(clahe.apply(gray), np.uint8)
-
-
 def binarize(gray: Gray, block: int = 31, offset: int = 12) -> Gray:
     """Dark text on white: adaptive (local mean) threshold, so shading does not matter."""
     block = block | 1

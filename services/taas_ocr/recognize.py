@@ -1,11 +1,12 @@
 """Reading ID cards, bank cards and documents: preprocessing, Tesseract, field extraction.
 
-ID card: the card is found and normalised to 856x540, cleaned (denoise, contrast), then
-read with two Tesseract runs: Simplified Chinese over the text column, whose words are
-assigned to fields by where they sit on the card, and English digits over the number
-strip. Each field is post-processed against what it may be (vocabulary, date, checksum);
-a field that comes out empty or invalid is read again alone. The ID number encodes the
-birth date and sex: when its checksum holds it settles a disagreement with them.
+ID card: the card is found and normalised to 856x540, cleaned (contrast stretch, then
+denoising as strong as the measured noise), then read with two Tesseract runs:
+Simplified Chinese over the text column, whose words are assigned to fields by where
+they sit on the card, and English digits over the number strip. Each field is
+post-processed against what it may be (vocabulary, date, checksum); a field that comes
+out empty or implausible is read again alone. The ID number encodes the birth date and
+sex: when its checksum holds it settles a disagreement with them.
 """
 
 from __future__ import annotations
@@ -288,8 +289,7 @@ def _lines_text(found: Sequence[tesseract.Word]) -> str:
 
 def read_document(image: npt.NDArray[np.uint8]) -> DocumentReading:
     """The text lines of a document page, with outlines in the input image's pixels."""
-    original = preprocess.to_gray(image)
-    gray, scale = preprocess.limit_size(original)
+    gray, scale = preprocess.limit_size(preprocess.to_gray(image))
     gray = preprocess.normalise_contrast(preprocess.denoise(gray))
     angle = preprocess.skew_angle(gray)
     rotation = None

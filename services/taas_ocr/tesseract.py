@@ -4,6 +4,7 @@ when the program or its language data is missing."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pytesseract
 
+log = logging.getLogger(__name__)
 LANGUAGES = ("chi_sim", "eng")
 OEM_LSTM = 1
 
@@ -77,9 +79,17 @@ def words(
     """The non-empty words Tesseract reads in ``image`` with their boxes."""
     check_installed()
     _env_single_thread()
-    data = pytesseract.image_to_data(
-        image, lang=lang, config=_config(psm, whitelist), output_type=pytesseract.Output.DICT
-    )
+    try:
+        data = pytesseract.image_to_data(
+            image, lang=lang, config=_config(psm, whitelist), output_type=pytesseract.Output.DICT
+        )
+    except pytesseract.TesseractError as exc:
+        if exc.status >= 0:
+            raise
+        # Killed by a signal: Tesseract 5.3 can die (SIGFPE) on some degenerate crops.
+        # Nothing read there, like an empty area; the rest of the image still counts.
+        log.warning("tesseract died with signal %d on a %s image", -exc.status, image.shape)
+        return []
     found = []
     for index, text in enumerate(data["text"]):
         if not str(text).strip():
@@ -106,5 +116,11 @@ def text(image: npt.NDArray[np.uint8], lang: str, psm: int, whitelist: str | Non
     """The text Tesseract reads in ``image``, lines separated by newlines."""
     check_installed()
     _env_single_thread()
-    raw = pytesseract.image_to_string(image, lang=lang, config=_config(psm, whitelist))
+    try:
+        raw = pytesseract.image_to_string(image, lang=lang, config=_config(psm, whitelist))
+    except pytesseract.TesseractError as exc:
+        if exc.status >= 0:
+            raise
+        log.warning("tesseract died with signal %d on a %s image", -exc.status, image.shape)
+        return ""
     return re.sub(r"\n{2,}", "\n", str(raw)).strip()

@@ -4,6 +4,7 @@ problems for bad input, tenants kept apart, and the OpenAPI examples keep their 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Iterator
 from typing import Any, cast
@@ -12,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate as validate_openapi
 from PIL import Image
-from taas_ocr import generator, validation
+from taas_ocr import examples, generator, validation
 from taas_ocr.app import create_ocr_app
 from taas_sdk import manifest
 from taas_sdk.testing import ModuleClient
@@ -113,11 +114,8 @@ def test_a_huge_file_is_refused_with_413(client: ModuleClient) -> None:
 
 
 def test_a_huge_stream_without_a_length_is_cut_off_at_the_limit(client: ModuleClient) -> None:
-    sent: list[int] = []
-
     def chunks() -> Iterator[bytes]:
         for _ in range(30):  # 30 MB in 1 MB chunks, sent chunked (no Content-Length)
-            sent.append(1)
             yield b"\0" * (1024 * 1024)
 
     response = client.post("/documents", content=chunks(), headers=JPEG)
@@ -199,14 +197,10 @@ def test_the_manifest_says_what_the_module_touches(client: ModuleClient) -> None
 
 def test_the_inline_example_images_are_small() -> None:
     for file in ("id-card.jpg", "bank-card.jpg", "document.png"):
-        from taas_ocr import examples
-
         assert len(base64.b64decode(examples.inline(file))) < 20_000, file
 
 
 def _encoded(image: Image.Image, fmt: str) -> bytes:
-    import io
-
     out = io.BytesIO()
     image.save(out, format=fmt)
     return out.getvalue()
