@@ -11,15 +11,13 @@ Serve it with ``python -m taas_marketing.app --port 58301`` (``TAAS_SIGNING_SECR
 
 from __future__ import annotations
 
-import argparse
-import json
 import uuid
 from typing import Annotated
 
-import uvicorn
 from fastapi import Body, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest, problem
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, problem
+from taas_sdk.serve import serve
 from taas_sdk.storage import tenant_storage
 
 from taas_marketing import examples
@@ -172,18 +170,7 @@ def job_out(job: Job[SegmentationResult]) -> JobOut:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=58301)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
-    parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
-    args = parser.parse_args()
-    app = create_marketing_app()
-    if args.manifest:
-        url = args.url or f"http://{args.host}:{args.port}"
-        print(json.dumps(manifest(app, url=url), indent=2))
-        return
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve(create_marketing_app, default_port=58302, description=__doc__)
 
 
 if __name__ == "__main__":

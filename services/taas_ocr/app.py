@@ -16,7 +16,6 @@ OCR runs in worker threads, at most one per CPU core at a time (Tesseract is CPU
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
@@ -26,11 +25,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
-import uvicorn
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from taas_sdk import Caller, CurrentCaller, ModuleSettings, create_app, manifest, problem
+from taas_sdk import Caller, CurrentCaller, ModuleSettings, create_app, problem
+from taas_sdk.serve import serve
 from taas_sdk.storage import tenant_storage
 
 from taas_ocr import examples, recognize, tesseract
@@ -373,17 +372,7 @@ def create_ocr_app(settings: ModuleSettings | None = None) -> FastAPI:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=58303)
-    parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
-    parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
-    args = parser.parse_args()
-    app = create_ocr_app()
-    if args.manifest:
-        url = args.url or f"http://127.0.0.1:{args.port}"
-        print(json.dumps(manifest(app, url=url), indent=2))
-        return
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    serve(create_ocr_app, default_port=58303, description=__doc__)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,15 @@ the gateway); nothing in a request body can name another tenant.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from importlib import resources
 from typing import Annotated, Any
 
-import uvicorn
 from fastapi import Body, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest, problem
+from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, problem
+from taas_sdk.serve import serve
 
 from taas_risk import batch, examples, fraud
 from taas_risk.decision import RiskService
@@ -222,17 +221,7 @@ def _missing_example() -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=58301)
-    parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
-    parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
-    args = parser.parse_args()
-    app = create_risk_app()
-    if args.manifest:
-        url = args.url or f"http://127.0.0.1:{args.port}"
-        print(json.dumps(manifest(app, url=url), indent=2))
-        return
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    serve(create_risk_app, default_port=58301, description=__doc__)
 
 
 if __name__ == "__main__":
