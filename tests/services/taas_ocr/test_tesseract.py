@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +48,7 @@ def test_tesseract_killed_by_a_signal_reads_nothing_there(
     def crash(*args: Any, **kwargs: Any) -> Any:
         raise pytesseract.TesseractError(-8, "")
 
+    caplog.set_level(logging.WARNING, logger=tesseract.log.name)
     monkeypatch.setattr(pytesseract, "image_to_data", crash)
     monkeypatch.setattr(pytesseract, "image_to_string", crash)
     blank = np.full((40, 200), 255, np.uint8)

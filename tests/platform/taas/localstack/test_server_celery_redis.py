@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from celery import Celery
@@ -11,6 +12,16 @@ from taas.localstack.stack import LocalStack
 
 
 def test_celery_task_round_trip_through_redis(stack: LocalStack) -> None:
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        _round_trip(stack)
+    finally:  # Celery's worker set-up lowers the root logger to ERROR for the whole session
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
+def _round_trip(stack: LocalStack) -> None:
     env = stack.env()
     app = Celery("taas-smoke", broker=env["TAAS_CELERY_BROKER_URL"], backend=env["TAAS_REDIS_URL"])
     queue = f"smoke-{uuid.uuid4().hex[:8]}"
