@@ -20,8 +20,8 @@ from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app
 from taas_sdk.serve import serve
 from taas_sdk.storage import tenant_storage
 
-from taas_marketing import examples
-from taas_marketing.errors import MarketingError
+from taas_marketing import examples, records
+from taas_marketing.errors import MarketingError, NotFound
 from taas_marketing.jobs import Job, JobRunner, new_job_id
 from taas_marketing.pipeline import segmentation_job
 from taas_marketing.schemas import (
@@ -37,6 +37,7 @@ from taas_marketing.validation import Limits, check_sample
 NAME, VERSION = "marketing", "1.0.0"
 SCOPE = "marketing.segment"
 UPLOAD_EXPIRES_S = 900
+JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 
 MarketingJobs = JobRunner[SegmentationResult]
 
@@ -111,7 +112,13 @@ def create_marketing_app(
         check_sample(data, file_limits)
         job_id = new_job_id()
         work = segmentation_job(storage, data, body, job_id, file_limits)
-        job = runner.submit(caller.tenant_id, work, context=body, job_id=job_id)
+        job = runner.submit(
+            caller.tenant_id,
+            work,
+            context=body,
+            job_id=job_id,
+            journal=lambda job: records.save(storage, job_out(job)),
+        )
         return job_out(job)
 
     @app.get(
@@ -119,9 +126,13 @@ def create_marketing_app(
         summary="Your jobs, newest first",
         responses={200: examples.ok_response({"jobs": examples.JOB_LIST})},
     )
-    def list_jobs(caller: CurrentCaller) -> JobList:
-        """Jobs of the calling bank only (the last 100)."""
-        return JobList(jobs=[job_out(job) for job in runner.list(caller.tenant_id)])
+    def list_jobs(caller: CurrentCaller, storage: TenantStorageDep) -> JobList:
+        """Jobs of the calling bank only (the last 100), including those of earlier runs
+        of the module, read from the records in the bank's storage."""
+        live = [job_out(job) for job in runner.list(caller.tenant_id)]
+        stored = records.newest(storage, runner.keep_per_tenant, {job.id for job in live})
+        jobs = sorted(live + stored, key=lambda job: job.id, reverse=True)
+        return JobList(jobs=jobs[: runner.keep_per_tenant])
 
     @app.get(
         "/jobs/{job_id}",
@@ -135,15 +146,22 @@ def create_marketing_app(
         job_id: Annotated[
             str,
             Path(
-                max_length=64,
+                pattern=JOB_ID_PATTERN,
                 openapi_examples={"default": {"value": examples.UNKNOWN_JOB_ID}},
             ),
         ],
         caller: CurrentCaller,
+        request: Request,
     ) -> JobOut:
         """``progress`` 0-100 with the ``stage``; once ``succeeded``, the segments, the
         quality measure and the keys of the CSV files in your bucket."""
-        return job_out(runner.get(caller.tenant_id, job_id))
+        try:
+            return job_out(runner.get(caller.tenant_id, job_id))
+        except NotFound:
+            stored = records.load(tenant_storage(request, caller), job_id)
+            if stored is None:
+                raise
+            return stored
 
     return app
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
-import uuid
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 ResultT = TypeVar("ResultT")
 Progress = Callable[[str, int], None]
 """``report(stage, percent)``: what the job is doing now and how far it is (0-100)."""
+Journal = Callable[["Job[Any]"], None]
+"""Called with the queued job, then with the finished one (e.g. to store a record)."""
 
 
 class JobState(StrEnum):
@@ -109,11 +112,14 @@ class JobRunner(Generic[ResultT]):
         *,
         context: Any = None,
         job_id: str | None = None,
+        journal: Journal | None = None,
     ) -> Job[ResultT]:
         """Queue ``work`` for ``tenant_id``; it is called with a progress reporter.
 
-        ``job_id`` lets the work know its own id (default: a new random one). Raises
-        ``TooManyJobs`` (429) when the tenant or the module is at its limit.
+        ``job_id`` lets the work know its own id (default: a new random one). ``journal``
+        sees the queued job before the work is queued (if it raises, nothing is queued)
+        and the finished job (its failures are logged). Raises ``TooManyJobs`` (429) when
+        the tenant or the module is at its limit.
         """
         job = Job[ResultT](
             id=job_id or new_job_id(),
@@ -131,7 +137,14 @@ class JobRunner(Generic[ResultT]):
                 raise ValueError(f"job id {job.id!r} is taken")
             jobs[job.id] = job
             self._forget_old(jobs)
-        self._pool.submit(self._run, tenant_id, job.id, work)
+        if journal is not None:
+            try:
+                journal(job)
+            except BaseException:
+                with self._lock:
+                    del jobs[job.id]
+                raise
+        self._pool.submit(self._run, tenant_id, job.id, work, journal)
         return job
 
     def get(self, tenant_id: str, job_id: str) -> Job[ResultT]:
@@ -171,16 +184,23 @@ class JobRunner(Generic[ResultT]):
         for job_id in finished[: max(len(jobs) - self.keep_per_tenant, 0)]:
             del jobs[job_id]
 
-    def _update(self, tenant_id: str, job_id: str, **changes: Any) -> None:
+    def _update(self, tenant_id: str, job_id: str, **changes: Any) -> Job[ResultT]:
         with self._lock:
             jobs = self._jobs[tenant_id]
             job = jobs[job_id]
             state = changes.get("state", job.state)
             if state != job.state and state not in TRANSITIONS[job.state]:
                 raise RuntimeError(f"job {job_id}: {job.state} → {state} is not allowed")
-            jobs[job_id] = replace(job, **changes)
+            jobs[job_id] = updated = replace(job, **changes)
+            return updated
 
-    def _run(self, tenant_id: str, job_id: str, work: Callable[[Progress], ResultT]) -> None:
+    def _run(
+        self,
+        tenant_id: str,
+        job_id: str,
+        work: Callable[[Progress], ResultT],
+        journal: Journal | None,
+    ) -> None:
         self._update(tenant_id, job_id, state=JobState.RUNNING, stage="starting", started_at=_now())
 
         def report(stage: str, percent: int) -> None:
@@ -191,7 +211,7 @@ class JobRunner(Generic[ResultT]):
         try:
             result = work(report)
         except Exception as exc:  # every failure is recorded on the job, never lost
-            self._update(
+            finished = self._update(
                 tenant_id,
                 job_id,
                 state=JobState.FAILED,
@@ -199,16 +219,21 @@ class JobRunner(Generic[ResultT]):
                 finished_at=_now(),
                 error=_job_error(exc, job_id),
             )
-            return
-        self._update(
-            tenant_id,
-            job_id,
-            state=JobState.SUCCEEDED,
-            stage="done",
-            progress=100,
-            finished_at=_now(),
-            result=result,
-        )
+        else:
+            finished = self._update(
+                tenant_id,
+                job_id,
+                state=JobState.SUCCEEDED,
+                stage="done",
+                progress=100,
+                finished_at=_now(),
+                result=result,
+            )
+        if journal is not None:
+            try:
+                journal(finished)
+            except Exception:  # the job itself is done; only its stored record is stale
+                log.exception("could not store the record of job %s", job_id)
 
 
 def _job_error(exc: Exception, job_id: str) -> JobError:
@@ -221,8 +246,8 @@ def _job_error(exc: Exception, job_id: str) -> JobError:
 
 
 def new_job_id() -> str:
-    """A random, unguessable job id."""
-    return uuid.uuid4().hex
+    """An unguessable job id (80 random bits) that sorts by creation time (ms, hex)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def _now() -> dt.datetime:

@@ -239,3 +239,49 @@ def test_the_openapi_examples_pass_the_platform_contract_check(app: FastAPI) -> 
     assert "contract POST /jobs [invalid]" in names
     assert "contract POST /jobs [not-uploaded]" in names
     assert "contract GET /jobs/{job_id} [default]" in names
+
+
+def restarted(client: ModuleClient) -> ModuleClient:
+    """The same bank's client on a new module process over the same storages."""
+    app = create_marketing_app(
+        ModuleSettings(signing_secret=SECRET), limits=Limits(max_bytes=MAX_BYTES)
+    )
+    return ModuleClient(app, tenant=client.tenant, storages=client.storages)
+
+
+def test_finished_jobs_outlive_the_module_process(
+    client: ModuleClient, data: SyntheticData
+) -> None:
+    key = upload(client, data.to_csv())
+    first = wait_for(client, client.post("/jobs", json={"upload_key": key}).json()["id"])
+    second = wait_for(client, client.post("/jobs", json={"upload_key": key}).json()["id"])
+    later = restarted(client)
+    assert later.get(f"/jobs/{first['id']}").json() == first
+    assert [job["id"] for job in later.get("/jobs").json()["jobs"]] == [second["id"], first["id"]]
+    other = later.as_tenant("bank-b")
+    assert_problem(other.get(f"/jobs/{first['id']}"), 404, "no job")
+    assert other.get("/jobs").json() == {"jobs": []}
+
+
+def test_a_job_cut_short_by_a_restart_reads_as_failed_with_a_hint(
+    client: ModuleClient, data: SyntheticData
+) -> None:
+    key = upload(client, data.to_csv())
+    job_id = client.post("/jobs", json={"upload_key": key}).json()["id"]
+    record = client.storage().get(f"jobs/{job_id}.json")
+    wait_for(client, job_id)
+    client.storage().put(f"jobs/{job_id}.json", record)  # as if the process had died
+    job = restarted(client).get(f"/jobs/{job_id}").json()
+    assert job["state"] == "failed"
+    assert job["error"]["hint"] == "submit the job again with the same upload_key"
+
+
+def test_an_unreadable_record_is_left_out_not_a_500(client: ModuleClient) -> None:
+    client.storage().put("jobs/" + "f" * 32 + ".json", b"{not json")
+    assert client.get("/jobs").json() == {"jobs": []}
+    assert_problem(client.get("/jobs/" + "f" * 32), 404, "no job")
+
+
+def test_job_ids_are_checked_before_storage_is_touched(client: ModuleClient) -> None:
+    assert client.get("/jobs/..%2F..%2Fsecret").status_code in (404, 422)
+    assert client.get("/jobs/" + "A" * 32).status_code == 422

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import HTTPException
 from taas_marketing.errors import InvalidFile, NotFound, TooManyJobs
-from taas_marketing.jobs import TRANSITIONS, Job, JobRunner, JobState, Progress
+from taas_marketing.jobs import TRANSITIONS, Job, JobRunner, JobState, Progress, new_job_id
 
 WAIT_S = 30.0
 
@@ -149,3 +150,39 @@ def test_states_move_only_forward() -> None:
     assert TRANSITIONS[JobState.SUCCEEDED] == frozenset()
     assert TRANSITIONS[JobState.FAILED] == frozenset()
     assert JobState.QUEUED not in TRANSITIONS[JobState.RUNNING]
+
+
+def test_the_journal_sees_the_queued_then_the_finished_job(runner: JobRunner[str]) -> None:
+    seen: list[tuple[str, JobState]] = []
+    job = runner.submit(
+        "bank-a", lambda report: "done", journal=lambda j: seen.append((j.id, j.state))
+    )
+    wait_until(runner, "bank-a", job.id, finished)
+    deadline = time.monotonic() + WAIT_S
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [(job.id, JobState.QUEUED), (job.id, JobState.SUCCEEDED)]
+
+
+def test_a_journal_that_cannot_record_the_job_queues_nothing(runner: JobRunner[str]) -> None:
+    ran = threading.Event()
+
+    def refuse(job: Job[Any]) -> None:
+        raise OSError("storage down")
+
+    def work(report: Progress) -> str:
+        ran.set()
+        return "done"
+
+    with pytest.raises(OSError, match="storage down"):
+        runner.submit("bank-a", work, journal=refuse)
+    assert runner.list("bank-a") == []
+    assert not ran.wait(0.2)
+
+
+def test_job_ids_sort_by_creation_time() -> None:
+    first = new_job_id()
+    time.sleep(0.002)
+    second = new_job_id()
+    assert len(first) == len(second) == 32
+    assert first < second
