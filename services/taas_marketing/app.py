@@ -32,7 +32,7 @@ from taas_marketing.schemas import (
     SegmentationResult,
     Upload,
 )
-from taas_marketing.validation import Limits, check_sample
+from taas_marketing.validation import Limits, check_sample, check_size
 
 NAME, VERSION = "marketing", "1.0.0"
 SCOPE = "marketing.segment"
@@ -108,6 +108,7 @@ def create_marketing_app(
         """Checks the file's size, columns and first rows now (4xx if unusable), then runs
         the segmentation in the background: follow it at GET /jobs/{id}."""
         storage = tenant_storage(request, caller)  # after the body is valid, not before
+        check_size(storage.size(body.upload_key), file_limits)  # before reading it whole
         data = storage.get(body.upload_key)
         check_sample(data, file_limits)
         job_id = new_job_id()

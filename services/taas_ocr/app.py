@@ -128,6 +128,9 @@ async def _job(
     else:
         assert reference.object is not None  # noqa: S101 - the model requires one of the two
         storage = tenant_storage(request, caller)
+        size = await anyio.to_thread.run_sync(storage.size, reference.object)
+        if size > MAX_IMAGE_BYTES:  # refused before it is read into memory
+            raise too_large(size)
         data = await anyio.to_thread.run_sync(storage.get, reference.object)
     return _Job(data=data, store_result=reference.store_result, result_key=reference.result_key)
 

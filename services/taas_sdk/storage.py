@@ -33,6 +33,10 @@ class TenantStorage(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def size(self, key: str) -> int:
+        """Bytes of the object (404 if there is none): check before reading it whole."""
+        ...
+
     def put(
         self, key: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> None: ...
@@ -104,6 +108,15 @@ class S3TenantStorage:
         finally:
             response.close()
             response.release_conn()
+
+    def size(self, key: str) -> int:
+        try:
+            stat = self.client.stat_object(self.credentials.bucket, self._name(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise HTTPException(404, f"no object {key!r} in the tenant's storage") from exc
+            raise
+        return int(stat.size or 0)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.client.put_object(

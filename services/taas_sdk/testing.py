@@ -42,6 +42,14 @@ class MemoryStorage:
         except KeyError:
             raise HTTPException(404, f"no object {key!r} in the tenant's storage") from None
 
+    def size(self, key: str) -> int:
+        from fastapi import HTTPException  # noqa: PLC0415 - keep the kit's imports light
+
+        try:
+            return len(self.objects[_clean(key)])
+        except KeyError:
+            raise HTTPException(404, f"no object {key!r} in the tenant's storage") from None
+
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         self.objects[_clean(key)] = bytes(data)
         self.content_types[_clean(key)] = content_type

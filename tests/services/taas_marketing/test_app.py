@@ -285,3 +285,11 @@ def test_an_unreadable_record_is_left_out_not_a_500(client: ModuleClient) -> Non
 def test_job_ids_are_checked_before_storage_is_touched(client: ModuleClient) -> None:
     assert client.get("/jobs/..%2F..%2Fsecret").status_code in (404, 422)
     assert client.get("/jobs/" + "A" * 32).status_code == 422
+
+
+def test_a_huge_upload_is_refused_before_it_is_read(
+    client: ModuleClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = upload(client, b"customer_id,date,amount\n" + b"C1,2025-01-02,10.5\n" * 120_000)
+    monkeypatch.setattr(client.storage(), "get", lambda key: pytest.fail("the file was read"))
+    assert_problem(client.post("/jobs", json={"upload_key": key}), 413, "reads at most")

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, cast
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate as validate_openapi
@@ -110,6 +111,16 @@ def test_malformed_images_get_clear_4xx_problems(client: ModuleClient) -> None:
 def test_a_huge_file_is_refused_with_413(client: ModuleClient) -> None:
     huge = b"\xff" * (validation.MAX_IMAGE_BYTES + 1)
     body = assert_problem(client.post("/id-cards", content=huge, headers=JPEG), 413, "limit")
+    assert "hint" in body
+
+
+def test_a_huge_object_in_storage_is_refused_before_it_is_read(
+    client: ModuleClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = client.storage()
+    storage.put("scans/huge.jpg", b"\xff" * (validation.MAX_IMAGE_BYTES + 1))
+    monkeypatch.setattr(storage, "get", lambda key: pytest.fail("the object was read"))
+    body = assert_problem(client.post("/id-cards", json={"object": "scans/huge.jpg"}), 413, "limit")
     assert "hint" in body
 
 

@@ -47,6 +47,10 @@ def storage_module(platform_url: str, secret: str = SECRET) -> FastAPI:
         storage.put(f"files/{name}", await request.body(), "text/plain")
         return {"stored": name}
 
+    @app.get("/sizes/{name}", include_in_schema=False)
+    def size(name: str, storage: TenantStorageDep) -> dict[str, int]:
+        return {"bytes": storage.size(f"files/{name}")}
+
     @app.get(
         "/files/{name}",
         responses={404: {"content": {"application/json": {"examples": {"default": {}}}}}},
@@ -132,6 +136,8 @@ def test_a_module_reaches_only_the_calling_tenants_prefix(
         assert httpx.get(f"{base}/files/note.txt", headers=headers).json() == {
             "text": "for bank only"
         }
+        assert httpx.get(f"{base}/sizes/note.txt", headers=headers).json() == {"bytes": 13}
+        assert httpx.get(f"{base}/sizes/none.txt", headers=headers).status_code == 404
         tried = httpx.get(f"{base}/escape", params={"other_bucket": other_bucket}, headers=headers)
         assert tried.status_code == 200, tried.text
         assert tried.json() == {
