@@ -14,15 +14,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Body, FastAPI, Path, Request
+from fastapi import Body, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, problem
+from taas_sdk import (
+    CurrentCaller,
+    ModuleSettings,
+    TenantStorage,
+    TenantStorageDep,
+    create_app,
+    problem,
+)
 from taas_sdk.serve import serve
 from taas_sdk.storage import tenant_storage
 
 from taas_marketing import examples, records
-from taas_marketing.errors import MarketingError, NotFound
-from taas_marketing.jobs import Job, JobRunner, new_job_id
+from taas_marketing.errors import Conflict, MarketingError, NotFound
+from taas_marketing.jobs import Job, JobRunner, TenantLocks, new_job_id
 from taas_marketing.pipeline import segmentation_job
 from taas_marketing.schemas import (
     JobList,
@@ -38,6 +45,7 @@ NAME, VERSION = "marketing", "1.0.0"
 SCOPE = "marketing.segment"
 UPLOAD_EXPIRES_S = 900
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_IDEMPOTENCY_KEY = 200
 
 MarketingJobs = JobRunner[SegmentationResult]
 
@@ -62,6 +70,7 @@ def create_marketing_app(
     )
     file_limits = limits or Limits()
     runner = jobs or MarketingJobs()
+    submissions = TenantLocks()
     app.state.jobs = runner
 
     @app.exception_handler(MarketingError)
@@ -93,6 +102,9 @@ def create_marketing_app(
             202: examples.ok_response({"accepted": examples.JOB_ACCEPTED}),
             403: examples.problem_response("No storage grant", {"no-grant": examples.FORBIDDEN}),
             404: examples.problem_response("No such uploaded file", examples.NO_UPLOAD),
+            409: examples.problem_response(
+                "Idempotency-Key reused for another request", examples.KEY_REUSED
+            ),
             413: examples.problem_response("The file is over the limit", examples.TOO_LARGE),
             422: examples.problem_response(
                 "Invalid request or unusable file", examples.UNPROCESSABLE_JOB
@@ -104,23 +116,53 @@ def create_marketing_app(
         body: Annotated[JobRequest, Body(openapi_examples=examples.JOB_REQUESTS)],
         caller: CurrentCaller,
         request: Request,
+        idempotency_key: Annotated[
+            str | None, Header(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)
+        ] = None,
     ) -> JobOut:
         """Checks the file's size, columns and first rows now (4xx if unusable), then runs
-        the segmentation in the background: follow it at GET /jobs/{id}."""
+        the segmentation in the background: follow it at GET /jobs/{id}. A retry with the
+        same ``Idempotency-Key`` answers with the job the first call started."""
         storage = tenant_storage(request, caller)  # after the body is valid, not before
+        if idempotency_key is None:
+            return _submit(caller.tenant_id, storage, body)
+        with submissions.lock(caller.tenant_id):
+            earlier = records.job_for_key(storage, idempotency_key)
+            if earlier is None:
+                job = _submit(caller.tenant_id, storage, body)
+                records.remember_key(storage, idempotency_key, job)
+                return job
+        job_id, earlier_request = earlier
+        if earlier_request != body.model_dump(mode="json"):
+            raise Conflict(
+                "this Idempotency-Key was used for a different request",
+                hint="use a new key for a new job",
+            )
+        return _job(caller.tenant_id, storage, job_id)
+
+    def _submit(tenant_id: str, storage: TenantStorage, body: JobRequest) -> JobOut:
         check_size(storage.size(body.upload_key), file_limits)  # before reading it whole
         data = storage.get(body.upload_key)
         check_sample(data, file_limits)
         job_id = new_job_id()
         work = segmentation_job(storage, data, body, job_id, file_limits)
         job = runner.submit(
-            caller.tenant_id,
+            tenant_id,
             work,
             context=body,
             job_id=job_id,
             journal=lambda job: records.save(storage, job_out(job)),
         )
         return job_out(job)
+
+    def _job(tenant_id: str, storage: TenantStorage, job_id: str) -> JobOut:
+        try:
+            return job_out(runner.get(tenant_id, job_id))
+        except NotFound:
+            stored = records.load(storage, job_id)
+            if stored is None:
+                raise
+            return stored
 
     @app.get(
         "/jobs",
@@ -159,10 +201,7 @@ def create_marketing_app(
         try:
             return job_out(runner.get(caller.tenant_id, job_id))
         except NotFound:
-            stored = records.load(tenant_storage(request, caller), job_id)
-            if stored is None:
-                raise
-            return stored
+            return _job(caller.tenant_id, tenant_storage(request, caller), job_id)
 
     return app
 

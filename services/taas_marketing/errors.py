@@ -48,3 +48,9 @@ class TooManyJobs(MarketingError):
     """The tenant (or the module as a whole) already has as many jobs in flight as allowed."""
 
     status = 429
+
+
+class Conflict(MarketingError):
+    """The request contradicts an earlier one (an idempotency key reused for other work)."""
+
+    status = 409

@@ -197,6 +197,14 @@ NO_UPLOAD = {
 NO_JOB = {
     "default": _problem(404, "Not found", f"no job '{UNKNOWN_JOB_ID}'", hint="list your jobs")
 }
+KEY_REUSED = {
+    "key-reused": _problem(
+        409,
+        "Conflict",
+        "this Idempotency-Key was used for a different request",
+        hint="use a new key for a new job",
+    )
+}
 BUSY = {
     "busy": _problem(
         429,

@@ -236,6 +236,18 @@ class JobRunner(Generic[ResultT]):
                 log.exception("could not store the record of job %s", job_id)
 
 
+class TenantLocks:
+    """One lock per tenant, so one bank's submissions never wait on another's."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, tenant_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(tenant_id, threading.Lock())
+
+
 def _job_error(exc: Exception, job_id: str) -> JobError:
     if isinstance(exc, MarketingError):
         return JobError(exc.status, exc.detail, exc.hint, tuple(exc.errors))

@@ -7,6 +7,10 @@ another replica, ``GET /jobs`` and ``GET /jobs/{id}`` read those records. A reco
 still saying queued or running that no live runner knows about belongs to a process
 that stopped mid-job: it is reported as failed, with a hint to submit again.
 
+A submission with an ``Idempotency-Key`` header also stores
+``idempotency/<sha256 of the key>.json`` naming its job, so a retry with the same key
+answers with that job instead of starting another.
+
 Job ids start with the creation time in milliseconds (hex), so listing the record keys
 in order lists the jobs in order of creation.
 """
@@ -14,7 +18,10 @@ in order lists the jobs in order of creation.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
+from typing import Any
 
 from fastapi import HTTPException
 from taas_sdk import TenantStorage
@@ -25,6 +32,7 @@ from taas_marketing.schemas import JobOut, JobProblem
 log = logging.getLogger(__name__)
 
 PREFIX = "jobs/"
+KEYS_PREFIX = "idempotency/"
 INTERRUPTED = JobProblem(
     status=503,
     detail="the module stopped while this job was queued or running",
@@ -62,6 +70,28 @@ def newest(storage: TenantStorage, limit: int, skip: set[str]) -> list[JobOut]:
     chosen = [job_id for job_id in sorted(ids, reverse=True) if job_id not in skip][:limit]
     found = (load(storage, job_id) for job_id in chosen)
     return [job for job in found if job is not None]
+
+
+def _key_record(idempotency_key: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"{KEYS_PREFIX}{digest}.json"
+
+
+def remember_key(storage: TenantStorage, idempotency_key: str, job: JobOut) -> None:
+    """Tie ``idempotency_key`` to ``job`` (and to the request it was made with)."""
+    record = {"job_id": job.id, "request": job.request.model_dump(mode="json")}
+    storage.put(_key_record(idempotency_key), json.dumps(record).encode(), "application/json")
+
+
+def job_for_key(storage: TenantStorage, idempotency_key: str) -> tuple[str, dict[str, Any]] | None:
+    """(job id, request as JSON) an earlier submission with this key made, if any."""
+    try:
+        record = json.loads(storage.get(_key_record(idempotency_key)))
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+    return str(record["job_id"]), dict(record["request"])
 
 
 def _settled(job: JobOut) -> JobOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 import time
 from collections.abc import Iterator
@@ -293,3 +294,40 @@ def test_a_huge_upload_is_refused_before_it_is_read(
     key = upload(client, b"customer_id,date,amount\n" + b"C1,2025-01-02,10.5\n" * 120_000)
     monkeypatch.setattr(client.storage(), "get", lambda key: pytest.fail("the file was read"))
     assert_problem(client.post("/jobs", json={"upload_key": key}), 413, "reads at most")
+
+
+def test_a_retry_with_the_same_idempotency_key_starts_no_second_job(
+    client: ModuleClient, data: SyntheticData
+) -> None:
+    key = upload(client, data.to_csv())
+    request = {"upload_key": key, "segments": 4}
+    retry = {"Idempotency-Key": "campaign-2026-11"}
+    first = client.post("/jobs", json=request, headers=retry)
+    assert first.status_code == 202, first.text
+    again = client.post("/jobs", json=request, headers=retry)
+    assert again.status_code == 202, again.text
+    assert again.json()["id"] == first.json()["id"]
+    wait_for(client, first.json()["id"])
+    after_restart = restarted(client).post("/jobs", json=request, headers=retry)
+    assert after_restart.json()["id"] == first.json()["id"]
+    assert len(client.get("/jobs").json()["jobs"]) == 1
+
+    changed = client.post("/jobs", json=request | {"segments": 5}, headers=retry)
+    assert_problem(changed, 409, "used for a different request")
+    # The same key is another bank's own key, not a reference to this bank's job.
+    other = client.as_tenant("bank-b")
+    assert_problem(other.post("/jobs", json=request, headers=retry), 404, "no object")
+
+
+def test_concurrent_duplicates_start_one_job(client: ModuleClient, data: SyntheticData) -> None:
+    key = upload(client, data.to_csv())
+    request = {"upload_key": key, "segments": 3}
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: client.post("/jobs", json=request, headers={"Idempotency-Key": "k1"}),
+                range(4),
+            )
+        )
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["id"] for a in answers}) == 1
