@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from support import wait_for
+from support import wait_for, wait_operation
 
 
 @dataclass
@@ -40,3 +40,13 @@ def wait_version(
 
     result: dict[str, Any] = wait_for(done, timeout=60, what=f"{name} {version} to be {until}")
     return result
+
+
+def subscribe(api: Any, headers: dict[str, str], tenant: dict[str, Any], module: str) -> None:
+    """Subscribe ``tenant`` to ``module`` and wait for the operation to succeed."""
+    accepted = api.post(
+        f"/v1/tenants/{tenant['id']}/subscriptions", json={"module": module}, headers=headers
+    )
+    assert accepted.status_code == 202, accepted.text
+    op = wait_operation(api, headers, tenant["id"], accepted.json()["operation"]["id"])
+    assert op["status"] == "succeeded", op

@@ -27,6 +27,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from catalog_support import VendorAccount
 from support import unique_slug, wait_for, wait_operation
 from taas.cli.platform import worker_argv
 from taas.kit.settings import StackSettings
@@ -128,17 +129,36 @@ class ControlPlane:
 
 
 @pytest.fixture(scope="session")
-def control_plane(stack: LocalStack) -> ControlPlane:
+def control_plane(stack: LocalStack) -> Iterator[ControlPlane]:
     """A freshly migrated test database, the platform realms and three platform users."""
-    from taas.integrations.systems import systems
-    from taas.kit.migrate import upgrade
-
     url = os.environ["TAAS_DATABASE_URL"]
     with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        _claim_test_database(conn)
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEST_DATABASE))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEST_DATABASE)))
+        yield _prepare_control_plane(url)
+
+
+def _claim_test_database(conn: psycopg.Connection[Any]) -> None:
+    """Hold a session lock on the test database's name, so that a second test session on
+    the same stack fails here instead of dropping the database under the first one."""
+    key = int.from_bytes(hashlib.sha256(TEST_DATABASE.encode()).digest()[:8], "big", signed=True)
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+    if not (row and row[0]):
+        pytest.fail(
+            f"another test session is using the test database {TEST_DATABASE!r} on this "
+            "stack; give this one its own: TAAS_TEST_DATABASE=<name> "
+            "TAAS_TEST_REDIS_DBS=<two free Redis DBs> TAAS_TEST_RUN_DIR=<dir>",
+            pytrace=False,
+        )
+
+
+def _prepare_control_plane(url: str) -> ControlPlane:
+    from taas.integrations.systems import systems
+    from taas.kit.migrate import upgrade
+
     upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
     identity = systems().identity
     identity.ensure_platform()
@@ -309,6 +329,21 @@ def make_tenant(api: Any, operator: dict[str, str]) -> Iterator[Callable[..., di
         )
         if response.status_code == 202:
             wait_operation(api, operator, tenant_id, response.json()["operation"]["id"])
+
+
+@pytest.fixture
+def make_vendor(api: Any, operator: dict[str, str]) -> Callable[[], VendorAccount]:
+    def make() -> VendorAccount:
+        slug = unique_slug("v")
+        response = api.post(
+            "/v1/vendors",
+            json={"slug": slug, "display_name": "Test Vendor", "contact_email": "dev@example.com"},
+            headers=operator,
+        )
+        assert response.status_code == 201, response.text
+        return VendorAccount(slug, response.json()["credentials"])
+
+    return make
 
 
 # =========================================================================== gateway

@@ -14,12 +14,17 @@ from fastapi import FastAPI
 START_TIMEOUT_S = 20.0
 
 
-@contextlib.contextmanager
-def serve_app(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_app(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` until the block ends (on ``port``, default a free one); yields its URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,7 +4,9 @@
     python -m taas_risk.app --manifest --url http://127.0.0.1:58301
 
 Every route works on the calling tenant's data only (``caller.tenant_id``, as signed by
-the gateway); nothing in a request body can name another tenant.
+the gateway); nothing in a request body can name another tenant. The tenant's rules,
+blacklist and history are kept in its own bucket, through the request's storage
+(``taas_risk.durable.DurableRiskStore``); when they cannot be read the call gets a 503.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from taas_sdk.serve import serve
 
 from taas_risk import batch, examples, fraud
 from taas_risk.decision import RiskService
+from taas_risk.durable import DurabilitySettings, DurableRiskStore
 from taas_risk.rules import BlacklistKind, RiskRules
 from taas_risk.schemas import (
     Application,
@@ -33,7 +36,7 @@ from taas_risk.schemas import (
     Problem,
 )
 from taas_risk.scorecard import Scorecard
-from taas_risk.store import BlacklistEntry, InMemoryRiskStore, RiskStore
+from taas_risk.store import BlacklistEntry, InMemoryRiskStore, RiskStore, StateUnavailable
 
 NAME, VERSION, SCOPE = "risk", "1.0.0", "risk.decide"
 SUMMARY = (
@@ -77,6 +80,20 @@ def _entry(entry: BlacklistEntry) -> BlacklistEntryOut:
     )
 
 
+def _unavailable() -> dict[str, Any]:
+    example = Problem(
+        type="about:blank",
+        title="Service unavailable",
+        status=503,
+        detail="the tenant's stored risk state 'state/blacklist.json' cannot be read: ...",
+        hint="repair or remove risk/state/blacklist.json in the tenant's bucket (the module "
+        "will not overwrite it); removing it resets that part to the defaults",
+    ).model_dump(exclude_none=True)
+    return _problems(
+        503, "The tenant's stored state cannot be read or written", {"corrupt": example}
+    )
+
+
 def _decision_examples(service: RiskService) -> dict[str, Any]:
     scratch = RiskService(service.scorecard, InMemoryRiskStore())
     return {
@@ -92,8 +109,10 @@ def create_risk_app(
     limits: batch.BatchLimits | None = None,
     settings: ModuleSettings | None = None,
 ) -> FastAPI:
-    """The module app; the defaults are the shipped model, memory storage, env limits."""
-    service = RiskService(scorecard or load_scorecard(), store or InMemoryRiskStore())
+    """The module app; the defaults are the shipped model, tenant state kept in each
+    tenant's bucket (``TAAS_RISK_SNAPSHOT_S``, ``TAAS_RISK_REFRESH_S``), env limits."""
+    store = store or DurableRiskStore(settings=DurabilitySettings.from_env())
+    service = RiskService(scorecard or load_scorecard(), store)
     limits = limits or batch.BatchLimits.from_env()
     app = create_app(
         name=NAME,
@@ -110,71 +129,88 @@ def create_risk_app(
     )
     app.state.risk = service
     invalid = {"invalid": examples.INVALID_BODY}
+    unavailable = _unavailable()
 
     @app.exception_handler(batch.BatchError)
     async def batch_error(request: Request, exc: batch.BatchError) -> JSONResponse:
         return problem(exc.status, exc.detail, hint=exc.hint)
+
+    @app.exception_handler(StateUnavailable)
+    async def state_unavailable(request: Request, exc: StateUnavailable) -> JSONResponse:
+        response = problem(503, exc.detail, hint=exc.hint, title="Service unavailable")
+        if exc.retryable:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.post(
         "/decisions",
         responses={
             200: _ok(Decision, _decision_examples(service)),
             422: _problems(422, "The application does not match the API", invalid),
+            503: unavailable,
         },
     )
     def decide(
         body: Annotated[Application, Body(openapi_examples=examples.DECISION_REQUESTS)],
         caller: CurrentCaller,
+        storage: TenantStorageDep,
     ) -> Decision:
         """Decide one application: anti-fraud rules, scorecard and the tenant's cutoffs."""
-        return service.decide(caller.tenant_id, body)
+        return service.decide(caller.tenant_id, body, storage)
 
-    @app.get("/rules")
-    def get_rules(caller: CurrentCaller) -> RiskRules:
+    @app.get("/rules", responses={503: unavailable})
+    def get_rules(caller: CurrentCaller, storage: TenantStorageDep) -> RiskRules:
         """The tenant's rules (the defaults until it sets its own)."""
-        return service.store.tenant(caller.tenant_id).rules()
+        return service.store.tenant(caller.tenant_id, storage).rules()
 
     @app.put(
         "/rules",
         responses={
             200: _ok(RiskRules, {"strict": {"value": examples.RULES_REQUESTS["strict"]["value"]}}),
             422: _problems(422, "The rules are not valid", invalid),
+            503: unavailable,
         },
     )
     def put_rules(
         body: Annotated[RiskRules, Body(openapi_examples=examples.RULES_REQUESTS)],
         caller: CurrentCaller,
+        storage: TenantStorageDep,
     ) -> RiskRules:
-        """Replace the tenant's rules (omitted fields take their defaults)."""
-        service.store.tenant(caller.tenant_id).replace_rules(body)
+        """Replace the tenant's rules (omitted fields take their defaults); stored before
+        the answer."""
+        service.store.tenant(caller.tenant_id, storage).replace_rules(body)
         return body
 
-    @app.get("/blacklist", responses={422: _problems(422, "Unknown kind", {})})
+    @app.get("/blacklist", responses={422: _problems(422, "Unknown kind", {}), 503: unavailable})
     def list_blacklist(
-        caller: CurrentCaller, kind: Annotated[BlacklistKind | None, Query()] = None
+        caller: CurrentCaller,
+        storage: TenantStorageDep,
+        kind: Annotated[BlacklistKind | None, Query()] = None,
     ) -> BlacklistPage:
         """The tenant's blacklist, optionally of one kind."""
-        entries = service.store.tenant(caller.tenant_id).blacklist(kind)
+        entries = service.store.tenant(caller.tenant_id, storage).blacklist(kind)
         return BlacklistPage(entries=[_entry(e) for e in entries], count=len(entries))
 
     @app.post(
         "/blacklist",
         status_code=201,
-        responses={422: _problems(422, "Not a blacklist entry", invalid)},
+        responses={422: _problems(422, "Not a blacklist entry", invalid), 503: unavailable},
     )
     def add_to_blacklist(
         body: Annotated[BlacklistAdd, Body(openapi_examples=examples.BLACKLIST_REQUESTS)],
         caller: CurrentCaller,
+        storage: TenantStorageDep,
     ) -> BlacklistEntryOut:
-        """Blacklist an ID number, phone or device for this tenant (value normalised)."""
+        """Blacklist an ID number, phone or device for this tenant (value normalised);
+        stored before the answer."""
         value = NORMALIZE[body.kind](body.value)
-        data = service.store.tenant(caller.tenant_id)
+        data = service.store.tenant(caller.tenant_id, storage)
         return _entry(data.add_to_blacklist(body.kind, value, body.reason))
 
     @app.delete(
         "/blacklist/{kind}/{value}",
         status_code=204,
-        responses={422: _problems(422, "Unknown kind or value too long", {})},
+        responses={422: _problems(422, "Unknown kind or value too long", {}), 503: unavailable},
     )
     def remove_from_blacklist(
         kind: Annotated[BlacklistKind, Path(openapi_examples={"phone": {"value": "phone"}})],
@@ -182,9 +218,11 @@ def create_risk_app(
             str, Path(max_length=64, openapi_examples={"phone": {"value": "13700001111"}})
         ],
         caller: CurrentCaller,
+        storage: TenantStorageDep,
     ) -> Response:
         """Take an entry off the blacklist (204 whether or not it was there)."""
-        service.store.tenant(caller.tenant_id).remove_from_blacklist(kind, NORMALIZE[kind](value))
+        data = service.store.tenant(caller.tenant_id, storage)
+        data.remove_from_blacklist(kind, NORMALIZE[kind](value))
         return Response(status_code=204)
 
     @app.post(
@@ -193,6 +231,7 @@ def create_risk_app(
             404: _problems(404, "No such object", {"missing": _missing_example()}),
             413: _problems(413, "The file is too large", {}),
             422: _problems(422, "The request or the file cannot be scored", invalid),
+            503: unavailable,
         },
     )
     def score_batch(
@@ -201,7 +240,7 @@ def create_risk_app(
         storage: TenantStorageDep,
     ) -> BatchResult:
         """Score a CSV object of the tenant's storage; results go to ``output_key``."""
-        scoring = service.store.tenant(caller.tenant_id).rules().scoring
+        scoring = service.store.tenant(caller.tenant_id, storage).rules().scoring
         batch.output_key_for(body)
         data = storage.get(body.input_key)
         output, result = batch.run(data, body, service.scorecard, scoring, limits)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taas_sdk import TenantStorage
+
 from taas_risk import fraud
 from taas_risk.rules import Action, BlacklistKind, RiskRules, Scoring, VelocityKey
 from taas_risk.schemas import Application, Decision, DecisionValue, Reason
@@ -181,9 +183,12 @@ class RiskService:
         self.scorecard = scorecard
         self.store = store
 
-    def decide(self, tenant_id: str, application: Application) -> Decision:
-        """Check, record, score and decide one application of ``tenant_id``."""
-        data = self.store.tenant(tenant_id)
+    def decide(
+        self, tenant_id: str, application: Application, storage: TenantStorage | None = None
+    ) -> Decision:
+        """Check, record, score and decide one application of ``tenant_id``; ``storage`` is
+        the request's (the tenant's bucket), which a durable store needs."""
+        data = self.store.tenant(tenant_id, storage)
         rules = data.rules()
         ids = identifiers(application)
         hits = format_hits(application, rules) + blacklist_hits(ids, rules, data)

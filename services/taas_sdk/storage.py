@@ -9,10 +9,11 @@ another module's, whatever its code tries: the credentials do not allow it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -76,6 +77,17 @@ def _clean(key: str) -> str:
     return "/".join(parts)
 
 
+@contextlib.contextmanager
+def _missing_is_404(key: str) -> Iterator[None]:
+    """A missing object is the caller's 404, said in the module's terms."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in ("NoSuchKey", "NoSuchObject"):
+            raise HTTPException(404, f"no object {key!r} in the tenant's storage") from exc
+        raise
+
+
 class S3TenantStorage:
     """``TenantStorage`` over MinIO with the minted credentials."""
 
@@ -97,12 +109,8 @@ class S3TenantStorage:
         return self.credentials.prefix + _clean(key)
 
     def get(self, key: str) -> bytes:
-        try:
+        with _missing_is_404(key):
             response = self.client.get_object(self.credentials.bucket, self._name(key))
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                raise HTTPException(404, f"no object {key!r} in the tenant's storage") from exc
-            raise
         try:
             return response.read()
         finally:
@@ -110,12 +118,8 @@ class S3TenantStorage:
             response.release_conn()
 
     def size(self, key: str) -> int:
-        try:
+        with _missing_is_404(key):
             stat = self.client.stat_object(self.credentials.bucket, self._name(key))
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                raise HTTPException(404, f"no object {key!r} in the tenant's storage") from exc
-            raise
         return int(stat.size or 0)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:

@@ -26,9 +26,9 @@ from taas_risk import examples as risk_examples
 from taas_risk.app import create_risk_app
 from taas_sdk import ModuleSettings, manifest
 
-from catalog_support import VendorAccount, wait_version
+from catalog_support import VendorAccount, subscribe, wait_version
 from module_support import serve_app
-from support import spec_of_json, systems_token, unique_slug, wait_for, wait_operation
+from support import spec_of_json, systems_token, unique_slug, wait_for
 from taas.integrations.systems import systems
 
 JOB_TIMEOUT_S = 120.0
@@ -41,15 +41,8 @@ FACTORIES: dict[str, Factory] = {
 
 
 @pytest.fixture
-def vendor(api: Any, operator: dict[str, str]) -> VendorAccount:
-    slug = unique_slug("labs")
-    created = api.post(
-        "/v1/vendors",
-        json={"slug": slug, "display_name": "TaaS Labs", "contact_email": "labs@example.com"},
-        headers=operator,
-    )
-    assert created.status_code == 201, created.text
-    return VendorAccount(slug, created.json()["credentials"])
+def vendor(make_vendor: Callable[[], VendorAccount]) -> VendorAccount:
+    return make_vendor()
 
 
 @pytest.fixture
@@ -84,15 +77,6 @@ def _publish(
     )
     assert approved.status_code == 200, approved.text
     return body
-
-
-def _subscribe(api: Any, operator: dict[str, str], tenant: dict[str, Any], module: str) -> None:
-    accepted = api.post(
-        f"/v1/tenants/{tenant['id']}/subscriptions", json={"module": module}, headers=operator
-    )
-    assert accepted.status_code == 202, accepted.text
-    op = wait_operation(api, operator, tenant["id"], accepted.json()["operation"]["id"])
-    assert op["status"] == "succeeded", op
 
 
 def _bank_client(gateway: Any, tenant: dict[str, Any], scopes: list[str]) -> httpx.Client:
@@ -151,9 +135,9 @@ def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
     bank = make_tenant(tier="pool")["tenant"]
     other = make_tenant(tier="pool")["tenant"]
     for module in (risk, marketing, ocr):
-        _subscribe(api, operator, bank, module)
-    _subscribe(api, operator, other, risk)
-    _subscribe(api, operator, other, marketing)
+        subscribe(api, operator, bank, module)
+    subscribe(api, operator, other, risk)
+    subscribe(api, operator, other, marketing)
 
     their_scopes = [s for n in ("risk", "marketing") for s in published[n]["scopes"]]
     with (

@@ -1,4 +1,8 @@
-"""Fixtures of the risk module's tests: a manual clock, stores, the shipped model, apps."""
+"""Fixtures of the risk module's tests: a manual clock, stores, the shipped model, apps.
+
+The ``client`` fixture runs each API test twice: over the in-memory store and over the
+durable one (state in the test kit's per-tenant in-memory storage).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import pytest
 from taas_risk import examples
 from taas_risk.app import create_risk_app, load_scorecard
 from taas_risk.decision import RiskService
+from taas_risk.durable import DurabilitySettings, DurableRiskStore
 from taas_risk.schemas import Application
 from taas_risk.scorecard import Scorecard
-from taas_risk.store import InMemoryRiskStore, ManualClock
+from taas_risk.store import InMemoryRiskStore, ManualClock, RiskStore
 from taas_sdk.testing import ModuleClient
 
 START = 1_750_000_000.0
@@ -56,5 +61,17 @@ def make_application() -> MakeApplication:
 
 
 @pytest.fixture
-def client(store: InMemoryRiskStore, card: Scorecard) -> ModuleClient:
-    return ModuleClient(create_risk_app(store=store, scorecard=card), tenant="bank-a")
+def durable(clock: ManualClock) -> DurableRiskStore:
+    """A durable store that writes the history after every decision."""
+    return DurableRiskStore(clock=clock, settings=DurabilitySettings(snapshot_every_s=0))
+
+
+@pytest.fixture(params=["memory", "durable"])
+def client(
+    request: pytest.FixtureRequest,
+    store: InMemoryRiskStore,
+    durable: DurableRiskStore,
+    card: Scorecard,
+) -> ModuleClient:
+    chosen: RiskStore = store if request.param == "memory" else durable
+    return ModuleClient(create_risk_app(store=chosen, scorecard=card), tenant="bank-a")

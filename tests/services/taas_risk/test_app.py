@@ -10,8 +10,15 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate as validate_openapi
 from taas_risk import batch, dataset, examples
 from taas_risk.app import create_risk_app
+from taas_risk.durable import (
+    BLACKLIST_KEY,
+    HISTORY_KEY,
+    RULES_KEY,
+    DurabilitySettings,
+    DurableRiskStore,
+)
 from taas_risk.scorecard import Scorecard
-from taas_risk.store import InMemoryRiskStore
+from taas_risk.store import InMemoryRiskStore, ManualClock
 from taas_sdk import manifest
 from taas_sdk.testing import ModuleClient
 
@@ -188,6 +195,84 @@ def test_batch_requests_are_checked(client: ModuleClient) -> None:
     same = {"input_key": "a.csv", "output_key": "a.csv"}
     assert_problem(client.post("/batches", json=same), 422, "never overwritten")
     assert_problem(client.post("/batches", json={"input_key": "../x.csv"}), 422, "invalid object")
+
+
+def restarted(client: ModuleClient, card: Scorecard, clock: ManualClock) -> ModuleClient:
+    """A new app instance (a restarted process) over the same tenants' storages."""
+    store = DurableRiskStore(clock=clock, settings=DurabilitySettings(snapshot_every_s=0))
+    app = create_risk_app(store=store, scorecard=card)
+    return ModuleClient(app, tenant=client.tenant, storages=client.storages)
+
+
+def test_rules_and_blacklist_survive_a_restart_and_stay_per_tenant(
+    durable: DurableRiskStore, card: Scorecard, clock: ManualClock
+) -> None:
+    client = ModuleClient(create_risk_app(store=durable, scorecard=card), tenant="bank-a")
+    strict = examples.RULES_REQUESTS["strict"]["value"]
+    assert client.put("/rules", json=strict).status_code == 200
+    added = client.post("/blacklist", json={"kind": "phone", "value": "13800138000"})
+    assert added.status_code == 201
+    again = restarted(client, card, clock)
+    assert again.get("/rules").json() == strict
+    assert [e["value"] for e in again.get("/blacklist").json()["entries"]] == ["13800138000"]
+    mine = again.post("/decisions", json=application()).json()
+    assert mine["decision"] == "reject"
+    assert mine["reasons"][0]["code"] == "blacklist.phone"
+    other = again.as_tenant("bank-b")
+    assert other.post("/decisions", json=application()).json()["decision"] == "approve"
+    assert other.get("/rules").json() != strict
+    assert set(again.storage(other.tenant_id).list("state/")) <= {HISTORY_KEY}
+    assert {RULES_KEY, BLACKLIST_KEY} <= set(again.storage().list("state/"))
+
+
+def test_velocity_counts_carry_over_a_restart(
+    durable: DurableRiskStore, card: Scorecard, clock: ManualClock
+) -> None:
+    client = ModuleClient(create_risk_app(store=durable, scorecard=card), tenant="bank-a")
+    for _ in range(3):
+        first = client.post("/decisions", json=application()).json()
+        clock.advance(60)
+    assert "velocity.id_number" not in [r["code"] for r in first["reasons"]]
+    fourth = restarted(client, card, clock).post("/decisions", json=application()).json()
+    assert "velocity.id_number" in [r["code"] for r in fourth["reasons"]]
+    assert "4 applications" in next(r["message"] for r in fourth["reasons"] if r["kind"] == "rule")
+
+
+@pytest.mark.parametrize("key", [RULES_KEY, BLACKLIST_KEY, HISTORY_KEY])
+def test_corrupt_state_is_a_503_problem_and_nothing_is_overwritten(
+    durable: DurableRiskStore, card: Scorecard, key: str
+) -> None:
+    client = ModuleClient(create_risk_app(store=durable, scorecard=card), tenant="bank-a")
+    client.storage().put(key, b"\x00 not what the module wrote")
+    before = dict(client.storage().objects)
+    calls = [
+        client.post("/decisions", json=application()),
+        client.get("/rules"),
+        client.put("/rules", json=examples.RULES_REQUESTS["strict"]["value"]),
+        client.get("/blacklist"),
+        client.post("/blacklist", json={"kind": "phone", "value": "13800138000"}),
+        client.delete("/blacklist/phone/13800138000"),
+        client.post("/batches", json={"input_key": "batches/none.csv"}),
+    ]
+    for response in calls:
+        body = assert_problem(response, 503, key)
+        assert f"risk/{key}" in body["hint"]
+        assert "retry-after" not in response.headers
+    assert client.storage().objects == before
+    other = client.as_tenant("bank-b")
+    assert other.post("/decisions", json=application()).status_code == 200
+
+
+def test_a_failing_storage_is_a_retryable_503(durable: DurableRiskStore, card: Scorecard) -> None:
+    client = ModuleClient(create_risk_app(store=durable, scorecard=card), tenant="bank-a")
+
+    def refuse(key: str) -> bytes:
+        raise ConnectionError("storage is down")
+
+    client.storage().get = refuse  # type: ignore[method-assign]
+    response = client.get("/rules")
+    assert_problem(response, 503, "did not answer")
+    assert response.headers["retry-after"] == "5"
 
 
 def no_extra_headers(method: str, path: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from taas_risk.rules import RiskRules, Scoring
 from taas_risk.store import InMemoryRiskStore, ManualClock
 
 HOUR = 3600.0
+STRICT = RiskRules(scoring=Scoring(approve_from=600, reject_below=500))
 
 
 def test_counts_follow_the_rolling_window(store: InMemoryRiskStore, clock: ManualClock) -> None:

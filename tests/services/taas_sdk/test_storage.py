@@ -7,25 +7,21 @@ attempts to read another tenant's bucket or another module's objects fail at Min
 
 from __future__ import annotations
 
-import contextlib
 import io
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Path, Request
 from minio.error import S3Error
 from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest
 from taas_sdk.storage import S3TenantStorage
 
-from catalog_support import wait_version
+from catalog_support import VendorAccount, wait_version
 from gateway_support import RouteMaker, Upstream
+from module_support import serve_app
 from support import spec_of_json, systems_token, unique_slug
 from taas.integrations.systems import systems
 
@@ -90,26 +86,9 @@ def storage_module(platform_url: str, secret: str = SECRET) -> FastAPI:
     return app
 
 
-@contextlib.contextmanager
-def _serve(app: FastAPI) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the storage module did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture
 def module_url(api_server: str) -> Iterator[str]:
-    with _serve(storage_module(api_server)) as url:
+    with serve_app(storage_module(api_server)) as url:
         yield url
 
 
@@ -164,19 +143,16 @@ def test_a_forged_or_missing_grant_gets_no_credentials(api_server: str) -> None:
 
 
 def test_validation_gives_a_storage_plugin_an_empty_sandbox(
-    api: Any, api_server: str, operator: dict[str, str]
+    api: Any,
+    api_server: str,
+    operator: dict[str, str],
+    make_vendor: Callable[[], VendorAccount],
 ) -> None:
     """The contract check of a plugin that declares storage runs with sandbox credentials."""
-    vendor = unique_slug("v")
-    created = api.post(
-        "/v1/vendors",
-        json={"slug": vendor, "display_name": "Vault Ltd", "contact_email": "v@example.com"},
-        headers=operator,
-    )
-    assert created.status_code == 201, created.text
-    credentials = created.json()["credentials"]
-    app = storage_module(api_server, secret=credentials["signing_secret"])
-    with _serve(app) as url:
+    account = make_vendor()
+    vendor = account.slug
+    app = storage_module(api_server, secret=account.credentials["signing_secret"])
+    with serve_app(app) as url:
         body = manifest(app, url=url)
         body["name"] = unique_slug("vault")
         submitted = api.post(f"/v1/vendors/{vendor}/plugins", json=body, headers=operator)

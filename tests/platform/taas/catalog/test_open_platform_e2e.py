@@ -12,6 +12,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from catalog_support import subscribe
 from conftest import ControlPlane
 from plugin_app import PluginServer
 from support import bank_admin_headers, systems_token, wait_for, wait_operation
@@ -27,15 +28,6 @@ def _call(gateway: Any, tenant: dict[str, Any], module: str, token: str | None) 
         headers=headers | {"traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"},
         timeout=10,
     )
-
-
-def _subscribed(api: Any, headers: dict[str, str], tenant: dict[str, Any], module: str) -> None:
-    accepted = api.post(
-        f"/v1/tenants/{tenant['id']}/subscriptions", json={"module": module}, headers=headers
-    )
-    assert accepted.status_code == 202, accepted.text
-    op = wait_operation(api, headers, tenant["id"], accepted.json()["operation"]["id"])
-    assert op["status"] == "succeeded", op
 
 
 def _status_becomes(call: Callable[[], httpx.Response], status: int) -> httpx.Response:
@@ -61,8 +53,8 @@ def test_vendor_to_bank_call_through_the_gateway(
     bank = make_tenant(tier="pool")["tenant"]
     other = make_tenant(tier="silo")["tenant"]
     admin = bank_admin_headers(control_plane.token, bank)
-    _subscribed(api, admin, bank, module)
-    _subscribed(api, operator, other, module)
+    subscribe(api, admin, bank, module)
+    subscribe(api, operator, other, module)
 
     token = systems_token(bank, scope)
     answered = _status_becomes(lambda: _call(gateway, bank, module, token), 200)
@@ -126,7 +118,7 @@ def test_unsubscribing_closes_the_route_at_once(
 ) -> None:
     module = publish(plugin)
     bank = make_tenant()["tenant"]
-    _subscribed(api, operator, bank, module)
+    subscribe(api, operator, bank, module)
     token = systems_token(bank)
     _status_becomes(lambda: _call(gateway, bank, module, token), 200)
     gone = api.delete(f"/v1/tenants/{bank['id']}/subscriptions/{module}", headers=operator)
@@ -146,7 +138,7 @@ def test_an_expired_or_forged_token_is_401(
 ) -> None:
     module = publish(plugin)
     bank = make_tenant()["tenant"]
-    _subscribed(api, operator, bank, module)
+    subscribe(api, operator, bank, module)
     real = jwt.decode(systems_token(bank), options={"verify_signature": False})
     # Same claims, signed by a key that is not the issuer's, and already expired.
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
