@@ -11,7 +11,9 @@ A second bank's blacklist, jobs and files stay its own.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +29,7 @@ from taas_risk.app import create_risk_app
 from taas_sdk import ModuleSettings, manifest
 
 from catalog_support import VendorAccount, subscribe, wait_version
+from conftest import SPANS
 from module_support import serve_app
 from support import spec_of_json, systems_token, unique_slug, wait_for
 from taas.integrations.systems import systems
@@ -49,7 +52,10 @@ def vendor(make_vendor: Callable[[], VendorAccount]) -> VendorAccount:
 def modules(api_server: str, vendor: VendorAccount) -> Iterator[dict[str, tuple[FastAPI, str]]]:
     """The three module apps served with the vendor's signing secret: name → (app, url)."""
     settings = ModuleSettings(
-        signing_secret=vendor.credentials["signing_secret"], platform_url=api_server
+        signing_secret=vendor.credentials["signing_secret"],
+        platform_url=api_server,
+        otel_exporter="jsonl",
+        otel_file=str(SPANS),
     )
     with contextlib.ExitStack() as stack:
         served = {}
@@ -119,6 +125,33 @@ def _segment(bank: httpx.Client, module: str) -> dict[str, Any]:
     return dict(state)
 
 
+def _assert_trace_continues_into_the_module(
+    bank: httpx.Client, module: str, tenant: dict[str, Any]
+) -> None:
+    """The bank's trace goes on in the gateway's span, then in the module's own span."""
+    trace_id, caller_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    answer = bank.get(
+        f"/{module}/rules", headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}
+    )
+    assert answer.status_code == 200, answer.text
+
+    def spans() -> tuple[dict[str, Any], dict[str, Any]] | None:
+        lines = SPANS.read_text().splitlines() if SPANS.exists() else []
+        found = [json.loads(line) for line in lines if trace_id in line]
+        gateway = [s for s in found if s["service"] == "taas-gateway"]
+        # In this process the module shares the API's tracer provider (one per process).
+        own = [s for s in found if s["name"] == "risk GET /rules"]
+        return (gateway[0], own[0]) if gateway and own else None
+
+    gateway, own = wait_for(spans, timeout=10, what="the trace's spans")
+    assert gateway["parent_id"] == caller_span
+    assert own["parent_id"] == gateway["span_id"]
+    assert own["attributes"]["tenant.id"] == tenant["id"]
+    assert own["attributes"]["module"] == "risk"
+    assert own["attributes"]["plugin.version"] == "1.0.0"
+    assert own["attributes"]["http.response.status_code"] == 200
+
+
 def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
     api: Any,
     operator: dict[str, str],
@@ -148,6 +181,7 @@ def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
         # this bank only.
         decision = _decide(mine, risk)
         assert decision["decision"] == "approve"
+        _assert_trace_continues_into_the_module(mine, risk, bank)
         assert any(r["kind"] == "score" for r in decision["reasons"])
         phone = risk_examples.DECISION_REQUESTS["approve"]["value"]["phone"]
         listed = mine.post(
