@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from taas_risk import dataset, train
-from taas_risk.binning import BinningSettings
+from taas_risk.binning import BinningSettings, IntArray
 from taas_risk.features import FEATURES
+from taas_risk.metrics import Discrimination
 from taas_risk.scorecard import Scorecard, TrainingSettings, fit
 
 
@@ -63,3 +65,42 @@ def test_the_shipped_model_is_what_training_with_its_settings_gives(
     assert measured.auc == pytest.approx(card.metadata["holdout"]["auc"], abs=1e-4)
     assert measured.ks == pytest.approx(card.metadata["holdout"]["ks"], abs=1e-4)
     assert card.metadata["split"]["seed"] == dataset.SEED
+
+
+def test_settings_are_chosen_by_the_mean_of_cv_auc_and_ks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A made-up CV: the best AUC alone is C=1.0, p=0.05; the best mean of AUC and KS is
+    # C=0.1, p=0.5 (slightly lower AUC, much higher KS).
+    figures = {
+        (1.0, 0.05): (0.80, 0.40),
+        (0.1, 0.5): (0.79, 0.50),
+    }
+
+    def fake_cv(frame: pd.DataFrame, bad: IntArray, settings: TrainingSettings) -> Discrimination:
+        key = (settings.regularization_c, settings.binning.max_split_p_value)
+        auc, ks = figures.get(key, (0.70, 0.30))
+        return Discrimination(auc=auc, ks=ks, gini=2 * auc - 1)
+
+    monkeypatch.setattr(train, "cross_validate", fake_cv)
+    settings, cv = train.choose_settings(pd.DataFrame(), np.zeros(0, dtype=np.intp))
+    assert (settings.regularization_c, settings.binning.max_split_p_value) == (0.1, 0.5)
+    assert (cv.auc, cv.ks) == (0.79, 0.50)
+    assert train.selection_score(cv) == pytest.approx(0.645)
+
+
+def test_cross_validation_reports_mean_auc_ks_and_gini(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    training, _ = split
+    frame, bad = dataset.features_and_target(training.reset_index(drop=True))
+    cv = train.cross_validate(frame, bad, TrainingSettings(regularization_c=0.1))
+    assert 0.7 < cv.auc < 0.9
+    assert 0.3 < cv.ks < 0.7
+    assert cv.gini == pytest.approx(2 * cv.auc - 1)
+
+
+def test_the_shipped_model_records_its_cross_validated_figures(card: Scorecard) -> None:
+    cv = card.metadata["cv"]
+    assert set(cv) == {"auc", "ks", "gini"}
+    assert 0.5 < cv["ks"] < cv["auc"] < 1
