@@ -28,6 +28,8 @@ from taas_sdk.storage import CredentialBroker
 
 PROBLEM_JSON = "application/problem+json"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+UNPARSABLE_BODY = "There was an error parsing the body"
+"""What FastAPI says (with a 400) when a JSON body cannot be decoded."""
 _propagator = TraceContextTextMapPropagator()
 
 
@@ -53,6 +55,37 @@ def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> 
         body["hint"] = hint
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "hint": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+"""The body of every error answer (RFC 9457 problem details, plus ``hint``)."""
+
+
+def _declare_problem_422s(schema: dict[str, Any]) -> None:
+    """FastAPI documents its validation errors as ``application/json``; the SDK answers
+    them as problem+json, so the document says so (contract checks and clients rely on it)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            content = operation.get("responses", {}).get("422", {}).get("content", {})
+            default = content.get("application/json", {}).get("schema", {})
+            if default.get("$ref", "").endswith("/HTTPValidationError"):
+                del content["application/json"]
+                content.setdefault(
+                    PROBLEM_JSON, {"schema": {"$ref": "#/components/schemas/Problem"}}
+                )
 
 
 def _title(status: int) -> str:
@@ -141,6 +174,14 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+            # FastAPI's answer to a body that is not UTF-8 JSON: a 422 like every other
+            # body that does not match the operation's schema.
+            return problem(
+                422,
+                "the request body is not valid JSON",
+                hint="send UTF-8 JSON that matches the operation's schema",
+            )
         return problem(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -153,6 +194,13 @@ def create_app(
             422, "the request does not match the module's API", errors=errors,
             hint="see the module's OpenAPI document",
         )  # fmt: skip
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _declare_problem_422s(FastAPI.openapi(app))
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=True, tags=["health"])
     def healthz() -> dict[str, str]:

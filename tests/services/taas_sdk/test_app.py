@@ -91,3 +91,20 @@ def test_the_manifest_comes_from_the_app_and_passes_the_platform_schema() -> Non
     assert parsed.scopes == ["echo.use"]
     assert "/whoami" in parsed.openapi["paths"]
     assert isinstance(httpx.URL(str(parsed.upstream.url)), httpx.URL)
+
+
+def test_a_body_that_is_not_json_is_a_422_problem_like_any_invalid_body() -> None:
+    client = ModuleClient(make_app(), tenant="bank-a")
+    headers = {"Content-Type": "application/json"}
+    for body in (b"\xff\xfe not utf-8", b"{not json", b'{"text": 3}'):
+        answer = client.put("/notes/a", content=body, headers=headers)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["hint"]
+
+
+def test_the_openapi_document_says_validation_errors_are_problems() -> None:
+    document = make_app().openapi()
+    answer_422 = document["paths"]["/notes/{name}"]["put"]["responses"]["422"]
+    assert set(answer_422["content"]) == {"application/problem+json"}
+    assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
