@@ -9,26 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from taas_sdk import PROBLEM_SCHEMA
+
 from taas_marketing.schemas import JobList, JobOut, JobProblem, Upload
 from taas_marketing.validation import EXPECTED
 
 UNKNOWN_JOB_ID = "0" * 32
 NO_GRANT = "this call carries no storage grant: the plugin declares no storage access"
-
-
-def _problem_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "hint": {"type": "string"},
-            "errors": {"type": "array", "items": {}},
-        },
-    }
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -41,7 +28,7 @@ def problem_response(description: str, examples: dict[str, dict[str, Any]]) -> d
         "description": description,
         "content": {
             "application/problem+json": {
-                "schema": _problem_schema(),
+                "schema": dict(PROBLEM_SCHEMA),
                 "examples": {name: {"value": value} for name, value in examples.items()},
             }
         },

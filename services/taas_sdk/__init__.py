@@ -12,13 +12,14 @@
 It never imports the control plane (``taas``): vendors install it on its own.
 """
 
-from taas_sdk.app import ModuleInfo, create_app, problem
+from taas_sdk.app import PROBLEM_SCHEMA, ModuleInfo, create_app, problem
 from taas_sdk.caller import Caller, CurrentCaller
 from taas_sdk.manifest import manifest
 from taas_sdk.settings import ModuleSettings
 from taas_sdk.storage import TenantStorage, TenantStorageDep
 
 __all__ = [
+    "PROBLEM_SCHEMA",
     "Caller",
     "CurrentCaller",
     "ModuleInfo",

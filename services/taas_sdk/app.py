@@ -60,7 +60,7 @@ def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "type": "object",
-    "required": ["type", "title", "status"],
+    "required": ["type", "title", "status", "detail"],
     "properties": {
         "type": {"type": "string"},
         "title": {"type": "string"},

@@ -13,12 +13,6 @@ from typing import Any
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from starlette.types import ASGIApp, Receive, Scope, Send
 from taas_marketing.app import create_marketing_app
@@ -27,12 +21,8 @@ from taas_risk.app import create_risk_app
 from taas_sdk import ModuleSettings
 from taas_sdk.testing import ModuleClient
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from fuzz_support import CHECKS
+
 SETTINGS = ModuleSettings(signing_secret="fuzz-secret")
 # Raw image bodies of the OCR module: sent as the bytes the fuzzer generates.
 schemathesis.serializer.alias(["image/bmp", "image/tiff", "image/webp"], "application/octet-stream")

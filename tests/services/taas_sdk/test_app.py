@@ -9,7 +9,14 @@ import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, manifest
+from taas_sdk import (
+    PROBLEM_SCHEMA,
+    CurrentCaller,
+    ModuleSettings,
+    TenantStorageDep,
+    create_app,
+    manifest,
+)
 from taas_sdk.testing import ModuleClient
 
 from taas.catalog.manifest import PluginManifest
@@ -107,4 +114,4 @@ def test_the_openapi_document_says_validation_errors_are_problems() -> None:
     document = make_app().openapi()
     answer_422 = document["paths"]["/notes/{name}"]["put"]["responses"]["422"]
     assert set(answer_422["content"]) == {"application/problem+json"}
-    assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
+    assert document["components"]["schemas"]["Problem"] == PROBLEM_SCHEMA
