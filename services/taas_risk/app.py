@@ -18,7 +18,14 @@ from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from taas_sdk import CurrentCaller, ModuleSettings, TenantStorageDep, create_app, problem
+from taas_sdk import (
+    CurrentCaller,
+    ModuleSettings,
+    TenantStorageDep,
+    create_app,
+    problem,
+    require_scopes,
+)
 from taas_sdk.serve import serve
 
 from taas_risk import batch, examples, fraud
@@ -39,6 +46,8 @@ from taas_risk.scorecard import Scorecard
 from taas_risk.store import BlacklistEntry, InMemoryRiskStore, RiskStore, StateUnavailable
 
 NAME, VERSION, SCOPE = "risk", "1.0.0", "risk.decide"
+ADMIN_SCOPE = "risk.admin"
+"""Also needed to change the rules and to read or change the blacklist."""
 SUMMARY = (
     "Credit risk: WOE scorecard with reasons, anti-fraud rules (ID, phone, card, blacklist, "
     "velocity, multi-lending), approve/review/reject decisions and batch scoring."
@@ -120,6 +129,7 @@ def create_risk_app(
         capability="risk",
         summary=SUMMARY,
         scopes=[SCOPE],
+        operation_scopes=[ADMIN_SCOPE],
         data={
             "storage": ["read", "write"],
             "personal_data": ["identity", "contact", "financial", "device"],
@@ -130,6 +140,8 @@ def create_risk_app(
     app.state.risk = service
     invalid = {"invalid": examples.INVALID_BODY}
     unavailable = _unavailable()
+    admin = require_scopes(ADMIN_SCOPE)
+    admin_only = _problems(403, f"The token lacks the scope {ADMIN_SCOPE}", {})
 
     @app.exception_handler(batch.BatchError)
     async def batch_error(request: Request, exc: batch.BatchError) -> JSONResponse:
@@ -167,9 +179,11 @@ def create_risk_app(
         "/rules",
         responses={
             200: _ok(RiskRules, {"strict": {"value": examples.RULES_REQUESTS["strict"]["value"]}}),
+            403: admin_only,
             422: _problems(422, "The rules are not valid", invalid),
             503: unavailable,
         },
+        dependencies=[admin],
     )
     def put_rules(
         body: Annotated[RiskRules, Body(openapi_examples=examples.RULES_REQUESTS)],
@@ -181,7 +195,11 @@ def create_risk_app(
         service.store.tenant(caller.tenant_id, storage).replace_rules(body)
         return body
 
-    @app.get("/blacklist", responses={422: _problems(422, "Unknown kind", {}), 503: unavailable})
+    @app.get(
+        "/blacklist",
+        responses={403: admin_only, 422: _problems(422, "Unknown kind", {}), 503: unavailable},
+        dependencies=[admin],
+    )
     def list_blacklist(
         caller: CurrentCaller,
         storage: TenantStorageDep,
@@ -194,7 +212,12 @@ def create_risk_app(
     @app.post(
         "/blacklist",
         status_code=201,
-        responses={422: _problems(422, "Not a blacklist entry", invalid), 503: unavailable},
+        responses={
+            403: admin_only,
+            422: _problems(422, "Not a blacklist entry", invalid),
+            503: unavailable,
+        },
+        dependencies=[admin],
     )
     def add_to_blacklist(
         body: Annotated[BlacklistAdd, Body(openapi_examples=examples.BLACKLIST_REQUESTS)],
@@ -210,7 +233,12 @@ def create_risk_app(
     @app.delete(
         "/blacklist/{kind}/{value}",
         status_code=204,
-        responses={422: _problems(422, "Unknown kind or value too long", {}), 503: unavailable},
+        responses={
+            403: admin_only,
+            422: _problems(422, "Unknown kind or value too long", {}),
+            503: unavailable,
+        },
+        dependencies=[admin],
     )
     def remove_from_blacklist(
         kind: Annotated[BlacklistKind, Path(openapi_examples={"phone": {"value": "phone"}})],
@@ -242,6 +270,7 @@ def create_risk_app(
         """Score a CSV object of the tenant's storage; results go to ``output_key``."""
         scoring = service.store.tenant(caller.tenant_id, storage).rules().scoring
         batch.output_key_for(body)
+        batch.check_size(storage.size(body.input_key), limits)  # before reading it whole
         data = storage.get(body.input_key)
         output, result = batch.run(data, body, service.scorecard, scoring, limits)
         storage.put(result.output_key, output, "text/csv")

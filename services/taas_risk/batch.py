@@ -65,14 +65,19 @@ def output_key_for(request: BatchRequest) -> str:
     return key
 
 
-def read_csv(data: bytes, limits: BatchLimits) -> pd.DataFrame:
-    """The file as text columns, or a ``BatchError`` saying what is wrong with it."""
-    if len(data) > limits.max_bytes:
+def check_size(size: int, limits: BatchLimits) -> None:
+    """413 for a file over the limit (checked before it is read, and again after)."""
+    if size > limits.max_bytes:
         raise BatchError(
             413,
-            f"the file has {len(data):,} bytes; the limit is {limits.max_bytes:,}",
+            f"the file has {size:,} bytes; the limit is {limits.max_bytes:,}",
             hint="split it into smaller files",
         )
+
+
+def read_csv(data: bytes, limits: BatchLimits) -> pd.DataFrame:
+    """The file as text columns, or a ``BatchError`` saying what is wrong with it."""
+    check_size(len(data), limits)
     if not data.strip():
         raise BatchError(422, "the file is empty", hint="upload a CSV with a header row")
     try:

@@ -13,7 +13,7 @@ It never imports the control plane (``taas``): vendors install it on its own.
 """
 
 from taas_sdk.app import PROBLEM_SCHEMA, ModuleInfo, create_app, problem
-from taas_sdk.caller import Caller, CurrentCaller
+from taas_sdk.caller import Caller, CurrentCaller, require_scopes
 from taas_sdk.manifest import manifest
 from taas_sdk.settings import ModuleSettings
 from taas_sdk.storage import TenantStorage, TenantStorageDep
@@ -29,4 +29,5 @@ __all__ = [
     "create_app",
     "manifest",
     "problem",
+    "require_scopes",
 ]

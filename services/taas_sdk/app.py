@@ -22,7 +22,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taas_sdk import signing, telemetry
-from taas_sdk.caller import Caller
+from taas_sdk.caller import Caller, MissingScopes
 from taas_sdk.settings import ModuleSettings
 from taas_sdk.storage import CredentialBroker
 
@@ -46,6 +46,8 @@ class ModuleInfo:
     resources: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, Any] = field(default_factory=dict)
     timeout_s: float = 30.0
+    operation_scopes: list[str] = field(default_factory=list)
+    """Scopes only some operations need (checked with ``require_scopes``)."""
 
 
 def problem(status: int, detail: str, hint: str | None = None, **extra: Any) -> JSONResponse:
@@ -115,12 +117,18 @@ def create_app(
     pricing: dict[str, Any] | None = None,
     timeout_s: float = 30.0,
     settings: ModuleSettings | None = None,
+    operation_scopes: list[str] | None = None,
 ) -> FastAPI:
-    """A module app: gateway-only routes, health probes, problem+json, tracing."""
+    """A module app: gateway-only routes, health probes, problem+json, tracing.
+
+    ``scopes`` are required by the gateway for every call; ``operation_scopes`` are scopes
+    that only some operations need (an admin scope, say): the bank's systems may ask for
+    them, and the routes that need them say so with ``dependencies=[require_scopes(...)]``.
+    """
     settings = settings or ModuleSettings.from_env()
     info = ModuleInfo(
         name, version, capability, summary, scopes or [], data or {}, resources or {},
-        pricing or {}, timeout_s,
+        pricing or {}, timeout_s, operation_scopes or [],
     )  # fmt: skip
     app = FastAPI(title=summary, version=version)
     app.state.module = info
@@ -182,6 +190,8 @@ def create_app(
                 "the request body is not valid JSON",
                 hint="send UTF-8 JSON that matches the operation's schema",
             )
+        if isinstance(exc, MissingScopes):
+            return problem(403, str(exc.detail), hint=exc.hint, missing_scopes=exc.missing_scopes)
         return problem(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)

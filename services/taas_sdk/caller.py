@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -48,3 +48,30 @@ def current_caller(request: Request) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def require_scopes(*scopes: str) -> Any:
+    """A route dependency: the call's token must carry every one of ``scopes`` (403
+    otherwise). Use it for the module's ``operation_scopes``, which the gateway does not
+    check: ``@app.put("/rules", dependencies=[require_scopes("risk.admin")])``."""
+    needed = frozenset(scopes)
+
+    def check(caller: CurrentCaller) -> None:
+        missing = sorted(needed - caller.scopes)
+        if missing:
+            raise MissingScopes(missing)
+
+    return Depends(check)
+
+
+class MissingScopes(HTTPException):
+    """403: the token lacks scopes this operation needs (answered as problem+json)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            403,
+            f"this operation needs the scope(s) {' '.join(missing)}, "
+            "which the caller's token does not carry",
+        )
+        self.hint = f"ask for a token with scope={' '.join(missing)} (and the module's scopes)"
+        self.missing_scopes = missing

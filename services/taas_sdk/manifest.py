@@ -30,6 +30,7 @@ def manifest(
         "openapi": document,
         "health_path": "/healthz",
         "scopes": info.scopes,
+        "operation_scopes": info.operation_scopes,
         "data": info.data,
         "resources": info.resources or {"cpu": "250m", "memory": "256Mi", "replicas": 1},
         "pricing": info.pricing or {"model": "per_call", "currency": "CNY", "per_call": 0.0},

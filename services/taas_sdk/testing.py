@@ -83,7 +83,8 @@ class ModuleClient(TestClient):
         super().__init__(app, raise_server_exceptions=False)
         self.tenant = tenant
         self.tenant_id = tenant_id or str(uuid.uuid5(uuid.NAMESPACE_DNS, tenant))
-        self.scopes = scopes if scopes is not None else list(app.state.module.scopes)
+        info = app.state.module
+        self.scopes = scopes if scopes is not None else [*info.scopes, *info.operation_scopes]
         self.subject = subject
         self.storages: dict[str, MemoryStorage] = storages if storages is not None else {}
         settings: ModuleSettings = app.state.settings

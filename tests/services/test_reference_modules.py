@@ -85,6 +85,11 @@ def _publish(
     return body
 
 
+def body_scopes(manifest: dict[str, Any]) -> list[str]:
+    """Every scope a subscribed bank may ask for to use the plugin."""
+    return [*manifest["scopes"], *manifest.get("operation_scopes", [])]
+
+
 def _bank_client(gateway: Any, tenant: dict[str, Any], scopes: list[str]) -> httpx.Client:
     token = systems_token(tenant, " ".join(scopes))
     return httpx.Client(
@@ -164,7 +169,7 @@ def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
         name: _publish(api, operator, vendor, app, url) for name, (app, url) in modules.items()
     }
     risk, marketing, ocr = (published[n]["name"] for n in ("risk", "marketing", "ocr"))
-    scopes = sorted({s for body in published.values() for s in body["scopes"]})
+    scopes = sorted({s for body in published.values() for s in body_scopes(body)})
     bank = make_tenant(tier="pool")["tenant"]
     other = make_tenant(tier="pool")["tenant"]
     for module in (risk, marketing, ocr):
@@ -172,9 +177,10 @@ def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
     subscribe(api, operator, other, risk)
     subscribe(api, operator, other, marketing)
 
-    their_scopes = [s for n in ("risk", "marketing") for s in published[n]["scopes"]]
+    their_scopes = [s for n in ("risk", "marketing") for s in body_scopes(published[n])]
     with (
         _bank_client(gateway, bank, scopes) as mine,
+        _bank_client(gateway, bank, published["risk"]["scopes"]) as loans,
         _bank_client(gateway, other, their_scopes) as theirs,
     ):
         # Risk: a decision with reasons; the bank's blacklist turns it into a reject for
@@ -184,9 +190,13 @@ def test_reference_modules_registered_subscribed_and_called_through_the_gateway(
         _assert_trace_continues_into_the_module(mine, risk, bank)
         assert any(r["kind"] == "score" for r in decision["reasons"])
         phone = risk_examples.DECISION_REQUESTS["approve"]["value"]["phone"]
-        listed = mine.post(
-            f"/{risk}/blacklist", json={"kind": "phone", "value": phone, "reason": "fraud ring"}
-        )
+        entry = {"kind": "phone", "value": phone, "reason": "fraud ring"}
+        # A token with the decision scope only (a loan system's) cannot change the list;
+        # one that also asked for the admin scope, which the subscription created, can.
+        refused = loans.post(f"/{risk}/blacklist", json=entry)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["missing_scopes"] == ["risk.admin"]
+        listed = mine.post(f"/{risk}/blacklist", json=entry)
         assert listed.status_code == 201, listed.text
         assert _decide(mine, risk)["decision"] == "reject"
         assert _decide(theirs, risk)["decision"] == "approve"

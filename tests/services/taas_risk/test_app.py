@@ -88,6 +88,24 @@ def test_not_json_at_all_is_a_422_problem(client: ModuleClient) -> None:
     assert_problem(response, 422, "does not match")
 
 
+def test_rules_and_blacklist_need_the_admin_scope(client: ModuleClient) -> None:
+    loans = client.as_tenant(client.tenant, scopes=["risk.decide"])  # a loan system's token
+    entry = {"kind": "phone", "value": "13700001111", "reason": "fraud ring"}
+    for method, path, body in [
+        ("PUT", "/rules", examples.RULES_REQUESTS["strict"]["value"]),
+        ("GET", "/blacklist", None),
+        ("POST", "/blacklist", entry),
+        ("DELETE", "/blacklist/phone/13700001111", None),
+    ]:
+        refused = loans.request(method, path, json=body)
+        assert refused.status_code == 403, (method, path, refused.text)
+        assert refused.json()["missing_scopes"] == ["risk.admin"]
+    assert loans.get("/rules").status_code == 200
+    assert loans.post("/decisions", json=application()).status_code == 200
+    assert client.get("/rules").json() == loans.get("/rules").json()  # nothing changed
+    assert client.get("/blacklist").json()["count"] == 0
+
+
 def test_rules_are_per_tenant(client: ModuleClient) -> None:
     other = client.as_tenant("bank-b")
     default = client.get("/rules").json()
@@ -182,10 +200,14 @@ def test_unusable_batch_files_are_4xx_problems(
     assert client.storage().list() == ["in.csv"]  # nothing written
 
 
-def test_huge_batch_files_are_413(store: InMemoryRiskStore, card: Scorecard) -> None:
+def test_huge_batch_files_are_413_before_they_are_read(
+    store: InMemoryRiskStore, card: Scorecard, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = create_risk_app(store=store, scorecard=card, limits=batch.BatchLimits(max_bytes=2000))
     client = ModuleClient(app, tenant="bank-a")
-    client.storage().put("big.csv", german_csv(50))
+    storage = client.storage()
+    storage.put("big.csv", german_csv(50))
+    monkeypatch.setattr(storage, "get", lambda key: pytest.fail(f"{key} was read"))
     body = assert_problem(client.post("/batches", json={"input_key": "big.csv"}), 413, "limit")
     assert body["hint"] == "split it into smaller files"
 
@@ -310,5 +332,6 @@ def test_the_manifest_says_what_the_module_touches(client: ModuleClient) -> None
     assert document["name"] == "risk"
     assert document["capability"] == "risk"
     assert document["scopes"] == ["risk.decide"]
+    assert document["operation_scopes"] == ["risk.admin"]
     assert document["data"]["storage"] == ["read", "write"]
     assert set(document["data"]["personal_data"]) == {"identity", "contact", "financial", "device"}

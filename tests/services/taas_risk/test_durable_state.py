@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from taas_risk import examples
-from taas_risk.app import create_risk_app
+from taas_risk.app import ADMIN_SCOPE, create_risk_app
 from taas_sdk import ModuleSettings
 
 from gateway_support import RouteMaker, Upstream, sql
@@ -40,7 +40,11 @@ class Bank:
 
     def __init__(self, gateway_url: str, tenant: dict[str, Any], module: str) -> None:
         self.base = f"{gateway_url}/t/{tenant['slug']}/{module}"
-        self.headers = {"Authorization": f"Bearer {systems_token(tenant)}"}
+        # The routes are written straight into the tables, so the subscription saga that
+        # would create the module's admin scope for the bank is done here by hand.
+        systems().identity.ensure_module_scopes(spec_of_json(tenant), [ADMIN_SCOPE])
+        token = systems_token(tenant, ADMIN_SCOPE)
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(

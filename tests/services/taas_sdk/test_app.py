@@ -16,6 +16,7 @@ from taas_sdk import (
     TenantStorageDep,
     create_app,
     manifest,
+    require_scopes,
 )
 from taas_sdk.testing import ModuleClient
 
@@ -115,3 +116,37 @@ def test_the_openapi_document_says_validation_errors_are_problems() -> None:
     answer_422 = document["paths"]["/notes/{name}"]["put"]["responses"]["422"]
     assert set(answer_422["content"]) == {"application/problem+json"}
     assert document["components"]["schemas"]["Problem"] == PROBLEM_SCHEMA
+
+
+def test_operation_scopes_are_checked_by_the_route_that_needs_them() -> None:
+    app = create_app(
+        name="ledger",
+        version="1.0.0",
+        capability="other",
+        summary="Reads and, for admins, edits",
+        scopes=["ledger.read"],
+        operation_scopes=["ledger.admin"],
+        settings=ModuleSettings(signing_secret=SECRET),
+    )
+
+    @app.get("/entries")
+    def entries(caller: CurrentCaller) -> dict[str, str]:
+        return {"read_by": caller.subject}
+
+    @app.delete("/entries", dependencies=[require_scopes("ledger.admin")])
+    def clear() -> dict[str, bool]:
+        return {"cleared": True}
+
+    reader = ModuleClient(app, tenant="bank-a", scopes=["ledger.read"])
+    assert reader.get("/entries").status_code == 200
+    refused = reader.delete("/entries")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["missing_scopes"] == ["ledger.admin"]
+    assert "scope=ledger.admin" in refused.json()["hint"]
+    admin = ModuleClient(app, tenant="bank-a")  # by default: every scope the module declares
+    assert admin.delete("/entries").json() == {"cleared": True}
+
+    described = PluginManifest.model_validate(manifest(app, url="http://127.0.0.1:9"))
+    assert (described.scopes, described.operation_scopes) == (["ledger.read"], ["ledger.admin"])
+    assert described.all_scopes() == ["ledger.admin", "ledger.read"]

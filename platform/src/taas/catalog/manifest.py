@@ -159,6 +159,15 @@ class PluginManifest(BaseModel):
             "created in the bank's identity space when it subscribes.",
         ),
     ] = []
+    operation_scopes: Annotated[
+        list[Annotated[str, Field(pattern=SCOPE)]],
+        Field(
+            max_length=20,
+            description="Scopes only some operations need on top of `scopes` (e.g. an "
+            "admin scope): created for the bank like `scopes` so its systems can ask for "
+            "them, but checked by the plugin per operation, not by the gateway.",
+        ),
+    ] = []
     data: DataAccess = DataAccess()
     resources: Resources = Resources()
     pricing: Pricing = Pricing()
@@ -182,10 +191,14 @@ class PluginManifest(BaseModel):
             raise ValueError(f'{value!r} is not a version range such as ">=1.0,<2"') from exc
         return value
 
-    @field_validator("scopes")
+    @field_validator("scopes", "operation_scopes")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
+
+    def all_scopes(self) -> list[str]:
+        """Every scope a bank's systems may ask for to use the plugin."""
+        return sorted({*self.scopes, *self.operation_scopes})
 
 
 def plugin_api_compatible(range_: str) -> bool:

@@ -111,6 +111,7 @@ class CatalogVersion(BaseModel):
     published_at: dt.datetime | None
     plugin_api: str
     scopes: list[str]
+    operation_scopes: list[str] = []
     data: dict[str, Any]
     pricing: dict[str, Any]
 
@@ -182,6 +183,10 @@ class SubscriptionOut(BaseModel):
     scopes: Annotated[
         list[str], Field(description="Scopes a token needs to call the module through the gateway.")
     ]
+    operation_scopes: Annotated[
+        list[str],
+        Field(description="Scopes some of the module's operations need on top of `scopes`."),
+    ] = []
     gateway_path: Annotated[str, Field(description="Where bank systems call the module.")]
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -331,6 +331,7 @@ class CatalogService:
                             published_at=row.published_at,
                             plugin_api=row.manifest.get("plugin_api", ""),
                             scopes=row.manifest.get("scopes", []),
+                            operation_scopes=row.manifest.get("operation_scopes", []),
                             data=row.manifest.get("data", {}),
                             pricing=row.manifest.get("pricing", {}),
                         )

@@ -62,8 +62,14 @@ def module_params(row: PluginVersion) -> dict[str, Any]:
         "cpu": resources.get("cpu", "100m"),
         "memory": resources.get("memory", "128Mi"),
         "replicas": int(resources.get("replicas", 1)),
-        "scopes": list(row.manifest.get("scopes", [])),
+        "scopes": requestable_scopes(row.manifest),
     }
+
+
+def requestable_scopes(manifest: dict[str, Any]) -> list[str]:
+    """The scopes a subscribed bank's systems may ask for: the plugin's required scopes and
+    those only some of its operations need."""
+    return sorted({*manifest.get("scopes", []), *manifest.get("operation_scopes", [])})
 
 
 def module_spec(row: PluginVersion) -> ModuleSpec:
@@ -116,6 +122,7 @@ class SubscriptionService:
             rate_limit_rps=row.rate_limit_rps,
             monthly_quota=row.monthly_quota,
             scopes=version.manifest.get("scopes", []),
+            operation_scopes=version.manifest.get("operation_scopes", []),
             gateway_path=f"/t/{tenant.slug}/{row.module}/",
             created_at=row.created_at,
             updated_at=row.updated_at,

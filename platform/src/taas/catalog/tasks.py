@@ -14,7 +14,7 @@ from sqlalchemy import select
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
 from taas.catalog.states import PluginStatus, check_plugin_transition
-from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID
+from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID, requestable_scopes
 from taas.catalog.validation import HeadersFor, validate
 from taas.kit import grants, signing
 from taas.kit.celery import celery_app
@@ -60,7 +60,7 @@ def contract_headers(version: PluginVersion, secret: str) -> HeadersFor:
                 tenant_id=CONTRACT_TENANT_ID,
                 caller=ACTOR,
                 caller_client=ACTOR,
-                scopes=" ".join(version.manifest.get("scopes", [])),
+                scopes=" ".join(requestable_scopes(version.manifest)),
                 module=version.name,
                 version=version.version,
                 request_id=f"contract-{uuid.uuid4().hex[:16]}",
