@@ -12,15 +12,13 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from rich.console import Console
 
-from taas.cli.catalog import show_report, wait_validated
-from taas.cli.demo_platform import client_token, vendor_credentials
+from taas.cli.demo_platform import client_token, publish, vendor_credentials
 from taas.cli.platform import log_file, pid_file
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
@@ -87,32 +85,6 @@ def _manifest(module: Module) -> dict[str, Any]:
     return dict(json.loads(printed))
 
 
-def _publish(operator: ApiClient, vendor: ApiClient, manifest: dict[str, Any]) -> None:
-    name, version = manifest["name"], manifest["version"]
-    known = vendor.request("GET", "/v1/plugins", params={"name": name})
-    if not any(row["version"] == version for row in known):
-        vendor.request(
-            "POST",
-            f"/v1/vendors/{VENDOR}/plugins",
-            json=manifest,
-            headers={"Idempotency-Key": f"demo-{name}-{version}-{uuid.uuid4().hex[:6]}"},
-        )
-    row = vendor.request("GET", f"/v1/plugins/{name}/versions/{version}")
-    if row["status"] in ("submitted", "validating"):
-        row = wait_validated(vendor, name, version)
-    show_report(row)
-    if row["status"] == "validated":
-        operator.request(
-            "POST",
-            f"/v1/plugins/{name}/versions/{version}/approve",
-            json={"reason": "demo review of a first-party module"},
-        )
-    elif row["status"] != "published":
-        raise TaasError(
-            f"{name} {version} is {row['status']}", hint=f"taas plugins status {name} {version}"
-        )
-
-
 def _subscribe(operator: ApiClient, tenant: dict[str, Any], module: str) -> None:
     if any(
         s["module"] == module
@@ -141,7 +113,7 @@ def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: A
     for module in MODULES:
         _start(module, credentials["signing_secret"])
         manifests[module.package] = manifest = _manifest(module)
-        _publish(operator, vendor, manifest)
+        publish(operator, vendor, VENDOR, manifest, "a first-party module")
         _subscribe(operator, tenant, manifest["name"])
         console.print(
             f"[green]✓[/] {manifest['name']} {manifest['version']} published and subscribed"

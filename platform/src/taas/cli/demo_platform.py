@@ -111,22 +111,17 @@ def _manifest(url: str) -> dict[str, Any]:
     return dict(json.loads(printed))
 
 
-def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
-    console.rule("6. a vendor's plugin: register, validate, approve")
-    credentials = vendor_credentials(operator, VENDOR, "Demo Fintech Ltd")
-    url = _start_plugin(credentials["signing_secret"])
-    manifest = _manifest(url)
+def publish(
+    operator: ApiClient, vendor: ApiClient, slug: str, manifest: dict[str, Any], review: str
+) -> None:
+    """The vendor submits the version (unless it did before), the platform validates it
+    and the operator approves it: what a vendor and an operator do, shown step by step."""
     name, version = manifest["name"], manifest["version"]
-    vendor = ApiClient(
-        token=client_token(
-            credentials["token_url"], credentials["client_id"], credentials["client_secret"]
-        )
-    )
     existing = vendor.request("GET", "/v1/plugins", params={"name": name})
     if not any(row["version"] == version for row in existing):
         vendor.request(
             "POST",
-            f"/v1/vendors/{VENDOR}/plugins",
+            f"/v1/vendors/{slug}/plugins",
             json=manifest,
             headers={"Idempotency-Key": f"demo-{name}-{version}-{uuid.uuid4().hex[:6]}"},
         )
@@ -139,11 +134,27 @@ def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
         operator.request(
             "POST",
             f"/v1/plugins/{name}/versions/{version}/approve",
-            json={"reason": "demo review: contract, data use and pricing checked"},
+            json={"reason": f"demo review: {review}"},
         )
         console.print(f"[green]✓[/] operator approved and published {name} {version}")
     elif row["status"] not in ("published", "approved"):
-        raise TaasError(f"{name} {version} is {row['status']}", hint="taas plugins status")
+        raise TaasError(
+            f"{name} {version} is {row['status']}", hint=f"taas plugins status {name} {version}"
+        )
+
+
+def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
+    console.rule("6. a vendor's plugin: register, validate, approve")
+    credentials = vendor_credentials(operator, VENDOR, "Demo Fintech Ltd")
+    url = _start_plugin(credentials["signing_secret"])
+    manifest = _manifest(url)
+    name = manifest["name"]
+    vendor = ApiClient(
+        token=client_token(
+            credentials["token_url"], credentials["client_id"], credentials["client_secret"]
+        )
+    )
+    publish(operator, vendor, VENDOR, manifest, "contract, data use and pricing checked")
 
     console.rule("7. the bank subscribes and calls it through the gateway")
     subs = operator.request("GET", f"/v1/tenants/{tenant['id']}/subscriptions")
