@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -38,3 +39,21 @@ def serve_app(app: FastAPI, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def contract_check(app: FastAPI) -> set[str]:
+    """The platform's validation of ``app`` as if it were submitted (manifest schema,
+    OpenAPI document, health probe, every example called with a sandbox tenant's
+    storage), run in process; asserts every check passed and returns their names."""
+    from fastapi.testclient import TestClient
+    from taas_sdk import manifest
+    from taas_sdk.testing import ModuleClient
+
+    from taas.catalog.validation import validate
+
+    signer = ModuleClient(app, tenant="taas-contract-check")
+    http: Any = TestClient(app)  # an httpx-style client, as validate() expects
+    report = validate(manifest(app, url="http://testserver"), http, signer.gateway_headers)
+    failed = [check for check in report["checks"] if not check["ok"]]
+    assert not failed, failed
+    return {check["name"] for check in report["checks"]}
