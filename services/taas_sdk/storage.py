@@ -156,6 +156,7 @@ class CredentialBroker:
     def __init__(self, settings: ModuleSettings) -> None:
         self.url = settings.platform_url.rstrip("/") + "/v1/storage/credentials"
         self._cache: dict[str, StorageCredentials] = {}
+        self._storages: dict[str, S3TenantStorage] = {}
         self._lock = threading.Lock()
 
     def credentials(self, caller: Caller) -> StorageCredentials:
@@ -191,6 +192,16 @@ class CredentialBroker:
             self._cache[caller.tenant_id] = minted
         return minted
 
+    def storage(self, caller: Caller) -> S3TenantStorage:
+        """The tenant's storage client, kept while its credentials last, so that calls
+        reuse its pooled connections (the client is thread-safe)."""
+        credentials = self.credentials(caller)
+        with self._lock:
+            client = self._storages.get(caller.tenant_id)
+            if client is None or client.credentials is not credentials:
+                client = self._storages[caller.tenant_id] = S3TenantStorage(credentials)
+            return client
+
 
 def tenant_storage(
     request: Request, caller: Annotated[Caller, Depends(current_caller)]
@@ -202,7 +213,7 @@ def tenant_storage(
     if factory is not None:  # the test kit's in-memory storage
         return factory(caller)
     broker: CredentialBroker = request.app.state.credential_broker
-    return S3TenantStorage(broker.credentials(caller))
+    return broker.storage(caller)
 
 
 TenantStorageDep = Annotated[TenantStorage, Depends(tenant_storage)]

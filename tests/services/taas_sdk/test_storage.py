@@ -43,6 +43,10 @@ def storage_module(platform_url: str, secret: str = SECRET) -> FastAPI:
         storage.put(f"files/{name}", await request.body(), "text/plain")
         return {"stored": name}
 
+    @app.get("/client", include_in_schema=False)
+    def client(storage: TenantStorageDep) -> dict[str, int]:
+        return {"id": id(storage)}
+
     @app.get("/sizes/{name}", include_in_schema=False)
     def size(name: str, storage: TenantStorageDep) -> dict[str, int]:
         return {"bytes": storage.size(f"files/{name}")}
@@ -117,6 +121,9 @@ def test_a_module_reaches_only_the_calling_tenants_prefix(
         }
         assert httpx.get(f"{base}/sizes/note.txt", headers=headers).json() == {"bytes": 13}
         assert httpx.get(f"{base}/sizes/none.txt", headers=headers).status_code == 404
+        # One storage client per tenant while its credentials last: pooled connections.
+        first, again = (httpx.get(f"{base}/client", headers=headers).json() for _ in range(2))
+        assert first == again
         tried = httpx.get(f"{base}/escape", params={"other_bucket": other_bucket}, headers=headers)
         assert tried.status_code == 200, tried.text
         assert tried.json() == {
