@@ -9,7 +9,9 @@
    run on ``--resplits`` other stratified 70/30 splits (means and standard deviations).
 2. Single-decision latency in process (``RiskService.decide`` including request
    validation) with every fraud rule on, a tenant history of ``--history``
-   applications over 30 days and ``--blacklist`` entries per kind.
+   applications over 30 days and ``--blacklist`` entries per kind; then what the
+   durable store pays for that history: packing (under the tenant's lock), encoding,
+   size and loading it back.
 3. Batch throughput: ``--batch-rows`` applications in one CSV through ``batch.run``
    (parse, validate, score, reasons, write), per second of process CPU time.
 
@@ -37,12 +39,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from taas_risk import batch, dataset, fraud, train
 from taas_risk.decision import RiskService
+from taas_risk.durable import decode_history, encode_history
 from taas_risk.features import TARGET_SOURCE
 from taas_risk.metrics import Discrimination, discrimination
-from taas_risk.rules import RiskRules
+from taas_risk.rules import MAX_WINDOW_S, RiskRules
 from taas_risk.schemas import Application, BatchRequest
 from taas_risk.scorecard import Scorecard, fit
-from taas_risk.store import InMemoryRiskStore, ManualClock
+from taas_risk.store import InMemoryRiskStore, InMemoryTenantData, ManualClock
 
 from _results import write_results
 
@@ -238,7 +241,7 @@ def latency(card: Scorecard, decisions: int, history: int, blacklist: int) -> di
     def pct(share: float) -> float:
         return round(timings[min(len(timings) - 1, int(share * len(timings)))] / 1e6, 3)
 
-    return {
+    return history_snapshot(tenant, clock) | {
         "decision_iterations": decisions,
         "decision_history_applications": history,
         "decision_history_identifiers": tenant.size(),
@@ -247,6 +250,26 @@ def latency(card: Scorecard, decisions: int, history: int, blacklist: int) -> di
         "decision_p99_ms": pct(0.99),
         "decision_max_ms": round(timings[-1] / 1e6, 3),
         "decision_outcomes": outcomes,
+    }
+
+
+def history_snapshot(tenant: InMemoryTenantData, clock: ManualClock) -> dict[str, Any]:
+    """What the durable store pays for this history: packing it (under the tenant's
+    lock), encoding it, its size, and loading it back on a tenant's first request."""
+    started = time.perf_counter()
+    snapshot = tenant.export_history()
+    packed = time.perf_counter()
+    blob = encode_history(snapshot, clock())
+    encoded = time.perf_counter()
+    restored = InMemoryTenantData(clock, MAX_WINDOW_S, hash_key=snapshot.key)
+    restored.restore_history(decode_history(blob))
+    loaded = time.perf_counter()
+    assert restored.size() == tenant.size()
+    return {
+        "history_snapshot_pack_s": round(packed - started, 3),
+        "history_snapshot_encode_s": round(encoded - packed, 3),
+        "history_snapshot_mb": round(len(blob) / 1e6, 1),
+        "history_snapshot_load_s": round(loaded - encoded, 3),
     }
 
 
