@@ -33,6 +33,7 @@ from taas.kit.errors import (
 )
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
 from taas.kit.telemetry import request_tenant_holder, setup_tracing
+from taas.operators import endpoints as operator_endpoints
 from taas.tenants import endpoints as tenant_endpoints
 from taas.tenants.states import IllegalTransition
 
@@ -164,6 +165,7 @@ def create_app() -> FastAPI:
 
     app.include_router(tenant_endpoints.router)
     app.include_router(audit_endpoints.router)
+    app.include_router(operator_endpoints.router)
     for router in (
         catalog_endpoints.vendors,
         catalog_endpoints.plugins,

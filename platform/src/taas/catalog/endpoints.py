@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -30,9 +30,10 @@ from taas.catalog.schemas import (
     VendorOut,
 )
 from taas.catalog.service import CatalogService
-from taas.catalog.states import PluginStatus
+from taas.catalog.states import PluginStatus, VendorStatus
 from taas.catalog.subscriptions import SubscriptionService, mint_storage_credentials
 from taas.catalog.tasks import enqueue_validation
+from taas.kit.auth import Principal
 from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
@@ -119,6 +120,74 @@ def list_vendors(session: DbSession, principal: CurrentPrincipal) -> list[Vendor
 @vendors.get("/{vendor}", response_model=VendorOut, responses=READ_ERRORS)
 def get_vendor(vendor: str, session: DbSession, principal: CurrentPrincipal) -> Any:
     return CatalogService(session, principal, None).vendor(vendor)
+
+
+def _vendor_status(
+    vendor: str,
+    target: VendorStatus,
+    body: Reason | None,
+    session: Session,
+    principal: Principal,
+    request_id: str,
+) -> VendorOut:
+    service = CatalogService(session, principal, request_id)
+    row = service.set_vendor_status(vendor, target, body.reason if body else "by operator")
+    session.flush()
+    out = VendorOut.model_validate(row)
+    session.commit()
+    return out
+
+
+@vendors.post(
+    "/{vendor}/disable",
+    response_model=VendorOut,
+    responses=problems(401, 403, 404, 409, 422, 502, 503),
+    summary="Disable a vendor: no more tokens or submissions; its versions keep serving",
+)
+def disable_vendor(
+    vendor: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: Reason | None = None,
+) -> VendorOut:
+    """Its client in the vendor realm is disabled, so it can get no new token, and the API
+    refuses its calls (403) while a token it already holds is still valid."""
+    return _vendor_status(vendor, VendorStatus.DISABLED, body, session, principal, request_id)
+
+
+@vendors.post(
+    "/{vendor}/enable",
+    response_model=VendorOut,
+    responses=problems(401, 403, 404, 409, 422, 502, 503),
+    summary="Enable a disabled vendor again",
+)
+def enable_vendor(
+    vendor: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: Reason | None = None,
+) -> VendorOut:
+    return _vendor_status(vendor, VendorStatus.ACTIVE, body, session, principal, request_id)
+
+
+@vendors.delete(
+    "/{vendor}",
+    status_code=204,
+    responses=problems(401, 403, 404, 409, 422, 502, 503),
+    summary="Delete a vendor that no bank subscribes to",
+)
+def delete_vendor(
+    vendor: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> Response:
+    """Its client is deleted and its versions end (revoked, or rejected if never approved);
+    the record stays with status ``deleted`` for the audit trail and usage history, and
+    its slug and module names stay taken. Refused (409) while a bank subscribes to one of
+    its versions, or while one is being validated."""
+    CatalogService(session, principal, request_id).delete_vendor(vendor)
+    session.commit()
+    return Response(status_code=204)
 
 
 @vendors.post(

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from taas.catalog.states import PluginStatus, SubscriptionStatus
+from taas.catalog.states import PluginStatus, SubscriptionStatus, VendorStatus
 
 VENDOR_SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
 
@@ -29,7 +29,7 @@ class VendorOut(BaseModel):
     display_name: str
     contact_email: str
     client_id: str
-    status: str
+    status: VendorStatus
     created_at: dt.datetime
 
 

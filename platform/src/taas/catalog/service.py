@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
 from taas.catalog.manifest import PluginManifest, version_key
-from taas.catalog.models import PluginVersion, UsageDaily, Vendor
+from taas.catalog.models import PluginVersion, Subscription, UsageDaily, Vendor
 from taas.catalog.schemas import (
     CatalogModule,
     CatalogVersion,
@@ -28,7 +28,15 @@ from taas.catalog.schemas import (
     VendorCredentials,
     VendorOut,
 )
-from taas.catalog.states import SERVABLE, PluginStatus, check_plugin_transition
+from taas.catalog.states import (
+    FINAL,
+    SERVABLE,
+    TRANSITIONS,
+    PluginStatus,
+    SubscriptionStatus,
+    VendorStatus,
+    check_plugin_transition,
+)
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.db import scoped, utcnow
@@ -37,6 +45,7 @@ from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.tenants.service import Outcome
 
 MAX_USAGE_DAYS = 366
+_ENDINGS = frozenset({PluginStatus.REVOKED, PluginStatus.REJECTED})
 
 
 def require_operator(principal: Principal, what: str) -> None:
@@ -52,6 +61,12 @@ def stable_version(versions: list[PluginVersion]) -> PluginVersion | None:
         if v.status == PluginStatus.PUBLISHED and not version_key(v.version).prerelease
     ]
     return max(candidates, key=lambda v: version_key(v.version), default=None)
+
+
+def _inactive_hint(vendor: Vendor) -> str:
+    if vendor.status == VendorStatus.DELETED:
+        return "a deleted vendor cannot come back; an operator can register a new one"
+    return f"a platform operator can enable it again: taas vendors enable {vendor.slug}"
 
 
 class CatalogService:
@@ -135,6 +150,97 @@ class CatalogService:
             raise NotFound(f"vendor {slug!r} not found")
         return vendor  # type: ignore[return-value]  # None only when missing_ok
 
+    def set_vendor_status(self, ref: str, target: VendorStatus, reason: str) -> Vendor:
+        """Disable (its client can get no tokens, its calls are refused) or enable again.
+        Its published versions keep serving banks either way."""
+        require_operator(self.principal, "disable or enable vendors")
+        vendor = self._vendor_by_slug(ref)
+        current = VendorStatus(vendor.status)
+        if current == VendorStatus.DELETED:
+            raise Conflict(
+                f"vendor {ref!r} was deleted; it cannot be enabled or disabled",
+                hint="register the vendor again under another slug: taas vendors create",
+            )
+        if current == target:
+            return vendor
+        active = target == VendorStatus.ACTIVE
+        systems().identity.set_vendor_enabled(vendor.slug, enabled=active)
+        vendor.status = target
+        self._audit(
+            "vendor.enable" if active else "vendor.disable",
+            {"vendor": vendor.slug, "from": current, "reason": reason},
+        )
+        return vendor
+
+    def delete_vendor(self, ref: str) -> None:
+        """Withdraw the vendor for good: its client is deleted, its versions end (revoked,
+        or rejected if never approved). Refused while a bank subscribes to one of them.
+        The record stays (status ``deleted``) for the audit trail and usage history."""
+        require_operator(self.principal, "delete vendors")
+        vendor = self._vendor_by_slug(ref)
+        if vendor.status == VendorStatus.DELETED:
+            return
+        final = [s.value for s in FINAL]
+        served = self.session.execute(
+            select(PluginVersion.name, PluginVersion.version, func.count(Subscription.id))
+            .join(Subscription, Subscription.plugin_version_id == PluginVersion.id)
+            .where(
+                PluginVersion.vendor_id == vendor.id,
+                PluginVersion.status.not_in(final),
+                Subscription.status != SubscriptionStatus.REMOVED,
+            )
+            .group_by(PluginVersion.name, PluginVersion.version)
+            .order_by(PluginVersion.name, PluginVersion.version)
+        ).all()
+        if served:
+            listed = ", ".join(f"{name} {version} ({count})" for name, version, count in served)
+            raise Conflict(
+                f"banks still subscribe to vendor {ref!r}'s versions: {listed}",
+                hint="revoke those versions (taas plugins revoke NAME VERSION --reason ...) "
+                "and delete again, or disable the vendor instead (taas vendors disable "
+                f"{vendor.slug}), which keeps serving banks",
+            )
+        versions = list(
+            self.session.scalars(
+                select(PluginVersion)
+                .where(PluginVersion.vendor_id == vendor.id, PluginVersion.status.not_in(final))
+                .with_for_update()
+            )
+        )
+        pending = [v for v in versions if not TRANSITIONS[PluginStatus(v.status)] & _ENDINGS]
+        if pending:
+            listed = ", ".join(f"{v.name} {v.version}" for v in pending)
+            raise Conflict(
+                f"vendor {ref!r} has versions being validated: {listed}",
+                hint="wait until validation has ended (taas plugins status NAME VERSION), "
+                "then delete again",
+            )
+        reason = f"vendor {vendor.slug} deleted"
+        for row in versions:
+            if PluginStatus.REVOKED in TRANSITIONS[PluginStatus(row.status)]:
+                self._move(row, PluginStatus.REVOKED, reason)
+                row.revoked_at = utcnow()
+            else:
+                self._move(row, PluginStatus.REJECTED, reason)
+        systems().identity.remove_vendor(vendor.slug)
+        before = vendor.status
+        vendor.status = VendorStatus.DELETED
+        self._audit(
+            "vendor.delete",
+            {
+                "vendor": vendor.slug,
+                "from": before,
+                "versions_ended": [f"{v.name} {v.version}" for v in versions],
+            },
+        )
+
+    def _active_vendor(self, vendor: Vendor) -> None:
+        """A vendor's own calls are refused once it is disabled or deleted."""
+        if self.principal.vendor == vendor.slug and vendor.status != VendorStatus.ACTIVE:
+            raise Forbidden(
+                f"vendor {vendor.slug!r} is {vendor.status}", hint=_inactive_hint(vendor)
+            )
+
     # ------------------------------------------------------------------ plugin versions
 
     def submit(
@@ -144,6 +250,11 @@ class CatalogService:
         vendor = self.vendor(vendor_ref)
         if not (self.principal.vendor == vendor.slug or self.principal.is_operator):
             raise Forbidden("only the vendor itself (or an operator) may submit its plugins")
+        if vendor.status != VendorStatus.ACTIVE:
+            raise Forbidden(
+                f"vendor {vendor.slug!r} is {vendor.status}; it cannot submit plugins",
+                hint=_inactive_hint(vendor),
+            )
         store = IdempotencyStore(self.session)
         if idempotency_key:
             earlier = store.claim(
@@ -288,6 +399,8 @@ class CatalogService:
         vendor = self.session.get(Vendor, row.vendor_id)
         if not (self.principal.is_operator or (vendor and self.principal.vendor == vendor.slug)):
             raise Forbidden(f"only the vendor or a platform operator may {what} this version")
+        if vendor is not None:
+            self._active_vendor(vendor)
 
     def _move(self, row: PluginVersion, target: PluginStatus, reason: str) -> None:
         check_plugin_transition(PluginStatus(row.status), target)

@@ -51,6 +51,19 @@ SERVABLE: Final = frozenset({P.PUBLISHED, P.DEPRECATED})
 SUBSCRIBABLE: Final = frozenset({P.PUBLISHED})
 
 
+# Versions that can change no more.
+FINAL: Final = frozenset({P.INVALID, P.REJECTED, P.REVOKED})
+
+
+class VendorStatus(StrEnum):
+    """``active`` vendors log in and submit; ``disabled`` ones cannot (their versions keep
+    serving banks); ``deleted`` is final (the record stays for the audit trail and usage)."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+
 class SubscriptionStatus(StrEnum):
     PROVISIONING = "provisioning"
     ACTIVE = "active"

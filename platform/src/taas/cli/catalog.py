@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from taas.cli.errors import friendly_errors
-from taas.cli.session import ApiClient, store_token
+from taas.cli.session import VENDOR_REALM_LABEL, ApiClient, selected_profile, store_token
 from taas.cli.tenants import follow
 from taas.kit.errors import TaasError, Unauthorized
 
@@ -73,6 +73,44 @@ def list_vendors() -> None:
     )
 
 
+@vendors.command("disable")
+@friendly_errors
+def disable_vendor(
+    vendor: str,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "by operator",
+) -> None:
+    """Stop a vendor: no new tokens, its calls refused; its versions keep serving banks."""
+    row = ApiClient().request("POST", f"/v1/vendors/{vendor}/disable", json={"reason": reason})
+    console.print(f"vendor [bold]{vendor}[/] is {row['status']}")
+
+
+@vendors.command("enable")
+@friendly_errors
+def enable_vendor(
+    vendor: str,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "by operator",
+) -> None:
+    """Let a disabled vendor log in and submit again."""
+    row = ApiClient().request("POST", f"/v1/vendors/{vendor}/enable", json={"reason": reason})
+    console.print(f"vendor [bold]{vendor}[/] is {row['status']}")
+
+
+@vendors.command("delete")
+@friendly_errors
+def delete_vendor(
+    vendor: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a vendor no bank subscribes to: its client goes, its versions end. Final."""
+    if not yes:
+        typer.confirm(
+            f"delete vendor {vendor} for good (its client and every version of its plugins)?",
+            abort=True,
+        )
+    ApiClient().request("DELETE", f"/v1/vendors/{vendor}")
+    console.print(f"[green]✓[/] vendor {vendor} deleted")
+
+
 @vendors.command("login")
 @friendly_errors
 def vendor_login(
@@ -81,8 +119,13 @@ def vendor_login(
         str, typer.Option(envvar="TAAS_VENDOR_SECRET", prompt=True, hide_input=True)
     ],
     token_url: Annotated[str, typer.Option(help="From the vendor's credentials.")],
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Keep the login as this profile (default: the client id)."),
+    ] = None,
 ) -> None:
-    """Log in as a vendor (client credentials); later commands use this token."""
+    """Log in as a vendor (client credentials); the login is kept as a profile (named
+    after the client) and made current, so later commands use it."""
     response = httpx.post(
         token_url,
         data={
@@ -96,8 +139,13 @@ def vendor_login(
         raise Unauthorized(
             f"vendor login failed: {response.text[:200]}", hint="check the client id and secret"
         )
-    store_token(response.json(), username=client_id, realm="vendors")
-    console.print(f"[green]✓[/] logged in as {client_id}")
+    token = {**response.json(), "token_url": token_url}
+    stored = store_token(
+        token, username=client_id, realm=VENDOR_REALM_LABEL, profile=profile or selected_profile()
+    )
+    console.print(
+        f"[green]✓[/] logged in as {client_id}; profile [bold]{stored['profile']}[/] is current"
+    )
 
 
 @vendors.command("usage")

@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from taas.kit.errors import TaasError
 
@@ -26,9 +27,9 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except TaasError as exc:
-            err_console.print(f"[red]error:[/] {exc.message}")
+            err_console.print(f"[red]error:[/] {escape(exc.message)}")
             if exc.hint:
-                err_console.print(f"[yellow]next:[/] {exc.hint}")
+                err_console.print(f"[yellow]next:[/] {escape(exc.hint)}")
             raise typer.Exit(code=1) from exc
         except ValidationError as exc:
             for problem in exc.errors():

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from taas.cli import audit, catalog, gateway, platform, stack, tenants
+from taas.cli import audit, catalog, gateway, operators, platform, profiles, stack, tenants
 from taas.cli.demo import demo
+from taas.cli.session import select_profile
 
 app = typer.Typer(
     help="TaaS: the multi-tenant financial cloud for small banks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            envvar="TAAS_PROFILE",
+            help="Run as this stored login instead of the current one (taas profiles list).",
+        ),
+    ] = None,
+) -> None:
+    """TaaS: the multi-tenant financial cloud for small banks."""
+    select_profile(profile)
+
+
 app.add_typer(stack.app, name="stack")
 app.add_typer(platform.app, name="platform")
+app.command("login")(platform.login_command)
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(operators.app, name="operators")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(audit.app, name="audit")
 app.add_typer(gateway.app, name="gateway")

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from taas.cli.errors import friendly_errors
-from taas.cli.session import app_env, local_stack, login, users_file
+from taas.cli.session import app_env, local_stack, login, selected_profile, users_file
 from taas.integrations.identity import IdentityTenants
 from taas.kit.errors import TaasError
 from taas.kit.migrate import upgrade
@@ -165,9 +165,17 @@ def login_command(
     password: Annotated[
         str | None, typer.Option(help="Password (default: the dev user's, or a prompt).")
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="Keep the login as this profile (default: the user name)."),
+    ] = None,
 ) -> None:
-    """Log in to Keycloak; later commands use the stored token."""
+    """Log in to Keycloak (also `taas login`); the login is kept as a profile and made
+    current, so later commands use it."""
     users = json.loads(users_file().read_text()) if users_file().exists() else {}
     secret = password or users.get(username) or typer.prompt("password", hide_input=True)
-    token = login(username, secret, realm)
-    console.print(f"[green]✓[/] logged in as {username} ({token['realm']})")
+    token = login(username, secret, realm, profile=profile or selected_profile())
+    console.print(
+        f"[green]✓[/] logged in as {username} ({token['realm']}); "
+        f"profile [bold]{token['profile']}[/] is current"
+    )

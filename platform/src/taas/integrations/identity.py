@@ -69,6 +69,31 @@ class IdentityCredentials:
     issuer: str
 
 
+@dataclass(frozen=True)
+class PlatformMember:
+    """An operator or auditor: a user of the platform realm with a platform role."""
+
+    id: str
+    username: str
+    email: str | None
+    roles: tuple[str, ...]
+    enabled: bool
+    pending_setup: bool  # still has to replace its temporary password
+    created_at_ms: int | None
+
+
+def _member(user: dict[str, Any], roles: list[str]) -> PlatformMember:
+    return PlatformMember(
+        id=str(user["id"]),
+        username=str(user["username"]),
+        email=user.get("email"),
+        roles=tuple(sorted(roles)),
+        enabled=bool(user.get("enabled", True)),
+        pending_setup="UPDATE_PASSWORD" in (user.get("requiredActions") or []),
+        created_at_ms=user.get("createdTimestamp"),
+    )
+
+
 class IdentityTenants:
     """Makes each tenant's identity space in Keycloak match the spec."""
 
@@ -219,6 +244,69 @@ class IdentityTenants:
                 ]
             user_id = _translate(lambda: admin.create_user(payload, exist_ok=True), "create user")
         return str(user_id)
+
+    # ------------------------------------------------------------------ platform members
+
+    @traced("keycloak.platform_members")
+    def platform_members(self) -> list[PlatformMember]:
+        """Users of the platform realm holding a platform role (operators, auditors)."""
+        admin = self.admin(self.platform_realm)
+        roles: dict[str, list[str]] = {}
+        for role in PLATFORM_ROLES:
+            members = _translate(
+                functools.partial(admin.get_realm_role_members, role, {"max": 1000}),
+                "list role members",
+            )
+            for member in members:
+                roles.setdefault(str(member["id"]), []).append(role)
+        users = [
+            _translate(functools.partial(admin.get_user, user_id), "read user") for user_id in roles
+        ]
+        return sorted(
+            (_member(user, roles[str(user["id"])]) for user in users), key=lambda m: m.username
+        )
+
+    @traced("keycloak.add_platform_member")
+    def add_platform_member(self, username: str, email: str, role: str) -> str:
+        """A platform-realm user with ``role`` and a temporary password it must replace at
+        the first login; returns that password."""
+        admin = self.admin(self.platform_realm)
+        password = new_password()
+        user_id = _translate(
+            lambda: admin.create_user(
+                {
+                    "username": username,
+                    "email": email,
+                    "emailVerified": True,
+                    "enabled": True,
+                    "firstName": username,
+                    "lastName": "operator",
+                    "requiredActions": ["UPDATE_PASSWORD"],
+                    "credentials": [{"type": "password", "value": password, "temporary": True}],
+                },
+                exist_ok=False,
+            ),
+            "create user",
+        )
+        wanted = _translate(lambda: admin.get_realm_role(role), "read role")
+        _translate(lambda: admin.assign_realm_roles(str(user_id), [wanted]), "assign role")
+        return password
+
+    @traced("keycloak.reset_platform_member_password")
+    def reset_temporary_password(self, user_id: str) -> str:
+        """A new temporary password for a member who has not logged in yet."""
+        admin = self.admin(self.platform_realm)
+        password = new_password()
+        _translate(
+            lambda: admin.set_user_password(user_id, password, temporary=True), "set password"
+        )
+        return password
+
+    @traced("keycloak.remove_platform_member")
+    def remove_platform_member(self, user_id: str) -> None:
+        """Delete the user (its sessions end with it)."""
+        admin = self.admin(self.platform_realm)
+        _translate(lambda: _missing(lambda: admin.delete_user(user_id)), "delete user")
 
     # ------------------------------------------------------------------ tenants
 
@@ -464,6 +552,16 @@ class IdentityTenants:
             _translate(
                 lambda: admin.update_client(client_uuid, {"enabled": enabled}), "update client"
             )
+
+    @traced("keycloak.remove_vendor")
+    def remove_vendor(self, slug: str) -> None:
+        """Delete the vendor's client: it can get no more tokens."""
+        admin = self.admin(self.vendors_realm)
+        client_uuid = _translate(
+            lambda: admin.get_client_id(VENDOR_CLIENT_PREFIX + slug), "read client"
+        )
+        if client_uuid is not None:
+            _translate(lambda: admin.delete_client(client_uuid), "delete client")
 
     def vendor_issuer(self) -> str:
         return self.issuer(self.vendors_realm)

@@ -1,0 +1,64 @@
+"""HTTP API of platform operators and auditors (``/v1/operators``), for operators only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Response
+from fastapi.responses import JSONResponse
+
+from taas.kit.problems import problems
+from taas.kit.web import CurrentPrincipal, DbSession, RequestId
+from taas.operators.schemas import USERNAME, OperatorCreate, OperatorCreated, OperatorList
+from taas.operators.service import OperatorService
+
+router = APIRouter(prefix="/v1/operators", tags=["operators"], responses=problems(400))
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retrying with the same key does the same thing once."),
+]
+Username = Annotated[str, Path(pattern=USERNAME, description="The user's login name.")]
+
+
+@router.get(
+    "",
+    response_model=OperatorList,
+    responses=problems(401, 403, 502, 503),
+    summary="List platform operators and auditors",
+)
+def list_operators(session: DbSession, principal: CurrentPrincipal) -> OperatorList:
+    return OperatorService(session, principal, None).list()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OperatorCreated,
+    responses=problems(401, 403, 409, 422, 502, 503),
+    summary="Add a platform operator or auditor (temporary password, shown once)",
+)
+def add_operator(
+    body: OperatorCreate,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    outcome = OperatorService(session, principal, request_id).add(body, idempotency_key)
+    session.commit()
+    return JSONResponse(outcome.body, status_code=outcome.status_code)
+
+
+@router.delete(
+    "/{username}",
+    status_code=204,
+    responses=problems(401, 403, 404, 409, 422, 502, 503),
+    summary="Remove a platform operator or auditor (never yourself, never the last operator)",
+)
+def remove_operator(
+    username: Username, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
+) -> Response:
+    """Tokens the user already holds stay valid until they expire (at most 5 minutes)."""
+    OperatorService(session, principal, request_id).remove(username)
+    session.commit()
+    return Response(status_code=204)
