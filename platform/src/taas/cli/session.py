@@ -142,7 +142,7 @@ def remove_profile(name: str) -> bool:
     data = load_profiles()
     _known(data, name)
     del data["profiles"][name]
-    was_current = data["current"] == name
+    was_current: bool = data["current"] == name
     if was_current:
         data["current"] = None
     save_profiles(data)
