@@ -124,8 +124,10 @@ def vendor_login(
         typer.Option("--profile", help="Keep the login as this profile (default: the client id)."),
     ] = None,
 ) -> None:
-    """Log in as a vendor (client credentials); the login is kept as a profile (named
-    after the client) and made current, so later commands use it."""
+    """Log in as a vendor (client credentials) and keep the login as a profile.
+
+    The profile is named after the client unless --profile names it, and becomes the
+    current one."""
     response = httpx.post(
         token_url,
         data={

@@ -170,8 +170,10 @@ def login_command(
         typer.Option("--profile", help="Keep the login as this profile (default: the user name)."),
     ] = None,
 ) -> None:
-    """Log in to Keycloak (also `taas login`); the login is kept as a profile and made
-    current, so later commands use it."""
+    """Log in to Keycloak and keep the login as a profile that later commands use.
+
+    `taas login` and `taas platform login` are the same command. The profile is named
+    after the user unless --profile names it, and becomes the current one."""
     users = json.loads(users_file().read_text()) if users_file().exists() else {}
     secret = password or users.get(username) or typer.prompt("password", hide_input=True)
     token = login(username, secret, realm, profile=profile or selected_profile())

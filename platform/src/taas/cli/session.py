@@ -219,8 +219,13 @@ def _profile_name(data: dict[str, Any]) -> str | None:
 def access_token() -> str:
     """``TAAS_TOKEN`` if set (automation), else the chosen profile's token, refreshed
     when it can be (a refresh token, or a dev user's password)."""
+    return active_login()[0]
+
+
+def active_login() -> tuple[str, str | None]:
+    """The token to send and the profile it comes from (None for ``TAAS_TOKEN``)."""
     if os.environ.get("TAAS_TOKEN"):
-        return os.environ["TAAS_TOKEN"]
+        return os.environ["TAAS_TOKEN"], None
     data = load_profiles()
     name = _profile_name(data)
     if name is None:
@@ -232,7 +237,7 @@ def access_token() -> str:
         raise Unauthorized("not logged in", hint="taas login (after taas platform init)")
     token = _known(data, name)
     if token.get("expires_at", 0) - 15 > time.time():
-        return str(token["access_token"])
+        return str(token["access_token"]), name
     refreshed = _refresh(token)
     if refreshed is not None:
         stored = dict(refreshed)
@@ -244,7 +249,7 @@ def access_token() -> str:
         data = load_profiles()
         data["profiles"][name] = stored
         save_profiles(data)
-        return str(stored["access_token"])
+        return str(stored["access_token"]), name
     raise Unauthorized(f"the login of profile {name!r} expired", hint=relogin_hint(name, token))
 
 
@@ -335,7 +340,8 @@ class ApiClient:
         self.token = token
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token or access_token()}"}
+        token, profile = (self.token, None) if self.token else active_login()
+        headers = {"Authorization": f"Bearer {token}"}
         headers.update(kwargs.pop("headers", {}))
         try:
             response = httpx.request(
@@ -353,9 +359,11 @@ class ApiClient:
                 problem = {"detail": response.text[:300]}
             if not isinstance(problem, dict):
                 problem = {"detail": str(problem)[:300]}
-            raise TaasError(
-                problem_message(response.status_code, problem), hint=problem.get("hint")
-            )
+            hint = problem.get("hint")
+            if response.status_code == 401 and profile is not None:
+                stored = load_profiles()["profiles"].get(profile, {})
+                hint = relogin_hint(profile, stored)
+            raise TaasError(problem_message(response.status_code, problem), hint=hint)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

@@ -254,7 +254,7 @@ class IdentityTenants:
         roles: dict[str, list[str]] = {}
         for role in PLATFORM_ROLES:
             members = _translate(
-                functools.partial(admin.get_realm_role_members, role, {"max": 1000}),
+                functools.partial(admin.get_realm_role_members, role),
                 "list role members",
             )
             for member in members:
