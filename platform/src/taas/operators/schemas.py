@@ -20,11 +20,17 @@ class PlatformRole(StrEnum):
 
 
 class OperatorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Unknown fields are refused; strings are never made from numbers or booleans, and a
+    # role is one of the two values (str and enum fields coerce nothing else).
+    model_config = ConfigDict(extra="forbid")
 
     username: Annotated[
         str,
-        Field(pattern=USERNAME, description="Login name in the platform realm (lowercase)."),
+        Field(
+            strict=True,
+            pattern=USERNAME,
+            description="Login name in the platform realm (lowercase).",
+        ),
     ]
     email: EmailStr
     role: Annotated[PlatformRole, Field(description="The role the new user gets.")] = (

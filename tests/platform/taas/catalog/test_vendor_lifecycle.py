@@ -28,6 +28,18 @@ def token_status(vendor: VendorAccount) -> int:
     return response.status_code
 
 
+def audit_events(api: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The whole trail, page by page."""
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        page = api.get("/v1/audit", params={"after": after, "limit": 500}, headers=headers).json()
+        events += page["items"]
+        if not page["next_after"]:
+            return events
+        after = page["next_after"]
+
+
 def published(
     api: Any, operator: dict[str, str], vendor: VendorAccount, server: PluginServer
 ) -> str:
@@ -59,7 +71,9 @@ def test_a_disabled_vendor_gets_no_token_and_its_calls_are_refused(
     held = vendor.headers()  # a token it got before being disabled
 
     for headers in (held, auditor):
-        refused = api.post(f"/v1/vendors/{vendor.slug}/disable", json={}, headers=headers)
+        refused = api.post(
+            f"/v1/vendors/{vendor.slug}/disable", json={"reason": "mine"}, headers=headers
+        )
         assert refused.status_code == 403, refused.text
     disabled = api.post(
         f"/v1/vendors/{vendor.slug}/disable", json={"reason": "contract ended"}, headers=operator
@@ -86,7 +100,7 @@ def test_a_disabled_vendor_gets_no_token_and_its_calls_are_refused(
 
     again = api.post(f"/v1/vendors/{vendor.slug}/disable", headers=operator)
     assert again.status_code == 200
-    enabled = api.post(f"/v1/vendors/{vendor.slug}/enable", json={}, headers=operator)
+    enabled = api.post(f"/v1/vendors/{vendor.slug}/enable", headers=operator)
     assert enabled.status_code == 200, enabled.text
     assert enabled.json()["status"] == "active"
     assert token_status(vendor) == 200
@@ -97,7 +111,7 @@ def test_a_disabled_vendor_gets_no_token_and_its_calls_are_refused(
     )
     assert resubmitted.status_code == 202, resubmitted.text
 
-    events = api.get("/v1/audit", params={"limit": 500}, headers=operator).json()["items"]
+    events = audit_events(api, operator)
     actions = [(e["action"], e["detail"].get("vendor")) for e in events]
     assert ("vendor.disable", vendor.slug) in actions
     assert ("vendor.enable", vendor.slug) in actions
@@ -147,7 +161,7 @@ def test_a_vendor_is_deleted_only_when_no_bank_subscribes(
     back = api.post(f"/v1/vendors/{vendor.slug}/enable", headers=operator)
     assert back.status_code == 409
     assert back.headers["content-type"] == PROBLEM
-    events = api.get("/v1/audit", params={"limit": 500}, headers=operator).json()["items"]
+    events = audit_events(api, operator)
     delete = [e for e in events if e["action"] == "vendor.delete"]
     assert delete[-1]["detail"]["versions_ended"] == [f"{name} 1.0.0"]
 
