@@ -174,3 +174,27 @@ def test_a_422_lists_every_invalid_field(
     assert "422" in submitted.stderr
     for field in ("name:", "version:", "capability:", "upstream:"):
         assert field in submitted.stderr, submitted.stderr
+
+
+def test_a_refused_token_names_the_login_that_renews_its_profile(
+    taas: Taas, tmp_path: Path
+) -> None:
+    (tmp_path / "profiles.json").write_text(
+        json.dumps(
+            {
+                "current": "ops",
+                "profiles": {
+                    "ops": {
+                        "access_token": "not-a-token",
+                        "expires_at": time.time() + 240,
+                        "username": "alice",
+                        "realm": "taas-platform",
+                    }
+                },
+            }
+        )
+    )
+    refused = taas("vendors", "list")
+    assert refused.returncode == 1
+    assert "401" in refused.stderr
+    assert "taas login --username alice --profile ops" in refused.stderr
