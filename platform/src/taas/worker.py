@@ -7,4 +7,4 @@ from taas.kit.telemetry import setup_tracing
 
 setup_tracing("taas-worker")
 app = celery_app()
-app.autodiscover_tasks(["taas.provisioning", "taas.catalog"], force=True)
+app.autodiscover_tasks(["taas.provisioning", "taas.catalog", "taas.audit"], force=True)

@@ -6,16 +6,18 @@ import datetime as dt
 import logging
 import time
 import uuid
+from typing import Any
 
 import httpx
 from celery import shared_task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
 from taas.catalog.states import PluginStatus, check_plugin_transition
 from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID, requestable_scopes
-from taas.catalog.validation import HeadersFor, validate
+from taas.catalog.validation import HeadersFor, failed_report, validate
 from taas.kit import grants, signing
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session, utcnow
@@ -74,7 +76,13 @@ def contract_headers(version: PluginVersion, secret: str) -> HeadersFor:
     name=VALIDATE, acks_late=True, reject_on_worker_lost=True
 )
 def validate_version(version_id: str) -> str:
-    """Validate one submitted version and record the report; returns the new status."""
+    """Validate one submitted version and record the report; returns the new status.
+
+    Every run ends the version ``validated`` or ``invalid`` with a report. Each start is
+    counted (in ``validation.attempts``, committed before the checks run), so a version
+    whose validation kills its worker every time is failed after
+    ``validation_attempts_limit`` starts instead of being re-enqueued for ever.
+    """
     with new_session() as session, tracer().start_as_current_span("plugin.validate") as span:
         row = session.get(PluginVersion, uuid.UUID(version_id), with_for_update=True)
         if row is None or row.status not in (PluginStatus.SUBMITTED, PluginStatus.VALIDATING):
@@ -84,24 +92,63 @@ def validate_version(version_id: str) -> str:
         if row.status == PluginStatus.SUBMITTED:
             check_plugin_transition(PluginStatus(row.status), PluginStatus.VALIDATING)
             row.status = PluginStatus.VALIDATING
-            session.commit()
+        attempt = _attempts(row.validation) + 1
+        limit = app_settings().validation_attempts_limit
+        started = dt.datetime.now(dt.UTC)
+        if attempt > limit:
+            report = failed_report(
+                started,
+                "validation.attempts",
+                f"validation was started {limit} times and never finished (the worker "
+                "running it stopped each time, e.g. killed for memory or time); make the "
+                "manifest and the plugin's answers smaller or simpler and submit a new "
+                "version, or ask the platform operators to look at the worker logs",
+            )
+            return _finish(session, row, report, attempt - 1)
+        row.validation = {"attempts": attempt}
+        session.commit()  # the start counts even if this worker dies during the checks
         vendor = session.get(Vendor, row.vendor_id)
         assert vendor is not None  # noqa: S101 - a foreign key
-        with httpx.Client(timeout=CALL_TIMEOUT_S, follow_redirects=False) as http:
-            report = validate(row.manifest, http, contract_headers(row, vendor.signing_secret))
-        target = PluginStatus.VALIDATED if report["passed"] else PluginStatus.INVALID
-        row.validation = report
-        row.status = target
-        failed = [c["name"] for c in report["checks"] if not c["ok"]]
-        row.status_reason = "failed: " + ", ".join(failed) if failed else "all checks passed"
-        AuditRepository(session).append(
-            actor=ACTOR,
-            action=f"plugin.{target}",
-            outcome="succeeded" if report["passed"] else "failed",
-            detail={"name": row.name, "version": row.version, "failed_checks": failed},
-        )
-        session.commit()
-        return target.value
+        try:
+            with httpx.Client(timeout=CALL_TIMEOUT_S, follow_redirects=False) as http:
+                report = validate(row.manifest, http, contract_headers(row, vendor.signing_secret))
+        except Exception as exc:  # validate() reports its own failures; this is a last resort
+            log.exception("validation of %s %s failed", row.name, row.version)
+            report = failed_report(
+                started,
+                "validation",
+                f"validation stopped: {type(exc).__name__}: {exc}; ask the platform "
+                "operators to look at the worker logs",
+            )
+        session.refresh(row, with_for_update=True)
+        if row.status != PluginStatus.VALIDATING or _attempts(row.validation) != attempt:
+            return row.status  # a later attempt (re-enqueued as stalled) owns the version now
+        return _finish(session, row, report, attempt)
+
+
+def _attempts(validation: dict[str, object] | None) -> int:
+    """How many validations of a version were started (0 once a report replaced them)."""
+    value = (validation or {}).get("attempts", 0)
+    return value if isinstance(value, int) and not (validation or {}).get("checks") else 0
+
+
+def _finish(session: Session, row: PluginVersion, report: dict[str, Any], attempts: int) -> str:
+    """Store the report and end the version validated or invalid (one transaction)."""
+    target = PluginStatus.VALIDATED if report["passed"] else PluginStatus.INVALID
+    check_plugin_transition(PluginStatus(row.status), target)
+    row.validation = report | {"attempts": attempts}
+    row.status = target
+    failed = [c["name"] for c in report["checks"] if not c["ok"]]
+    reason = "failed: " + ", ".join(failed) if failed else "all checks passed"
+    row.status_reason = reason if len(reason) <= 1000 else reason[:999] + "…"
+    AuditRepository(session).append(
+        actor=ACTOR,
+        action=f"plugin.{target}",
+        outcome="succeeded" if report["passed"] else "failed",
+        detail={"name": row.name, "version": row.version, "failed_checks": failed[:50]},
+    )
+    session.commit()
+    return target.value
 
 
 @shared_task(name="taas.catalog.resume_validations")  # type: ignore[untyped-decorator]

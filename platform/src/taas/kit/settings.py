@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -169,6 +169,12 @@ class AppSettings(BaseSettings):
         description="An open operation untouched this long is handed to another worker "
         "(a lock makes sure only one runs it).",
     )
+    validation_attempts_limit: int = Field(
+        default=3,
+        ge=1,
+        description="Starts of one plugin validation (each re-enqueued as stalled when its "
+        "worker died) before the version is failed as `invalid` with a report.",
+    )
     task_visibility_timeout_s: float = Field(
         default=3600.0, description="Redis broker: when an unacknowledged task is redelivered."
     )
@@ -223,6 +229,46 @@ class AppSettings(BaseSettings):
         description="Gateway: after a route-change notification, wait this long for the rest "
         "of the burst, then reload the route table once.",
     )
+
+    audit_checkpoint_key: str = Field(
+        default="",
+        description="Key (HMAC-SHA256) the signed checkpoints of the audit chain's head are "
+        "made and checked with. Keep it out of the database (a secret of the API and "
+        "workers only). Empty: no checkpoints, and `audit verify` says the chain is not "
+        "anchored; refused in production.",
+    )
+    audit_checkpoint_bucket: str = Field(
+        default="taas-audit-checkpoints",
+        description="MinIO bucket the checkpoints are written to; created with object lock "
+        "in compliance mode (nobody, root included, can delete or overwrite a checkpoint "
+        "before its retention ends).",
+    )
+    audit_checkpoint_prefix: str = Field(
+        default="taas",
+        description="Key prefix of this control plane's checkpoints in the bucket: one per "
+        "audit chain (a new, empty control-plane database needs a new prefix).",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the head of the audit chain is checkpointed (when it moved). "
+        "Events newer than the last checkpoint can still be removed or rewritten without "
+        "`audit verify` noticing: at most this long of history.",
+    )
+    audit_checkpoint_retention_days: int = Field(
+        default=2557,
+        ge=1,
+        description="Compliance-mode retention of each checkpoint (default 7 years).",
+    )
+
+    @model_validator(mode="after")
+    def _production_needs_an_audit_anchor(self) -> AppSettings:
+        if self.environment == "production" and not self.audit_checkpoint_key:
+            raise ValueError(
+                "TAAS_AUDIT_CHECKPOINT_KEY must be set in production: without it the audit "
+                "chain has no anchor outside the database"
+            )
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:
