@@ -75,7 +75,7 @@ def list_audit(
     return _page(rows, limit)
 
 
-@router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403))
+@router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403, 503))
 def verify_audit(session: DbSession, principal: CurrentPrincipal) -> ChainReportOut:
     """Recompute the hash chain and compare it with its signed checkpoints; ``ok`` is false
     if any event was altered or removed, or the chain was rewritten or truncated since a

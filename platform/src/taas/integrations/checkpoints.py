@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -75,13 +74,16 @@ class CheckpointStore:
         return changes
 
     def exists(self, key: str) -> bool:
-        try:
-            self.s3.stat_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                return False
-            raise
-        return True
+        def stat() -> bool:
+            try:
+                self.s3.stat_object(self.bucket, key)
+            except S3Error as exc:
+                if exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket"):
+                    return False
+                raise
+            return True
+
+        return _translate(stat, "look for a checkpoint")
 
     def put(self, key: str, data: bytes) -> str:
         """Write ``data`` under compliance-mode retention; returns the version id."""
@@ -101,23 +103,34 @@ class CheckpointStore:
         )
         return str(written.version_id)
 
-    def versions(self, prefix: str) -> Iterator[StoredObject]:
+    def versions(self, prefix: str) -> list[StoredObject]:
         """Every stored version under ``prefix`` (delete markers hide nothing here)."""
         if not _translate(lambda: self.s3.bucket_exists(self.bucket), "check bucket"):
-            return
-        for item in self.s3.list_objects(
+            return []
+        listing = self.s3.list_objects(
             self.bucket, prefix=prefix, recursive=True, include_version=True
-        ):
-            if not item.is_delete_marker and item.object_name and item.version_id:
-                yield StoredObject(item.object_name, item.version_id)
+        )
+        return _translate(
+            lambda: [
+                StoredObject(item.object_name, item.version_id)
+                for item in listing
+                if not item.is_delete_marker and item.object_name and item.version_id
+            ],
+            "list checkpoints",
+        )
 
     def read(self, stored: StoredObject) -> bytes:
-        response = self.s3.get_object(self.bucket, stored.key, version_id=stored.version_id)
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
+        """The content of one version."""
+
+        def fetch() -> bytes:
+            response = self.s3.get_object(self.bucket, stored.key, version_id=stored.version_id)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return _translate(fetch, "read checkpoint")
 
 
 @lru_cache
