@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from celery import shared_task
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 VALIDATE = "taas.catalog.validate_version"
 ACTOR = "system:plugin-validator"
 CALL_TIMEOUT_S = 10.0
+HEARTBEAT_S = 5.0  # at most; and at most a third of stalled_after_s
 
 
 def contract_headers(version: PluginVersion, secret: str) -> HeadersFor:
@@ -109,9 +110,10 @@ def validate_version(version_id: str) -> str:
         session.commit()  # the start counts even if this worker dies during the checks
         vendor = session.get(Vendor, row.vendor_id)
         assert vendor is not None  # noqa: S101 - a foreign key
+        headers = _alive(row.id, contract_headers(row, vendor.signing_secret))
         try:
             with httpx.Client(timeout=CALL_TIMEOUT_S, follow_redirects=False) as http:
-                report = validate(row.manifest, http, contract_headers(row, vendor.signing_secret))
+                report = validate(row.manifest, http, headers)
         except Exception as exc:  # validate() reports its own failures; this is a last resort
             log.exception("validation of %s %s failed", row.name, row.version)
             report = failed_report(
@@ -124,6 +126,31 @@ def validate_version(version_id: str) -> str:
         if row.status != PluginStatus.VALIDATING or _attempts(row.validation) != attempt:
             return row.status  # a later attempt (re-enqueued as stalled) owns the version now
         return _finish(session, row, report, attempt)
+
+
+def _alive(version_id: uuid.UUID, headers: HeadersFor) -> HeadersFor:
+    """``headers``, also marking the version as being worked on (its ``updated_at``) at
+    most every HEARTBEAT_S while calls go out: a long but live validation is never taken
+    for a stalled one and started again."""
+    last, every = time.monotonic(), min(HEARTBEAT_S, app_settings().stalled_after_s / 3)
+
+    def sign_and_touch(method: str, path: str) -> dict[str, str]:
+        nonlocal last
+        if time.monotonic() - last >= every:
+            last = time.monotonic()
+            with new_session() as session:
+                session.execute(
+                    update(PluginVersion)
+                    .where(
+                        PluginVersion.id == version_id,
+                        PluginVersion.status == PluginStatus.VALIDATING,
+                    )
+                    .values(updated_at=func.now())
+                )
+                session.commit()
+        return headers(method, path)
+
+    return sign_and_touch
 
 
 def _attempts(validation: dict[str, object] | None) -> int:
