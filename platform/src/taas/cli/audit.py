@@ -20,11 +20,13 @@ def verify() -> None:
     report = ApiClient().request("GET", "/v1/audit/verify")
     if report["ok"]:
         console.print(f"[green]✓[/] audit chain intact ({report['events']} events)")
-        if report.get("anchored"):
+        if report.get("anchored") and report["checkpoints"]:
             console.print(
                 f"[green]✓[/] matches its {report['checkpoints']} checkpoints "
                 f"(the newest vouches for event {report['anchored_seq']})"
             )
+        elif report.get("anchored"):
+            console.print("[yellow]![/] no checkpoint written yet (the worker writes them)")
         else:
             console.print(
                 "[yellow]![/] not anchored: no TAAS_AUDIT_CHECKPOINT_KEY, so whoever can "
