@@ -113,7 +113,7 @@ def test_a_rewritten_and_rehashed_chain_is_detected(
     control_plane: ControlPlane,
     make_vendor: Callable[[], VendorAccount],
 ) -> None:
-    make_vendor()  # events to rewrite (vendor.create), then wait for their checkpoint
+    make_vendor(), make_vendor()  # events to rewrite, then wait for their checkpoint
     anchored = _anchored(api, auditor, control_plane)
     with quiet_chain(control_plane) as conn:
         _rewrite_and_rehash(api, auditor, conn, anchored)
@@ -153,7 +153,7 @@ def test_deleting_the_newest_events_and_moving_the_head_back_is_detected(
     control_plane: ControlPlane,
     make_vendor: Callable[[], VendorAccount],
 ) -> None:
-    make_vendor()
+    make_vendor(), make_vendor()
     anchored = _anchored(api, auditor, control_plane)
     with quiet_chain(control_plane) as conn:
         _truncate(api, auditor, conn, anchored)
