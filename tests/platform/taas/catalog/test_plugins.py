@@ -7,9 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
 from catalog_support import VendorAccount, wait_version
+from manifest_mutations import mutated_manifests
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
 
@@ -325,3 +329,41 @@ def test_a_plugin_that_ignores_the_gateway_signature_is_invalid(
     assert all(
         c["ok"] for c in invalid["validation"]["checks"] if c["name"].startswith("contract ")
     )
+
+
+@pytest.fixture
+def signing_plugin(
+    make_vendor: Callable[[], VendorAccount], plugin: PluginServer
+) -> tuple[VendorAccount, PluginServer]:
+    """A vendor and its running plugin, which checks the vendor's signatures."""
+    vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
+    return vendor, plugin
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    # one vendor and plugin (function-scoped fixtures) serve every example: as intended
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_mutated_manifests_through_the_api_never_stay_validating(
+    api: Any, signing_plugin: tuple[VendorAccount, PluginServer], data: st.DataObject
+) -> None:
+    vendor, plugin = signing_plugin
+    body = data.draw(mutated_manifests(manifest(unique_slug("p"), "1.0.0", plugin.url)))
+    response = _submit(api, vendor, body)
+    assert response.status_code in (202, 413, 422), response.text
+    if response.status_code != 202:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        return
+    row = response.json()
+    settled = wait_version(
+        api, vendor.headers(), row["name"], row["version"], {"validated", "invalid"}
+    )
+    assert settled["validation"]["checks"]
+    if settled["status"] == "invalid":
+        assert settled["validation"]["hint"]
+        assert settled["status_reason"].startswith("failed: ")
