@@ -426,9 +426,12 @@ def _run_checks(
             )
         )
     for target in targets:
+        operation = target.label.split(" [", 1)[0]
         for kind in PROBES:
             checks.append(
-                _guarded(f"signature.{kind}", run_probe, http, base, target, kind, headers)
+                _guarded(
+                    f"signature.{kind} {operation}", run_probe, http, base, target, kind, headers
+                )
             )
 
 
