@@ -90,11 +90,15 @@ def validate_version(version_id: str) -> str:
             return row.status if row else "missing"
         span.set_attribute("plugin.name", row.name)
         span.set_attribute("plugin.version", row.version)
+        settings = app_settings()
+        fresh = utcnow() - dt.timedelta(seconds=settings.stalled_after_s)
+        if _attempts(row.validation) and row.updated_at > fresh:
+            return row.status  # a live run (it refreshes updated_at as it goes) has it
         if row.status == PluginStatus.SUBMITTED:
             check_plugin_transition(PluginStatus(row.status), PluginStatus.VALIDATING)
             row.status = PluginStatus.VALIDATING
         attempt = _attempts(row.validation) + 1
-        limit = app_settings().validation_attempts_limit
+        limit = settings.validation_attempts_limit
         started = dt.datetime.now(dt.UTC)
         if attempt > limit:
             report = failed_report(
