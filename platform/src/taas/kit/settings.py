@@ -10,8 +10,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from taas.kit.errors import ConfigurationError
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -235,7 +237,7 @@ class AppSettings(BaseSettings):
         description="Key (HMAC-SHA256) the signed checkpoints of the audit chain's head are "
         "made and checked with. Keep it out of the database (a secret of the API and "
         "workers only). Empty: no checkpoints, and `audit verify` says the chain is not "
-        "anchored; refused in production.",
+        "anchored; the API and workers refuse to start without it in production.",
     )
     audit_checkpoint_bucket: str = Field(
         default="taas-audit-checkpoints",
@@ -261,14 +263,16 @@ class AppSettings(BaseSettings):
         description="Compliance-mode retention of each checkpoint (default 7 years).",
     )
 
-    @model_validator(mode="after")
-    def _production_needs_an_audit_anchor(self) -> AppSettings:
+    def require_audit_anchor(self) -> None:
+        """Refuse to run in production without the audit checkpoint key (the API and the
+        workers call this when they start; the gateway never needs the key)."""
         if self.environment == "production" and not self.audit_checkpoint_key:
-            raise ValueError(
-                "TAAS_AUDIT_CHECKPOINT_KEY must be set in production: without it the audit "
-                "chain has no anchor outside the database"
+            raise ConfigurationError(
+                "TAAS_AUDIT_CHECKPOINT_KEY is not set: in production the audit chain must "
+                "be anchored outside the database",
+                hint="set TAAS_AUDIT_CHECKPOINT_KEY for the API and the workers (a random "
+                "secret kept out of the database and its backups)",
             )
-        return self
 
     @property
     def sqlalchemy_url(self) -> str:

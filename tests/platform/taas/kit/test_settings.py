@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from taas.kit.errors import ConfigurationError
 from taas.kit.settings import AppSettings, StackSettings
 
 
@@ -60,7 +61,9 @@ def test_production_refuses_to_run_without_an_audit_checkpoint_key(
 ) -> None:
     monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_KEY", raising=False)
     monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_INTERVAL_S", raising=False)
-    with pytest.raises(ValidationError, match="TAAS_AUDIT_CHECKPOINT_KEY must be set"):
-        _app_settings(environment="production")
-    assert _app_settings(environment="production", audit_checkpoint_key="k").environment
-    assert _app_settings(environment="development").audit_checkpoint_interval_s == 60.0
+    with pytest.raises(ConfigurationError, match="TAAS_AUDIT_CHECKPOINT_KEY is not set"):
+        _app_settings(environment="production").require_audit_anchor()
+    _app_settings(environment="production", audit_checkpoint_key="k").require_audit_anchor()
+    development = _app_settings(environment="development")
+    development.require_audit_anchor()  # development runs unanchored (verify says so)
+    assert development.audit_checkpoint_interval_s == 60.0
