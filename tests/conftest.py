@@ -69,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "TAAS_RECONCILE_INTERVAL_S": "3600",
             "TAAS_OTEL_EXPORTER": "jsonl",
             "TAAS_OTEL_FILE": str(SPANS),
+            # Each session's database is new: its audit chain needs its own checkpoints.
+            "TAAS_AUDIT_CHECKPOINT_PREFIX": f"{TEST_DATABASE}-{uuid.uuid4().hex[:12]}",
+            "TAAS_AUDIT_CHECKPOINT_INTERVAL_S": "2",
         }
     )
     os.environ.update(env)
@@ -156,10 +159,12 @@ def _claim_test_database(conn: psycopg.Connection[Any]) -> None:
 
 
 def _prepare_control_plane(url: str) -> ControlPlane:
+    from taas.integrations.checkpoints import checkpoint_store
     from taas.integrations.systems import systems
     from taas.kit.migrate import upgrade
 
     upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    checkpoint_store().ensure_bucket()
     identity = systems().identity
     identity.ensure_platform()
     plane = ControlPlane(database_url=url, keycloak_url=os.environ["TAAS_KEYCLOAK_URL"])

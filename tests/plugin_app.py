@@ -1,7 +1,8 @@
 """A small plugin written for the tests: what a vendor would run behind the gateway.
 
-It scores loan amounts, echoes what the gateway forwarded, streams uploads, and can be
-told to misbehave (break its contract, answer slowly) to test validation and timeouts.
+It scores loan amounts and echoes what the gateway forwarded; like every plugin it refuses
+(401) calls whose identity headers the gateway did not sign. It can be told to misbehave
+(break its contract, answer slowly, ignore signatures) to test validation and timeouts.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class PluginBehaviour:
     signing_secret: str = ""
     broken_contract: bool = False
     delay_s: float = 0.0
+    ignore_signatures: bool = False  # trusts X-TaaS-* headers as sent: validation must fail it
     seen: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -40,9 +42,14 @@ def make_plugin(behaviour: PluginBehaviour) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    def refused() -> JSONResponse:
+        return JSONResponse({"error": "not called through the TaaS gateway"}, 401)
+
     @app.post("/score")
     async def score(request: Request) -> JSONResponse:
         behaviour.seen.append(dict(request.headers))
+        if not (behaviour.ignore_signatures or signed(request, "/score")):
+            return refused()
         if behaviour.delay_s:
             await asyncio.sleep(behaviour.delay_s)
         body = await request.json()
@@ -59,8 +66,10 @@ def make_plugin(behaviour: PluginBehaviour) -> FastAPI:
             }
         )
 
-    @app.get("/whoami")
-    def whoami(request: Request) -> dict[str, Any]:
+    @app.get("/whoami", response_model=None)
+    def whoami(request: Request) -> dict[str, Any] | JSONResponse:
+        if not (behaviour.ignore_signatures or signed(request, "/whoami")):
+            return refused()
         return {"headers": dict(request.headers), "signed": signed(request, "/whoami")}
 
     return app

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from taas.kit.celery import celery_app
+from taas.kit.settings import app_settings
 from taas.kit.telemetry import setup_tracing
 
+app_settings().require_audit_anchor()  # workers write the audit checkpoints
 setup_tracing("taas-worker")
 app = celery_app()
-app.autodiscover_tasks(["taas.provisioning", "taas.catalog"], force=True)
+app.autodiscover_tasks(["taas.provisioning", "taas.catalog", "taas.audit"], force=True)

@@ -32,6 +32,7 @@ from taas.kit.errors import (
     Unprocessable,
 )
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
+from taas.kit.settings import app_settings
 from taas.kit.telemetry import request_tenant_holder, setup_tracing
 from taas.operators import endpoints as operator_endpoints
 from taas.tenants import endpoints as tenant_endpoints
@@ -78,6 +79,7 @@ def _audit_rejection(request: Request, status: int, detail: str) -> None:
 
 
 def create_app() -> FastAPI:
+    app_settings().require_audit_anchor()
     setup_tracing("taas-api")
     celery_app()
     app = FastAPI(

@@ -7,9 +7,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from taas.audit.repository import AuditRepository, verify_chain
+from taas.audit.repository import AuditRepository
+from taas.audit.service import verify
 from taas.kit.errors import Forbidden
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession
@@ -42,6 +43,15 @@ class ChainReportOut(BaseModel):
     ok: bool
     events: int
     problems: list[str]
+    anchored: bool = Field(
+        description="Whether the chain is checked against signed checkpoints kept outside "
+        "the database (false when no checkpoint key is configured)."
+    )
+    checkpoints: int = Field(description="Checkpoints the chain was compared with.")
+    anchored_seq: int | None = Field(
+        description="The newest event a checkpoint vouches for; later events are protected "
+        "by the hash chain alone until the next checkpoint."
+    )
 
 
 def _page(rows: list[Any], limit: int) -> AuditPage:
@@ -65,13 +75,22 @@ def list_audit(
     return _page(rows, limit)
 
 
-@router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403))
+@router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403, 503))
 def verify_audit(session: DbSession, principal: CurrentPrincipal) -> ChainReportOut:
-    """Recompute the hash chain; ``ok`` is false if any event was altered or removed."""
+    """Recompute the hash chain and compare it with its signed checkpoints; ``ok`` is false
+    if any event was altered or removed, or the chain was rewritten or truncated since a
+    checkpoint."""
     if not (principal.is_operator or principal.is_auditor):
         raise Forbidden("only platform operators and auditors may verify the audit trail")
-    report = verify_chain(AuditRepository(session))
-    return ChainReportOut(ok=report.ok, events=report.events, problems=report.problems)
+    report, anchored = verify(session)
+    return ChainReportOut(
+        ok=report.ok,
+        events=report.events,
+        problems=report.problems,
+        anchored=anchored,
+        checkpoints=report.checkpoints,
+        anchored_seq=report.anchored_seq,
+    )
 
 
 @router.get(

@@ -6,18 +6,19 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from taas.audit.checkpoints import Checkpoint
 from taas.audit.models import AuditEvent, AuditHead
 from taas.kit.db import scoped
 
 GENESIS = "0" * 64
-_APPEND_LOCK = 7_261_001  # pg_advisory_xact_lock key serialising appends
+APPEND_LOCK = 7_261_001  # pg_advisory_xact_lock key serialising appends
 
 
 def event_hash(
@@ -81,7 +82,7 @@ class AuditRepository:
         detail: dict[str, Any] | None = None,
     ) -> AuditEvent:
         """Add the next event to the chain; appends are serialised by an advisory lock."""
-        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
         head = self.session.get(AuditHead, 1)
         seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
         event = AuditEvent(
@@ -122,19 +123,53 @@ class AuditRepository:
     def head(self) -> AuditHead | None:
         return self.session.get(AuditHead, 1)
 
+    def quiet_head(self, lock_timeout_ms: int) -> tuple[int, str] | None:
+        """(seq, hash) of the head, read under the append lock (waiting at most
+        ``lock_timeout_ms``; OperationalError past it). The lock is held until the
+        transaction ends: end it at once. Whoever holds the lock (a migration, an operator
+        repairing the chain) thereby also pauses checkpoints."""
+        self.session.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}"))
+        self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
+        head = self.head()
+        return (head.seq, head.hash) if head else None
+
+
+class ChainSource(Protocol):
+    """What verifying reads: the events in order, and the head."""
+
+    def walk(self) -> Iterator[AuditEvent]: ...
+
+    def head(self) -> AuditHead | None: ...
+
 
 @dataclass(frozen=True)
 class ChainReport:
-    """Result of walking the audit chain."""
+    """Result of walking the audit chain (and comparing it with its checkpoints)."""
 
     ok: bool
     events: int
     problems: list[str]
+    checkpoints: int = 0
+    anchored_seq: int | None = None  # the newest event a checkpoint vouches for
 
 
-def verify_chain(repo: AuditRepository, *, max_problems: int = 50) -> ChainReport:
-    """Recompute every hash and link; report altered, removed or reordered events."""
+def verify_chain(
+    repo: ChainSource,
+    *,
+    checkpoints: Sequence[Checkpoint] = (),
+    max_problems: int = 50,
+) -> ChainReport:
+    """Recompute every hash and link; report altered, removed or reordered events.
+
+    Each checkpoint must match the event it names (a chain rewritten after it and rehashed
+    does not), and the newest checkpointed event must still exist (the newest events
+    deleted and the head moved back). Load the checkpoints before walking: the chain only
+    grows, so every checkpoint then names an event the walk will reach.
+    """
     problems: list[str] = []
+    anchors: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        anchors.setdefault(checkpoint.seq, []).append(checkpoint)
     expected_seq, prev_hash, count = 1, GENESIS, 0
     for event in repo.walk():
         count += 1
@@ -144,15 +179,35 @@ def verify_chain(repo: AuditRepository, *, max_problems: int = 50) -> ChainRepor
             problems.append(f"event {event.seq} does not link to the event before it")
         if _hash_of(event) != event.hash:
             problems.append(f"event {event.seq} was altered (its hash does not match)")
+        for checkpoint in anchors.get(event.seq, ()):
+            if checkpoint.hash != event.hash:
+                problems.append(
+                    f"event {event.seq} differs from the checkpoint written at "
+                    f"{checkpoint.written_at.isoformat(timespec='seconds')}: the chain up to "
+                    "it was rewritten and rehashed"
+                )
         expected_seq, prev_hash = event.seq + 1, event.hash
         if len(problems) >= max_problems:
             break
+    last = expected_seq - 1
     head = repo.head()
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+    if head is not None and (head.seq != last or head.hash != prev_hash):
         problems.append(
-            f"the chain ends at event {expected_seq - 1} but the head records event {head.seq}: "
+            f"the chain ends at event {last} but the head records event {head.seq}: "
             "the newest events were removed or the head was altered"
         )
     if head is None and count:
         problems.append("the chain head is missing")
-    return ChainReport(ok=not problems, events=count, problems=problems)
+    newest = max(anchors, default=None)
+    if newest is not None and newest > last and len(problems) < max_problems:
+        problems.append(
+            f"a checkpoint records event {newest} but the chain ends at event {last}: "
+            "the newest events were deleted and the head moved back"
+        )
+    return ChainReport(
+        ok=not problems,
+        events=count,
+        problems=problems,
+        checkpoints=len(checkpoints),
+        anchored_seq=newest,
+    )

@@ -67,6 +67,14 @@ class ValidationReport(BaseModel):
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     checks: list[CheckOut] = []
+    hint: str | None = Field(
+        default=None, description="What to do about the failed checks (absent when passed)."
+    )
+    attempts: int | None = Field(
+        default=None,
+        description="Validation runs started for this version (a run whose worker died is "
+        "started again, a bounded number of times).",
+    )
 
 
 class PluginVersionOut(BaseModel):

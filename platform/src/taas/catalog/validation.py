@@ -5,21 +5,30 @@
 3. the OpenAPI document is valid;
 4. the health probe answers 2xx;
 5. the contract: every example in the OpenAPI document, sent to the running plugin,
-   is answered with the declared status and a body that matches the declared schema.
+   is answered with the declared status and a body that matches the declared schema;
+6. the signature probes: each operation with a successful example is sent that example
+   again with identity headers the gateway did not sign (no signature, a signature made
+   with another key, and a signed set whose ``X-TaaS-Tenant`` was changed afterwards), and
+   must refuse every one with 401 or 403: a plugin trusts only gateway-signed headers.
 
 Contract convention (see the vendor guide): for each operation, every named request
 example (``requestBody.content.application/json.examples``, or ``example``) is sent; the
 expected status is the response that has an example of the same name, else the lowest
 declared 2xx. Operations without a request body are called once when all their required
 parameters have examples. Path and query parameters take their ``example``.
+
+Every run ends in a report: a check that cannot even be carried out (a malformed
+document, an exception inside a library) is recorded as a failed check naming what
+broke, never raised, so a version can never stay ``validating``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -29,9 +38,20 @@ from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
 
 from taas.catalog.manifest import PLUGIN_API_VERSION, PluginManifest, plugin_api_compatible
+from taas.kit import signing
 
 METHODS = ("get", "put", "post", "delete", "patch")
 MAX_CALLS = 100
+MAX_CHECKS = 4 * MAX_CALLS  # the report stays small whatever the document holds
+MAX_NAME, MAX_DETAIL = 200, 1000
+MAX_PROBED_OPERATIONS = 10
+REFUSALS = frozenset({401, 403})
+# What each signature probe sends instead of the gateway's signed identity headers.
+PROBES = {
+    "unsigned": "without X-TaaS-Signature",
+    "wrong_key": "signed with a key that is not your signing_secret",
+    "tampered": "whose X-TaaS-Tenant was changed after the gateway signed it",
+}
 HeadersFor = Callable[[str, str], dict[str, str]]
 
 
@@ -127,30 +147,59 @@ def _request_examples(operation: dict[str, Any]) -> dict[str, Any] | None:
     return examples
 
 
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]] | Check]:
+    """(label, raw path, path item) of each operation, or a failed check where the
+    document is not shaped like one (the OpenAPI validator may let odd shapes through)."""
+    paths = document.get("paths") or {}
+    if not isinstance(paths, dict):
+        yield Check("contract", False, "`paths` is not an object")
+        return
+    for raw_path, item in paths.items():
+        if not isinstance(item, dict):
+            yield Check(f"contract {_clip(str(raw_path), 100)}", False, "not a path item")
+            continue
+        for method in METHODS:
+            if item.get(method) is not None:
+                yield f"{method.upper()} {raw_path}", method, item
+
+
+def _calls_of(
+    label: str, method: str, raw_path: str, item: dict[str, Any]
+) -> Iterator[ContractCall | Check]:
+    operation = item[method]
+    params = [*(item.get("parameters") or []), *(operation.get("parameters") or [])]
+    path, query, missing = _fill_parameters(raw_path, params)
+    if missing:
+        yield Check(f"contract {label}", False, f"no example for {', '.join(missing)}")
+        return
+    examples = _request_examples(operation)
+    if examples is None:
+        yield Check(f"contract {label}", False, "the request body has no example")
+        return
+    for name, body in examples.items():
+        try:
+            status, schema = _expected(operation.get("responses") or {}, name)
+        except ValueError as exc:
+            yield Check(f"contract {label} [{name}]", False, str(exc))
+            continue
+        yield ContractCall(f"{label} [{name}]", method, path, query, body, status, schema)
+
+
 def contract_calls(document: dict[str, Any]) -> Iterator[ContractCall | Check]:
     """The example calls of an OpenAPI document (or failed checks where one is unusable)."""
-    for raw_path, item in (document.get("paths") or {}).items():
-        for method in METHODS:
-            operation = item.get(method)
-            if operation is None:
-                continue
-            label = f"{method.upper()} {raw_path}"
-            params = [*item.get("parameters", []), *operation.get("parameters", [])]
-            path, query, missing = _fill_parameters(raw_path, params)
-            if missing:
-                yield Check(f"contract {label}", False, f"no example for {', '.join(missing)}")
-                continue
-            examples = _request_examples(operation)
-            if examples is None:
-                yield Check(f"contract {label}", False, "the request body has no example")
-                continue
-            for name, body in examples.items():
-                try:
-                    status, schema = _expected(operation.get("responses") or {}, name)
-                except ValueError as exc:
-                    yield Check(f"contract {label} [{name}]", False, str(exc))
-                    continue
-                yield ContractCall(f"{label} [{name}]", method, path, query, body, status, schema)
+    for found in _operations(document):
+        if isinstance(found, Check):
+            yield found
+            continue
+        label, method, item = found
+        raw_path = label.split(" ", 1)[1]
+        try:
+            # Materialised here, so that a malformed operation fails alone.
+            calls = list(_calls_of(label, method, raw_path, item))
+        except Exception as exc:
+            yield Check(f"contract {label}", False, f"cannot read this operation: {_describe(exc)}")
+            continue
+        yield from calls
 
 
 def _schema_errors(document: dict[str, Any], schema: dict[str, Any], body: Any) -> list[str]:
@@ -203,30 +252,138 @@ def run_call(
     return Check(f"contract {call.label}", True, f"answered {response.status_code} as declared")
 
 
+def forged_headers(genuine: dict[str, str], kind: str, method: str, path: str) -> dict[str, str]:
+    """``genuine`` gateway headers turned into what the probe ``kind`` sends (see PROBES)."""
+    by_name = {name.lower(): name for name in genuine}
+    forged = {
+        name: value
+        for name, value in genuine.items()
+        if name.lower() not in (signing.SIGNATURE.lower(), signing.STORAGE_GRANT.lower())
+    }
+    tenant = by_name.get(signing.TENANT.lower(), signing.TENANT)
+    if kind == "wrong_key":
+        value = {name.lower(): v for name, v in genuine.items()}.get
+        canonical = signing.canonical_string(
+            timestamp=value(signing.TIMESTAMP.lower(), "0"),
+            method=method,
+            path=path,
+            tenant=value(signing.TENANT.lower(), ""),
+            tenant_id=value(signing.TENANT_ID.lower(), ""),
+            caller=value(signing.CALLER.lower(), ""),
+            scopes=value(signing.SCOPES.lower(), ""),
+            module=value(signing.MODULE.lower(), ""),
+            version=value(signing.PLUGIN_VERSION.lower(), ""),
+            request_id=value(signing.REQUEST_ID.lower(), ""),
+        )
+        forged[signing.SIGNATURE] = signing.sign(secrets.token_urlsafe(32), canonical)
+    elif kind == "tampered":
+        forged[signing.SIGNATURE] = genuine[by_name[signing.SIGNATURE.lower()]]
+        forged[tenant] = forged.get(tenant, "") + "-other-bank"
+    return forged
+
+
+def probe_targets(calls: list[ContractCall], health_path: str) -> list[ContractCall]:
+    """One successful example call per operation (not the health probe, which is open)."""
+    targets: dict[str, ContractCall] = {}
+    for call in calls:
+        operation = call.label.split(" [", 1)[0]
+        if 200 <= call.expect_status < 300 and call.path != health_path:
+            targets.setdefault(operation, call)
+    return list(targets.values())[:MAX_PROBED_OPERATIONS]
+
+
+def run_probe(
+    http: httpx.Client, base: str, call: ContractCall, kind: str, headers: HeadersFor
+) -> Check:
+    """Send ``call`` with forged identity headers; the plugin must refuse it."""
+    operation = call.label.split(" [", 1)[0]
+    name = f"signature.{kind} {operation}"
+    method = call.method.upper()
+    sent = forged_headers(headers(method, call.path), kind, method, call.path)
+    body = {} if call.body is None else {"json": call.body}
+    try:
+        response = http.request(
+            call.method, base.rstrip("/") + call.path, params=call.query, headers=sent, **body
+        )
+    except httpx.HTTPError as exc:
+        return Check(name, False, f"no answer to a request {PROBES[kind]}: {exc!r}")
+    if response.status_code in REFUSALS:
+        return Check(name, True, f"refused a request {PROBES[kind]} ({response.status_code})")
+    return Check(
+        name,
+        False,
+        f"answered {response.status_code} to a request {PROBES[kind]}: the plugin must "
+        "refuse (401) every call whose X-TaaS-* headers do not carry a valid gateway "
+        "signature made with your signing_secret, and trust only signed headers "
+        "(vendor guide, section 3)",
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """One line naming an exception, even one whose message is empty."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, without NUL (PostgreSQL's JSON refuses it)."""
+    text = text.replace("\x00", "\\0")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _guarded(name: str, check: Callable[..., Check], *args: Any) -> Check:
+    """Run one check, ``check(*args)``; an exception inside it becomes its failed result."""
+    try:
+        return check(*args)
+    except Exception as exc:
+        return Check(name, False, f"the check could not run: {_describe(exc)}")
+
+
+def _openapi_valid(document: dict[str, Any]) -> Check:
+    try:
+        validate_openapi(document)
+    except Exception as exc:
+        return Check("openapi.valid", False, _describe(exc))
+    return Check("openapi.valid", True, f"OpenAPI {document.get('openapi')}")
+
+
 def validate(manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor) -> dict[str, Any]:
-    """Run every check; return the report stored with the version."""
+    """Run every check; return the report stored with the version. Never raises: whatever
+    goes wrong becomes a failed check of the report."""
     started = dt.datetime.now(dt.UTC)
     checks: list[Check] = []
+    try:
+        _run_checks(manifest, http, headers, checks)
+    except Exception as exc:
+        checks.append(
+            Check(
+                "validation",
+                False,
+                f"validation stopped: {_describe(exc)}; the checks above ran, the rest did "
+                "not. Fix what the message names in the manifest or its OpenAPI document",
+            )
+        )
+    return _report(started, checks)
+
+
+def _run_checks(
+    manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor, checks: list[Check]
+) -> None:
     try:
         parsed = PluginManifest.model_validate(manifest)
     except ValidationError as exc:
         checks.append(Check("manifest.schema", False, _first_error(exc)))
-        return _report(started, checks)
+        return
     checks.append(Check("manifest.schema", True, "matches the manifest schema"))
     checks.append(
         Check(
             "plugin_api.compatible",
-            plugin_api_compatible(parsed.plugin_api),
+            plugin_api_compatible(parsed.plugin_api),  # the manifest model checked the range
             f"declared {parsed.plugin_api!r}; this platform speaks {PLUGIN_API_VERSION}",
         )
     )
-    try:
-        validate_openapi(parsed.openapi)
-        checks.append(Check("openapi.valid", True, f"OpenAPI {parsed.openapi.get('openapi')}"))
-        document_ok = True
-    except Exception as exc:  # the validator raises many kinds; each is a finding
-        checks.append(Check("openapi.valid", False, str(exc).splitlines()[0][:300]))
-        document_ok = False
+    openapi = _guarded("openapi.valid", _openapi_valid, parsed.openapi)
+    checks.append(openapi)
     if parsed.upstream.url is None:
         checks.append(
             Check(
@@ -236,41 +393,79 @@ def validate(manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor) 
                 "add the URL of a running instance",
             )
         )
-        return _report(started, checks)
+        return
     base = str(parsed.upstream.url).rstrip("/")
-    try:
-        health = http.get(base + parsed.health_path, headers=headers("GET", parsed.health_path))
+    health = _guarded("health.probe", _health, http, base, parsed.health_path, headers)
+    checks.append(health)
+    if not health.ok or not openapi.ok:
+        return
+    calls: list[ContractCall] = []
+    for item in contract_calls(parsed.openapi):
+        if len(calls) >= MAX_CALLS:
+            checks.append(Check("contract", False, f"more than {MAX_CALLS} examples"))
+            break
+        if isinstance(item, Check):
+            checks.append(item)
+            continue
+        call = item
+        calls.append(call)
+        checks.append(
+            _guarded(f"contract {call.label}", run_call, http, base, call, parsed.openapi, headers)
+        )
+    if not calls:
+        checks.append(Check("contract", False, "the OpenAPI document has no callable example"))
+    targets = probe_targets(calls, parsed.health_path)
+    if not targets:
         checks.append(
             Check(
-                "health.probe",
-                health.is_success,
-                f"GET {parsed.health_path} answered {health.status_code}",
+                "signature.probes",
+                False,
+                "no example call with a 2xx answer (other than the health probe) to send "
+                "unsigned and forged requests to; add one, so that validation can check "
+                "the plugin refuses them",
             )
         )
+    for target in targets:
+        operation = target.label.split(" [", 1)[0]
+        for kind in PROBES:
+            checks.append(
+                _guarded(
+                    f"signature.{kind} {operation}", run_probe, http, base, target, kind, headers
+                )
+            )
+
+
+def _health(http: httpx.Client, base: str, path: str, headers: HeadersFor) -> Check:
+    try:
+        health = http.get(base + path, headers=headers("GET", path))
     except httpx.HTTPError as exc:
-        checks.append(Check("health.probe", False, f"GET {parsed.health_path} failed: {exc!r}"))
-        return _report(started, checks)
-    if document_ok:
-        calls = 0
-        for item in contract_calls(parsed.openapi):
-            if calls >= MAX_CALLS:
-                checks.append(Check("contract", False, f"more than {MAX_CALLS} examples"))
-                break
-            if isinstance(item, Check):
-                checks.append(item)
-                continue
-            calls += 1
-            checks.append(run_call(http, base, item, parsed.openapi, headers))
-        if calls == 0:
-            checks.append(Check("contract", False, "the OpenAPI document has no callable example"))
-    return _report(started, checks)
+        return Check("health.probe", False, f"GET {path} failed: {exc!r}")
+    return Check("health.probe", health.is_success, f"GET {path} answered {health.status_code}")
+
+
+NEXT_STEP = (
+    "fix what the failed checks name and submit a new version (versions are immutable); "
+    "the vendor guide explains each check"
+)
+
+
+def failed_report(started: dt.datetime, name: str, detail: str) -> dict[str, Any]:
+    """A report of one failed check (for validations that could not run at all)."""
+    return _report(started, [Check(name, False, detail)])
 
 
 def _report(started: dt.datetime, checks: list[Check]) -> dict[str, Any]:
-    return {
-        "passed": all(check.ok for check in checks),
+    passed = bool(checks) and all(check.ok for check in checks)
+    report: dict[str, Any] = {
+        "passed": passed,
         "platform_plugin_api": PLUGIN_API_VERSION,
         "started_at": started.isoformat(),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-        "checks": [asdict(check) for check in checks],
+        "checks": [
+            {"name": _clip(c.name, MAX_NAME), "ok": c.ok, "detail": _clip(c.detail, MAX_DETAIL)}
+            for c in checks[:MAX_CHECKS]
+        ],
     }
+    if not passed:
+        report["hint"] = NEXT_STEP
+    return report

@@ -15,10 +15,23 @@ console = Console(highlight=False)
 @app.command()
 @friendly_errors
 def verify() -> None:
-    """Recompute the hash chain; exit 1 if any event was altered or removed."""
+    """Recompute the hash chain and compare it with its signed checkpoints; exit 1 if any
+    event was altered or removed, or the chain was rewritten or truncated."""
     report = ApiClient().request("GET", "/v1/audit/verify")
     if report["ok"]:
         console.print(f"[green]✓[/] audit chain intact ({report['events']} events)")
+        if report.get("anchored") and report["checkpoints"]:
+            console.print(
+                f"[green]✓[/] matches its {report['checkpoints']} checkpoints "
+                f"(the newest vouches for event {report['anchored_seq']})"
+            )
+        elif report.get("anchored"):
+            console.print("[yellow]![/] no checkpoint written yet (the worker writes them)")
+        else:
+            console.print(
+                "[yellow]![/] not anchored: no TAAS_AUDIT_CHECKPOINT_KEY, so whoever can "
+                "write the database could rewrite the chain undetected"
+            )
         return
     for problem in report["problems"]:
         console.print(f"[red]✗[/] {problem}")

@@ -194,6 +194,8 @@ def show_report(row: dict[str, Any]) -> None:
     for check in row["validation"].get("checks", []):
         mark = "[green]✓[/]" if check["ok"] else "[red]✗[/]"
         console.print(f"  {mark} {escape(check['name'])}: {escape(check['detail'])}")
+    if row["validation"].get("hint"):
+        console.print(f"  next: {escape(row['validation']['hint'])}")
     colour = "green" if row["status"] in {"validated", "approved", "published"} else "yellow"
     console.print(f"{row['name']} {row['version']} is [{colour}]{row['status']}[/]")
 

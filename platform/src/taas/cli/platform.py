@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 import time
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from taas.cli.errors import friendly_errors
 from taas.cli.session import app_env, local_stack, login, selected_profile, users_file
+from taas.integrations.checkpoints import checkpoint_store
 from taas.integrations.identity import IdentityTenants
 from taas.kit.errors import TaasError
 from taas.kit.migrate import upgrade
@@ -33,8 +35,10 @@ def _sqlalchemy(url: str) -> str:
 @app.command()
 @friendly_errors
 def init() -> None:
-    """Migrate the database, create the platform and bank realms and the dev users."""
+    """Migrate the database, create the platform and bank realms, the dev users and the
+    audit checkpoint bucket (object lock, compliance mode)."""
     env = app_env(local_stack())
+    os.environ.update(env)  # the adapters below read the settings from the environment
     with console.status("migrating the control-plane database"):
         upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
     console.print("[green]✓[/] database at the latest migration")
@@ -55,6 +59,9 @@ def init() -> None:
     path.write_text(json.dumps(users, indent=2))
     path.chmod(0o600)
     console.print(f"[green]✓[/] dev users {', '.join(DEV_USERS)} (passwords in {path})")
+    store = checkpoint_store()
+    for change in store.ensure_bucket() or [f"bucket {store.bucket} under object lock"]:
+        console.print(f"[green]✓[/] {change}")
 
 
 def worker_argv(schedule: Path | None, concurrency: int = 2, loglevel: str = "INFO") -> list[str]:

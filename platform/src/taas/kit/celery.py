@@ -40,6 +40,12 @@ def celery_app() -> Celery:
                 "task": "taas.provisioning.reconcile_all",
                 "schedule": settings.reconcile_interval_s,
             },
+            "checkpoint-audit-chain": {
+                "task": "taas.audit.checkpoint",
+                "schedule": settings.audit_checkpoint_interval_s,
+                # a run that waited longer than one interval is superseded by the next
+                "options": {"expires": settings.audit_checkpoint_interval_s},
+            },
             "purge-expired-retention": {
                 "task": "taas.provisioning.purge_expired",
                 "schedule": 3600.0,

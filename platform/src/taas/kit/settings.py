@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from taas.kit.errors import ConfigurationError
+
 
 def _xdg(var: str, fallback: str) -> Path:
     value = os.environ.get(var)
@@ -169,6 +171,12 @@ class AppSettings(BaseSettings):
         description="An open operation untouched this long is handed to another worker "
         "(a lock makes sure only one runs it).",
     )
+    validation_attempts_limit: int = Field(
+        default=3,
+        ge=1,
+        description="Starts of one plugin validation (each re-enqueued as stalled when its "
+        "worker died) before the version is failed as `invalid` with a report.",
+    )
     task_visibility_timeout_s: float = Field(
         default=3600.0, description="Redis broker: when an unacknowledged task is redelivered."
     )
@@ -223,6 +231,48 @@ class AppSettings(BaseSettings):
         description="Gateway: after a route-change notification, wait this long for the rest "
         "of the burst, then reload the route table once.",
     )
+
+    audit_checkpoint_key: str = Field(
+        default="",
+        description="Key (HMAC-SHA256) the signed checkpoints of the audit chain's head are "
+        "made and checked with. Keep it out of the database (a secret of the API and "
+        "workers only). Empty: no checkpoints, and `audit verify` says the chain is not "
+        "anchored; the API and workers refuse to start without it in production.",
+    )
+    audit_checkpoint_bucket: str = Field(
+        default="taas-audit-checkpoints",
+        description="MinIO bucket the checkpoints are written to; created with object lock "
+        "in compliance mode (nobody, root included, can delete or overwrite a checkpoint "
+        "before its retention ends).",
+    )
+    audit_checkpoint_prefix: str = Field(
+        default="taas",
+        description="Key prefix of this control plane's checkpoints in the bucket: one per "
+        "audit chain (a new, empty control-plane database needs a new prefix).",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the head of the audit chain is checkpointed (when it moved). "
+        "Events newer than the last checkpoint can still be removed or rewritten without "
+        "`audit verify` noticing: at most this long of history.",
+    )
+    audit_checkpoint_retention_days: int = Field(
+        default=2557,
+        ge=1,
+        description="Compliance-mode retention of each checkpoint (default 7 years).",
+    )
+
+    def require_audit_anchor(self) -> None:
+        """Refuse to run in production without the audit checkpoint key (the API and the
+        workers call this when they start; the gateway never needs the key)."""
+        if self.environment == "production" and not self.audit_checkpoint_key:
+            raise ConfigurationError(
+                "TAAS_AUDIT_CHECKPOINT_KEY is not set: in production the audit chain must "
+                "be anchored outside the database",
+                hint="set TAAS_AUDIT_CHECKPOINT_KEY for the API and the workers (a random "
+                "secret kept out of the database and its backups)",
+            )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -239,6 +239,12 @@ class LocalStack:
             "TAAS_STORAGE_GRANT_SECRET": hmac.new(
                 secrets.minio_root_password.encode(), b"taas storage grants", hashlib.sha256
             ).hexdigest(),
+            # Signs the audit chain's checkpoints; like every secret here it lives outside
+            # the database. Locally, checkpoints are kept a day (production: years).
+            "TAAS_AUDIT_CHECKPOINT_KEY": hmac.new(
+                secrets.minio_kms_key.encode(), b"taas audit checkpoints", hashlib.sha256
+            ).hexdigest(),
+            "TAAS_AUDIT_CHECKPOINT_RETENTION_DAYS": "1",
         }
 
     def log_of(self, name: str) -> str:

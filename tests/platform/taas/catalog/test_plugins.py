@@ -7,8 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg.types.json import Jsonb
 
 from catalog_support import VendorAccount, wait_version
+from manifest_mutations import mutated_manifests
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
 
@@ -39,6 +44,13 @@ def test_vendor_submits_platform_validates_operator_publishes(
     assert {"manifest.schema", "plugin_api.compatible", "openapi.valid", "health.probe"} <= names
     assert "contract POST /score [small-loan]" in names
     assert "contract POST /score [negative]" in names
+    # Unsigned and forged requests were refused (the health probe is open, not probed).
+    assert {
+        "signature.unsigned POST /score",
+        "signature.wrong_key POST /score",
+        "signature.tampered POST /score",
+    } <= names
+    assert not any("/healthz" in n for n in names if n.startswith("signature."))
     # The contract calls came signed with the vendor's key, as gateway calls will.
     assert any(h.get("x-taas-tenant") == "taas-contract-check" for h in plugin.behaviour.seen)
 
@@ -81,6 +93,7 @@ def test_the_submitter_can_never_approve_its_own_version(
     plugin: PluginServer,
 ) -> None:
     vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
     name = unique_slug("p")
     # An operator submits on the vendor's behalf, then tries to approve it.
     submitted = api.post(
@@ -127,7 +140,8 @@ def test_a_failing_contract_check_is_reported_clearly(
 ) -> None:
     vendor = make_vendor()
     name = unique_slug("p")
-    with PluginServer(PluginBehaviour(broken_contract=True)) as broken:
+    secret = vendor.credentials["signing_secret"]
+    with PluginServer(PluginBehaviour(signing_secret=secret, broken_contract=True)) as broken:
         _submit(api, vendor, manifest(name, "1.0.0", broken.url))
         invalid = wait_version(api, vendor.headers(), name, "1.0.0", {"validated", "invalid"})
     assert invalid["status"] == "invalid"
@@ -222,6 +236,7 @@ def test_a_validation_whose_worker_died_is_picked_up_again(
     plugin: PluginServer,
 ) -> None:
     vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
     name = unique_slug("p")
     _submit(api, vendor, manifest(name, "1.0.0", plugin.url))
     wait_version(api, operator, name, "1.0.0", {"validated"})
@@ -235,3 +250,120 @@ def test_a_validation_whose_worker_died_is_picked_up_again(
     again = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
     assert again["status"] == "validated"
     assert again["validation"]["checks"]
+
+
+def test_a_manifest_whose_openapi_lacks_its_version_ends_invalid_with_a_report(
+    api: Any, make_vendor: Callable[[], VendorAccount], plugin: PluginServer
+) -> None:
+    # Issue 10: this manifest crashed the validator and left the version validating.
+    vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
+    name = unique_slug("p")
+    body = manifest(name, "1.0.0", plugin.url)
+    del body["openapi"]["openapi"]
+    assert _submit(api, vendor, body).status_code == 202
+    invalid = wait_version(api, vendor.headers(), name, "1.0.0", {"validated", "invalid"})
+    assert invalid["status"] == "invalid"
+    report = invalid["validation"]
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["manifest.schema"]["ok"] is True
+    assert checks["openapi.valid"]["ok"] is False
+    assert checks["openapi.valid"]["detail"]
+    assert "submit a new version" in report["hint"]
+    assert invalid["status_reason"] == "failed: openapi.valid"
+
+
+def test_a_validation_that_never_finishes_is_failed_after_bounded_attempts(
+    api: Any,
+    operator: dict[str, str],
+    control_plane: Any,
+    make_vendor: Callable[[], VendorAccount],
+    plugin: PluginServer,
+) -> None:
+    vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
+    name = unique_slug("p")
+    _submit(api, vendor, manifest(name, "1.0.0", plugin.url))
+    wait_version(api, operator, name, "1.0.0", {"validated"})
+    # As a poison manifest leaves it after killing its worker on every attempt: validating,
+    # started as often as allowed, untouched for long. The stalled-validation task
+    # re-enqueues it once more; that start ends it invalid, with a report.
+    with psycopg.connect(control_plane.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE plugin_versions SET status = 'validating', validation = %s,"
+            " updated_at = now() - interval '1 hour' WHERE name = %s",
+            (Jsonb({"attempts": 3}), name),
+        )
+    failed = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
+    assert failed["status"] == "invalid"
+    assert failed["status_reason"] == "failed: validation.attempts"
+    (check,) = failed["validation"]["checks"]
+    assert "started 3 times and never finished" in check["detail"]
+    assert failed["validation"]["hint"]
+
+
+def test_a_plugin_that_ignores_the_gateway_signature_is_invalid(
+    api: Any, make_vendor: Callable[[], VendorAccount]
+) -> None:
+    vendor = make_vendor()
+    name = unique_slug("p")
+    trusting = PluginBehaviour(
+        signing_secret=vendor.credentials["signing_secret"], ignore_signatures=True
+    )
+    with PluginServer(trusting) as server:
+        _submit(api, vendor, manifest(name, "1.0.0", server.url))
+        invalid = wait_version(api, vendor.headers(), name, "1.0.0", {"validated", "invalid"})
+    assert invalid["status"] == "invalid"
+    failed = {c["name"]: c["detail"] for c in invalid["validation"]["checks"] if not c["ok"]}
+    assert set(failed) == {
+        "signature.unsigned POST /score",
+        "signature.wrong_key POST /score",
+        "signature.tampered POST /score",
+    }
+    assert (
+        "answered 200 to a request without X-TaaS-Signature"
+        in failed["signature.unsigned POST /score"]
+    )
+    assert "trust only signed headers" in failed["signature.tampered POST /score"]
+    # Its genuine contract calls passed: only the signature probes failed it.
+    assert all(
+        c["ok"] for c in invalid["validation"]["checks"] if c["name"].startswith("contract ")
+    )
+
+
+@pytest.fixture
+def signing_plugin(
+    make_vendor: Callable[[], VendorAccount], plugin: PluginServer
+) -> tuple[VendorAccount, PluginServer]:
+    """A vendor and its running plugin, which checks the vendor's signatures."""
+    vendor = make_vendor()
+    plugin.behaviour.signing_secret = vendor.credentials["signing_secret"]
+    return vendor, plugin
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    # one vendor and plugin (function-scoped fixtures) serve every example: as intended
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_mutated_manifests_through_the_api_never_stay_validating(
+    api: Any, signing_plugin: tuple[VendorAccount, PluginServer], data: st.DataObject
+) -> None:
+    vendor, plugin = signing_plugin
+    body = data.draw(mutated_manifests(manifest(unique_slug("p"), "1.0.0", plugin.url)))
+    response = _submit(api, vendor, body)
+    assert response.status_code in (202, 413, 422), response.text
+    if response.status_code != 202:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        return
+    row = response.json()
+    settled = wait_version(
+        api, vendor.headers(), row["name"], row["version"], {"validated", "invalid"}
+    )
+    assert settled["validation"]["checks"]
+    if settled["status"] == "invalid":
+        assert settled["validation"]["hint"]
+        assert settled["status_reason"].startswith("failed: ")

@@ -39,6 +39,7 @@ def test_the_tenant_lifecycle_from_the_command_line(
     verified = run(api_server, control_plane.token("test-auditor"), "audit", "verify")
     assert verified.returncode == 0, verified.stderr
     assert "audit chain intact" in verified.stdout
+    assert "checkpoint" in verified.stdout  # compared with its anchor outside the database
 
 
 def test_the_cli_says_what_to_do_when_the_api_is_down(control_plane: ControlPlane) -> None:

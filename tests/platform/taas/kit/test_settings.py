@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from taas.kit.settings import StackSettings
+from taas.kit.errors import ConfigurationError
+from taas.kit.settings import AppSettings, StackSettings
 
 
 def test_defaults_live_under_the_users_cache_and_state_dirs(
@@ -37,3 +38,32 @@ def test_only_loopback_hosts_are_accepted(host: str) -> None:
 def test_ports_must_be_unprivileged_and_valid(port: int) -> None:
     with pytest.raises(ValidationError, match="outside 1024-65535"):
         StackSettings(redis_port=port)
+
+
+def _app_settings(**fields: object) -> AppSettings:
+    base: dict[str, object] = {
+        "database_url": "postgresql://u:p@127.0.0.1:1/x",
+        "celery_broker_url": "redis://127.0.0.1:1/0",
+        "redis_url": "redis://127.0.0.1:1/0",
+        "keycloak_url": "http://kc.test",
+        "keycloak_admin_user": "a",
+        "keycloak_admin_password": "b",
+        "minio_endpoint": "127.0.0.1:1",
+        "minio_access_key": "a",
+        "minio_secret_key": "b",
+        "KUBECONFIG": Path("/dev/null"),
+    }
+    return AppSettings(**(base | fields))
+
+
+def test_production_refuses_to_run_without_an_audit_checkpoint_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_KEY", raising=False)
+    monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_INTERVAL_S", raising=False)
+    with pytest.raises(ConfigurationError, match="TAAS_AUDIT_CHECKPOINT_KEY is not set"):
+        _app_settings(environment="production").require_audit_anchor()
+    _app_settings(environment="production", audit_checkpoint_key="k").require_audit_anchor()
+    development = _app_settings(environment="development")
+    development.require_audit_anchor()  # development runs unanchored (verify says so)
+    assert development.audit_checkpoint_interval_s == 60.0
