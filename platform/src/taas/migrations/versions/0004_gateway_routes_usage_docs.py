@@ -74,14 +74,18 @@ FUNCTIONS = {
         END
     """,
     "taas_route_tenant_changed": """
+        DECLARE r record;
         BEGIN
-            PERFORM pg_notify('taas_routes', 'tenant ' || NEW.id);
+            IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+            PERFORM pg_notify('taas_routes', 'tenant ' || r.id);
             RETURN NULL;
         END
     """,
     "taas_route_version_changed": """
+        DECLARE r record;
         BEGIN
-            PERFORM pg_notify('taas_routes', 'version ' || NEW.id || ' ' || NEW.name);
+            IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+            PERFORM pg_notify('taas_routes', 'version ' || r.id || ' ' || r.name);
             RETURN NULL;
         END
     """,
@@ -98,7 +102,8 @@ TRIGGERS = {
         "taas_route_subscription_changed",
     ),
     "plugin_versions": (
-        "AFTER INSERT OR UPDATE OF status, manifest, vendor_id ON plugin_versions FOR EACH ROW",
+        "AFTER INSERT OR DELETE OR UPDATE OF status, manifest, vendor_id ON plugin_versions"
+        " FOR EACH ROW",
         "taas_route_version_changed",
     ),
     "vendors": (
@@ -137,9 +142,10 @@ def upgrade() -> None:
     for table, (when, function) in TRIGGERS.items():
         op.execute(f"DROP TRIGGER IF EXISTS routes_changed_{table} ON {table}")
         op.execute(f"CREATE TRIGGER routes_changed_{table} {when} EXECUTE FUNCTION {function}()")
-    # A tenant can also appear already active (an update trigger cannot say so with WHEN).
+    # A tenant can also appear already active, or go (the update trigger's WHEN cannot
+    # name inserts and deletes).
     op.execute(
-        "CREATE TRIGGER routes_inserted_tenants AFTER INSERT ON tenants FOR EACH ROW"
+        "CREATE TRIGGER routes_changed_tenants_rows AFTER INSERT OR DELETE ON tenants FOR EACH ROW"
         " EXECUTE FUNCTION taas_route_tenant_changed()"
     )
 
@@ -160,7 +166,7 @@ def downgrade() -> None:
         "ALTER TABLE usage_daily ADD CONSTRAINT pk_usage_daily"
         " PRIMARY KEY (day, tenant_id, module, version, status_class)"
     )
-    op.execute("DROP TRIGGER IF EXISTS routes_inserted_tenants ON tenants")
+    op.execute("DROP TRIGGER IF EXISTS routes_changed_tenants_rows ON tenants")
     for table, when in OLD_TRIGGERS.items():
         op.execute(f"DROP TRIGGER IF EXISTS routes_changed_{table} ON {table}")
         op.execute(
