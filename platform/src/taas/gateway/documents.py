@@ -99,9 +99,7 @@ def tenant_document(slug: str, modules: Iterable[ModuleDocument]) -> dict[str, A
             routed: dict[str, Any] = {}
             for key, value in item.items():
                 if key in _METHODS and isinstance(value, dict):
-                    operation = {
-                        k: v for k, v in value.items() if k not in ("security", "servers")
-                    }
+                    operation = {k: v for k, v in value.items() if k not in ("security", "servers")}
                     operation["tags"] = [doc.module]
                     if isinstance(operation.get("operationId"), str):
                         operation["operationId"] = f"{doc.module}.{operation['operationId']}"
