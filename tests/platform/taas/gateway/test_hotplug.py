@@ -26,39 +26,57 @@ from support import systems_token, unique_slug, wait_for
 MakeTenant = Callable[..., dict[str, Any]]
 
 
+# Phases of the test: even = steady (the last change applied by the gateway), odd = a change
+# being made. A call remembers the phase when it started and when it was answered.
+STEADY_V1, UPGRADING, ON_V2, REVOKING_OLD, OLD_REVOKED, REVOKING_MINE, MINE_REVOKED = range(7)
+
+
+@dataclass(frozen=True)
+class Made:
+    started: int
+    ended: int
+    request_id: str
+    status: int
+    body: str
+
+
 @dataclass
 class Traffic:
-    """Calls made one after the other by a few threads; each remembers its phase at start."""
+    """Calls made one after the other by a few threads, without pause."""
 
     url: str
     token: str
-    phase: int = 0
-    calls: list[tuple[int, str, int]] = field(default_factory=list)  # phase, request id, status
+    phase: int = STEADY_V1
+    calls: list[Made] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> None:
         with httpx.Client(timeout=10) as client:
             while not self.stop.is_set():
-                phase, request_id = self.phase, uuid.uuid4().hex
+                started, request_id = self.phase, uuid.uuid4().hex
                 response = client.post(
                     self.url,
                     json={"amount": 20000},
                     headers={"Authorization": f"Bearer {self.token}", "X-Request-Id": request_id},
                 )
+                made = Made(started, self.phase, request_id, response.status_code, response.text)
                 with self.lock:
-                    self.calls.append((phase, request_id, response.status_code))
+                    self.calls.append(made)
 
-    def count(self, phase: int) -> int:
+    def enter(self, phase: int, calls: int = 20) -> None:
+        """Start ``phase``; for a steady phase, wait until ``calls`` calls started in it."""
+        self.phase = phase
+        if phase % 2 == 0:
+            wait_for(
+                lambda: len(self.started_in(phase)) >= calls,
+                timeout=60,
+                what=f"calls in phase {phase}",
+            )
+
+    def started_in(self, *phases: int) -> list[Made]:
         with self.lock:
-            return sum(1 for call in self.calls if call[0] == phase)
-
-    def wait_calls(self, phase: int, at_least: int = 20) -> None:
-        wait_for(lambda: self.count(phase) >= at_least, timeout=60, what=f"calls in phase {phase}")
-
-    def of_phase(self, phase: int) -> list[tuple[int, str, int]]:
-        with self.lock:
-            return [call for call in self.calls if call[0] == phase]
+            return [call for call in self.calls if call.started in phases]
 
 
 @pytest.fixture
@@ -113,18 +131,19 @@ def test_upgrade_moves_traffic_and_revoke_stops_it_with_calls_in_flight(
     first, second = servers
     module = unique_slug("hp")
     _publish(api, operator, vendor, first, module, "1.0.0")
-    bank = make_tenant()["tenant"]
-    subscribe(api, operator, bank, module)  # the stable channel
+    bank = make_tenant(quotas={"requests_per_second": 1000})["tenant"]
+    subscribe(api, operator, bank, module)  # the stable channel, the bank's rate limit
     traffic = Traffic(f"{gateway.url}/t/{bank['slug']}/{module}/score", systems_token(bank))
     gateway.sync()
     threads = [threading.Thread(target=traffic.run, daemon=True) for _ in range(3)]
     for thread in threads:
         thread.start()
     try:
-        traffic.wait_calls(0)
+        traffic.enter(STEADY_V1)
 
         # Publish 2.0.0: the stable channel moves the bank. Acknowledged once the API shows
         # the subscription on 2.0.0 and the gateway has applied what was committed.
+        traffic.enter(UPGRADING)
         _publish(api, operator, vendor, second, module, "2.0.0")
 
         def upgraded() -> bool:
@@ -133,43 +152,46 @@ def test_upgrade_moves_traffic_and_revoke_stops_it_with_calls_in_flight(
 
         wait_for(upgraded, timeout=120, what="the subscription to move to 2.0.0")
         gateway.sync()
-        traffic.phase = 1
-        traffic.wait_calls(1)
+        traffic.enter(ON_V2)
 
-        # Revoking the older version changes nothing for the bank, and none of its calls
-        # reach the old process any more (the vendor may stop it).
+        # Revoking the older version changes nothing for the bank (the vendor may now stop
+        # the old process).
+        traffic.enter(REVOKING_OLD)
         revoked = api.post(
             f"/v1/plugins/{module}/versions/1.0.0/revoke", json={"reason": "old"}, headers=operator
         )
         assert revoked.status_code in (200, 202), revoked.text
         gateway.sync()
-        traffic.phase = 2
-        traffic.wait_calls(2)
+        traffic.enter(OLD_REVOKED)
 
-        # Revoking the version the bank is on: after the acknowledgment no call reaches it.
+        # Revoking the version the bank is on: once applied, no call reaches it.
+        traffic.enter(REVOKING_MINE)
         revoked = api.post(
             f"/v1/plugins/{module}/versions/2.0.0/revoke", json={"reason": "bad"}, headers=operator
         )
         assert revoked.status_code in (200, 202), revoked.text
         gateway.sync()
-        traffic.phase = 3
-        traffic.wait_calls(3)
+        traffic.enter(MINE_REVOKED)
     finally:
         traffic.stop.set()
         for thread in threads:
             thread.join(timeout=15)
 
-    # No call failed while versions changed under it (until the bank's own version went).
+    # Not one call failed while the bank was upgraded and the old version revoked, including
+    # the calls in flight across each change.
     for call in traffic.calls:
-        if call[0] < 3:
-            assert call[2] == 200, call
-    for phase in (1, 2):
-        for _, request_id, _ in traffic.of_phase(phase):
-            assert _served_by(request_id, first, second) == {"2.0.0"}, (phase, request_id)
-    for _, request_id, status in traffic.of_phase(3):
-        assert "2.0.0" not in _served_by(request_id, first, second), request_id
-        assert status in (200, 503), status  # 503 until a version to move to exists
-    # The version header the plugin saw agrees with the process that got the call.
+        if call.ended < REVOKING_MINE:
+            assert call.status == 200, call
+    # Every call started once the upgrade was applied went to 2.0.0's process, none to 1.0.0's.
+    for call in traffic.started_in(ON_V2, REVOKING_OLD, OLD_REVOKED, REVOKING_MINE):
+        served = _served_by(call.request_id, first, second)
+        assert served == ({"2.0.0"} if call.status == 200 else set()), call
+    # Once the revoke of the bank's version was applied, no call reached it.
+    after = traffic.started_in(MINE_REVOKED)
+    for call in after:
+        assert _served_by(call.request_id, first, second) == set(), call
+        assert call.status == 503, call  # no other version to move the bank to
+    # Each process saw only its own version number in the signed headers.
     for seen in second.behaviour.seen:
         assert seen["x-taas-plugin-version"] == "2.0.0"
     for seen in first.behaviour.seen:
