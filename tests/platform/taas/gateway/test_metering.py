@@ -75,8 +75,24 @@ def test_a_meter_writes_and_adds_to_usage_daily(control_plane: Any) -> None:
         meter.record(route, 503, 0, 80, 1.0)
         await meter.flush()
         meter.record(route, 200, 1, 1, 2.0)
-        meter.record_refusal(tenant_id, "risk", "1.0.0", 429, "rate-limited", 7, 0.5)
-        meter.record_refusal(tenant_id, "risk", "1.0.0", 429, "rate-limited", 0, 0.5)
+        meter.record_refusal(
+            tenant_id,
+            "risk",
+            "1.0.0",
+            status=429,
+            reason="rate-limited",
+            bytes_in=7,
+            latency_ms=0.5,
+        )
+        meter.record_refusal(
+            tenant_id,
+            "risk",
+            "1.0.0",
+            status=429,
+            reason="rate-limited",
+            bytes_in=0,
+            latency_ms=0.5,
+        )
         await meter.stop()  # writes the rest
 
     asyncio.run(run())
