@@ -1,12 +1,15 @@
 """How fast route changes reach running gateways, under load, with many routes loaded.
 
-Starts its own API, worker and two gateways (scratch database ``taas_bench``) on the
-running local stack: one applies route changes incrementally (the default), the other
-with ``TAAS_GATEWAY_ROUTE_MAX_INCREMENTAL=0`` reloads its whole route table on every
-change (the path before incremental updates, and still the fallback), so both are
-measured on the same changes. It runs the vendor's example plugin (services/example_plugin)
-as the upstream, provisions one real pool tenant and loads ``--routes`` more subscription
-rows (tenants and subscriptions inserted directly, so the route tables really hold them).
+Starts its own API, worker and gateway (scratch database ``taas_bench``) on the running
+local stack; the gateway applies route changes incrementally (the default). For the
+comparison, ``--compare-cycles`` more cycles are then run with a second gateway beside it
+that has ``TAAS_GATEWAY_ROUTE_MAX_INCREMENTAL=0`` and reloads its whole route table on
+every change (the path before incremental updates, and still the fallback), both measured
+on the same changes (it is not running during the headline cycles: its reloads would take
+the CPU the first gateway is measured on). It runs the vendor's example plugin
+(services/example_plugin) as the upstream, provisions one real pool tenant and loads
+``--routes`` more subscription rows (tenants and subscriptions inserted directly, so the
+route tables really hold them).
 While ``--load-threads`` clients call a steady module through the incremental gateway
 without pause, it repeats ``--cycles`` times, each with a fresh module (versions 1.0.0
 and 1.1.0, the second needing a scope the bank's token lacks):
@@ -20,12 +23,13 @@ and 1.1.0, the second needing a scope the bank's token lacks):
   → the first 403 (1.1.0's scope is missing: the route follows the new version);
 - revoke: revoking the version the bank is on returns → the first 503.
 
-Each gateway is polled by its own thread from the same start. Reported per change kind:
-p50/p95/max seconds for the incremental gateway, the full-reload gateway's p95 and the
-ratio of the two, and the steady load's calls and failures (every non-200 is a failure:
-in-flight requests must survive every route change).
+Each gateway is polled by its own thread (and client) from the same start. Reported per
+change kind: p50/p95/max seconds of the incremental gateway, then from the comparison
+cycles the p95 of each gateway and their ratio, and the steady load's calls and failures
+(every non-200 is a failure: in-flight requests must survive every route change).
 
     python benchmarks/hotplug.py [--cycles 20] [--routes 5000] [--load-threads 2]
+                                 [--compare-cycles 5]
 
 Target (issue 10, item 4): p95 at most 0.25 s for every change kind with 5,000 routes
 loaded, zero failed in-flight requests.
@@ -44,6 +48,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -110,6 +115,7 @@ class Bench:
         self.platform = platform
         self.api = httpx.Client(base_url=platform.url, timeout=30)
         self.gateway = gateway_url
+        self.pollers: dict[str, httpx.Client] = {}
         vendor = self.api.post(
             "/v1/vendors",
             json={
@@ -184,14 +190,19 @@ class Bench:
         headers = {"Authorization": f"Bearer {token}"}
         body = {"amount": 50000, "term_months": 24, "monthly_income": 12000}
         deadline = time.monotonic() + POLL_TIMEOUT_S
+        # One client per gateway, made once: making an httpx client (its TLS context) takes
+        # tens of milliseconds on a busy machine, which would be counted as propagation.
+        for gateway in gateways:
+            if gateway not in self.pollers:
+                self.pollers[gateway] = httpx.Client(timeout=10)
 
         def poll(index: int) -> None:
-            with httpx.Client(timeout=10) as http:
-                while time.monotonic() < deadline:
-                    answer = http.post(gateways[index] + path, json=body, headers=headers)
-                    if answer.status_code == status:
-                        found[index] = time.time()
-                        return
+            http = self.pollers[gateways[index]]
+            while time.monotonic() < deadline:
+                answer = http.post(gateways[index] + path, json=body, headers=headers)
+                if answer.status_code == status:
+                    found[index] = time.time()
+                    return
 
         threads = [threading.Thread(target=poll, args=(i,)) for i in range(len(gateways))]
         for thread in threads:
@@ -356,62 +367,97 @@ KINDS = ("publish", "subscribe", "upgrade", "revoke")
 UPGRADE_SCOPE = "hp-upgrade.use"
 
 
+def run_cycles(
+    bench: Bench,
+    tenant: dict[str, Any],
+    token: str,
+    gateways: list[str],
+    *,
+    cycles: int,
+    label: str,
+) -> tuple[dict[str, list[list[float]]], list[float]]:
+    """``cycles`` times each change kind; seconds per kind and per gateway, and the
+    subscribe times with the saga (first gateway)."""
+    slug = tenant["slug"]
+    results: dict[str, list[list[float]]] = {kind: [[] for _ in gateways] for kind in KINDS}
+    with_saga: list[float] = []
+
+    def record(kind: str, since: float, hits: list[float]) -> None:
+        for index, hit in enumerate(hits):
+            results[kind][index].append(max(hit - since, 0.0))
+
+    for cycle in range(cycles):
+        name = f"hp-{label[0]}{cycle}-{uuid.uuid4().hex[:6]}"
+        path = f"/t/{slug}/{name}/precheck"
+        bench.validated(name)
+        bench.validated(name, "1.1.0", scopes=[UPGRADE_SCOPE])
+        bench.publish(name)
+        record("publish", time.time(), bench.until_each(gateways, path, token, 403))
+        accepted = time.time()
+        bench.subscribe(tenant["id"], name)
+        hits = bench.until_each(gateways, path, token, 200)
+        with_saga.append(hits[0] - accepted)
+        record("subscribe", bench.finished_at(tenant["id"], name, "subscribe"), hits)
+        bench.publish(name, "1.1.0")  # the stable channel moves the bank to 1.1.0
+        hits = bench.until_each(gateways, path, token, 403)
+        record("upgrade", bench.finished_at(tenant["id"], name, "change_subscription"), hits)
+        bench.revoke(name, "1.0.0")  # not the bank's version any more: nothing changes
+        bench.revoke(name, "1.1.0")
+        record("revoke", time.time(), bench.until_each(gateways, path, token, 503))
+        print(
+            f"{label} cycle {cycle + 1}/{cycles}: "
+            + ", ".join(
+                f"{kind} " + " / ".join(f"{v[-1] * 1000:.0f}" for v in per_gateway) + " ms"
+                for kind, per_gateway in results.items()
+            )
+        )
+    return results, with_saga
+
+
 def measure(
     bench: Bench,
     tenant: dict[str, Any],
     token: str,
     steady: str,
     *,
-    full_gateway: str,
+    start_full_reload: Callable[[], str],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    slug, gateways = tenant["slug"], [bench.gateway, full_gateway]
-    results: dict[str, list[list[float]]] = {kind: [[], []] for kind in KINDS}
-    with_saga: list[float] = []
-    steady_url = f"{bench.gateway}/t/{slug}/{steady}/precheck"
-
-    def record(kind: str, since: float, hits: list[float]) -> None:
-        for index, hit in enumerate(hits):
-            results[kind][index].append(max(hit - since, 0.0))
-
+    """The incremental gateway alone first (the headline figures); then, with a gateway
+    that reloads everything on each change started beside it, both on the same changes."""
+    steady_url = f"{bench.gateway}/t/{tenant['slug']}/{steady}/precheck"
+    figures: dict[str, Any] = {
+        "routes_loaded": args.routes + 1,
+        "cycles": args.cycles,
+        "compare_cycles": args.compare_cycles,
+    }
     with SteadyLoad(steady_url, token, args.load_threads) as load:
-        for cycle in range(args.cycles):
-            name = f"hp-{cycle}-{uuid.uuid4().hex[:6]}"
-            path = f"/t/{slug}/{name}/precheck"
-            bench.validated(name)
-            bench.validated(name, "1.1.0", scopes=[UPGRADE_SCOPE])
-            bench.publish(name)
-            record("publish", time.time(), bench.until_each(gateways, path, token, 403))
-            accepted = time.time()
-            bench.subscribe(tenant["id"], name)
-            hits = bench.until_each(gateways, path, token, 200)
-            with_saga.append(hits[0] - accepted)
-            record("subscribe", bench.finished_at(tenant["id"], name, "subscribe"), hits)
-            bench.publish(name, "1.1.0")  # the stable channel moves the bank to 1.1.0
-            hits = bench.until_each(gateways, path, token, 403)
-            record("upgrade", bench.finished_at(tenant["id"], name, "change_subscription"), hits)
-            bench.revoke(name, "1.0.0")  # not the bank's version any more: nothing changes
-            bench.revoke(name, "1.1.0")
-            record("revoke", time.time(), bench.until_each(gateways, path, token, 503))
-            print(
-                f"cycle {cycle + 1}/{args.cycles}: "
-                + ", ".join(
-                    f"{k} {v[0][-1] * 1000:.0f} ms (full reload {v[1][-1] * 1000:.0f} ms)"
-                    for k, v in results.items()
-                )
-            )
-    failed = sum(n for status, n in load.statuses.items() if status != 200)
-    figures: dict[str, Any] = {"routes_loaded": args.routes + 1, "cycles": args.cycles}
-    for kind, (incremental, full) in results.items():
-        figures.update({f"{kind}_{key}": value for key, value in summary(incremental).items()})
-        full_p95 = percentile(full, 0.95)
-        figures[f"full_reload_{kind}_p95_s"] = round(full_p95, 4)
-        incremental_p95 = percentile(incremental, 0.95)
-        figures[f"{kind}_full_reload_to_incremental_p95_ratio"] = (
-            round(full_p95 / incremental_p95, 2) if incremental_p95 > 0 else None
+        results, with_saga = run_cycles(
+            bench, tenant, token, [bench.gateway], cycles=args.cycles, label="incremental"
         )
-    figures.update({f"subscribe_with_saga_{k}": v for k, v in summary(with_saga).items()})
-    figures["p95_s"] = max(figures[f"{kind}_p95_s"] for kind in KINDS)
+        for kind, (incremental,) in results.items():
+            figures.update({f"{kind}_{key}": value for key, value in summary(incremental).items()})
+        figures.update({f"subscribe_with_saga_{k}": v for k, v in summary(with_saga).items()})
+        figures["p95_s"] = max(figures[f"{kind}_p95_s"] for kind in KINDS)
+        if args.compare_cycles:
+            full = start_full_reload()
+            compared, _ = run_cycles(
+                bench,
+                tenant,
+                token,
+                [bench.gateway, full],
+                cycles=args.compare_cycles,
+                label="compare",
+            )
+            for kind, (incremental, full_reload) in compared.items():
+                inc_p95 = percentile(incremental, 0.95)
+                full_p95 = percentile(full_reload, 0.95)
+                figures[f"compare_incremental_{kind}_p95_s"] = round(inc_p95, 4)
+                figures[f"compare_full_reload_{kind}_p95_s"] = round(full_p95, 4)
+                figures[f"{kind}_full_reload_to_incremental_p95_ratio"] = (
+                    round(full_p95 / inc_p95, 2) if inc_p95 > 0 else None
+                )
+    failed = sum(n for status, n in load.statuses.items() if status != 200)
     figures["in_flight_requests"] = sum(load.statuses.values()) + sum(load.errors.values())
     figures["in_flight_failed"] = failed + sum(load.errors.values())
     figures["in_flight_statuses"] = {str(k): v for k, v in sorted(load.statuses.items())}
@@ -424,6 +470,12 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--routes", type=int, default=5000)
     parser.add_argument("--load-threads", type=int, default=2)
+    parser.add_argument(
+        "--compare-cycles",
+        type=int,
+        default=5,
+        help="cycles measured again with a full-reload gateway beside (0: none)",
+    )
     args = parser.parse_args()
 
     platform = Platform(in_flight=2)
