@@ -199,6 +199,7 @@ class RouteMaker:
         module: str | None = None,
         storage: Iterable[str] = (),
         secret: str | None = None,
+        openapi: dict[str, Any] | None = None,
     ) -> RouteRows:
         module = module or f"m{uuid.uuid4().hex[:10]}"
         secret = secret or uuid.uuid4().hex
@@ -210,6 +211,8 @@ class RouteMaker:
             "timeout_s": timeout_s,
             "data": {"storage": list(storage)},
         }
+        if openapi is not None:
+            manifest |= {"openapi": openapi, "summary": f"Module {module}"}
         with psycopg.connect(database_url(), autocommit=True) as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO vendors (id, slug, display_name, contact_email, client_id,"
@@ -297,6 +300,23 @@ class GatewayProcess:
             what=f"gateway {self.port} to reload its routes",
         )
         return result
+
+    def sync(self, timeout: float = 15) -> None:
+        """Wait until the gateway has applied every route change committed before now.
+
+        A ``sync <token>`` notification goes down the same channel as the changes, after
+        them; the gateway reports the last token it has passed.
+        """
+        token = uuid.uuid4().hex
+        sql("SELECT pg_notify('taas_routes', %s)", f"sync {token}")
+        wait_for(
+            lambda: (
+                httpx.get(f"{self.url}/_gateway/routes/version", timeout=5).json().get("synced")
+                == token
+            ),
+            timeout=timeout,
+            what=f"gateway {self.port} to apply the route changes",
+        )
 
     def stop(self) -> None:
         if self.process is None:

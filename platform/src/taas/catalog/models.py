@@ -94,7 +94,8 @@ class Subscription(Timestamped, Base):
 
 
 class UsageDaily(Base):
-    """Calls metered by the gateways, summed per day, tenant, module, version and status class."""
+    """Calls metered by the gateways, summed per day, tenant, module, version, status class
+    and refusal reason."""
 
     __tablename__ = "usage_daily"
 
@@ -103,6 +104,10 @@ class UsageDaily(Base):
     module: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     status_class: Mapped[str] = mapped_column(String(3), primary_key=True)
+    # Empty for a call the module answered (billable); else why the gateway refused it.
+    refusal: Mapped[str] = mapped_column(
+        String(40), primary_key=True, default="", server_default=text("''")
+    )
     calls: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -471,32 +471,48 @@ class CatalogService:
                 hint="pass start and end as YYYY-MM-DD",
             )
         u = UsageDaily
-        errors = func.sum(u.calls).filter(u.status_class.in_(["4xx", "5xx"]))
+        # Billable: calls the module answered. Refusals: the gateway's own answers to the
+        # bank (rate limits, scopes, a suspended bank or version, an unreachable module).
+        billable = u.refusal == ""
+        refused = u.refusal != ""
         query = (
             select(
                 u.day,
                 u.module,
                 u.version,
-                func.sum(u.calls),
-                func.coalesce(errors, 0),
-                func.sum(u.bytes_in),
-                func.sum(u.bytes_out),
-                func.sum(u.latency_ms_sum),
-                func.max(u.latency_ms_max),
-                func.count(func.distinct(u.tenant_id)),
+                func.coalesce(func.sum(u.calls).filter(billable), 0),
+                func.coalesce(
+                    func.sum(u.calls).filter(billable, u.status_class.in_(["4xx", "5xx"])), 0
+                ),
+                func.coalesce(func.sum(u.bytes_in).filter(billable), 0),
+                func.coalesce(func.sum(u.bytes_out).filter(billable), 0),
+                func.coalesce(func.sum(u.latency_ms_sum).filter(billable), 0.0),
+                func.coalesce(func.max(u.latency_ms_max).filter(billable), 0.0),
+                func.count(func.distinct(u.tenant_id)).filter(billable),
             )
             .where(u.day >= start, u.day <= end)
             .group_by(u.day, u.module, u.version)
             .order_by(u.day, u.module, u.version)
         )
+        reasons = (
+            select(u.day, u.module, u.version, u.refusal, func.sum(u.calls))
+            .where(u.day >= start, u.day <= end, refused)
+            .group_by(u.day, u.module, u.version, u.refusal)
+        )
         if tenant_id is not None:
             query = scoped(query, u, tenant_id)
+            reasons = scoped(reasons, u, tenant_id)
         if vendor is not None:
             names = select(PluginVersion.name).where(PluginVersion.vendor_id == vendor.id)
             query = query.where(u.module.in_(names))
+            reasons = reasons.where(u.module.in_(names))
+        refusals: dict[tuple[dt.date, str, str], dict[str, int]] = defaultdict(dict)
+        for day, module, version, reason, count in self.session.execute(reasons):
+            refusals[(day, module, version)][reason] = int(count)
         rows = []
         for record in self.session.execute(query):
             day, module, version, calls, errs, bytes_in, bytes_out, latency, worst, tenants = record
+            by_reason = refusals.get((day, module, version), {})
             rows.append(
                 UsageRow(
                     day=day,
@@ -504,6 +520,8 @@ class CatalogService:
                     version=version,
                     calls=int(calls),
                     errors=int(errs),
+                    refusals=sum(by_reason.values()),
+                    refusals_by_reason=dict(sorted(by_reason.items())),
                     bytes_in=int(bytes_in),
                     bytes_out=int(bytes_out),
                     latency_ms_avg=round(float(latency) / int(calls), 3) if calls else 0.0,

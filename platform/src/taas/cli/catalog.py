@@ -164,10 +164,11 @@ def vendor_usage(
 
 
 def usage_table(report: dict[str, Any], *, with_tenants: bool = False) -> None:
-    columns = ["day", "module", "version", "calls", "errors", "avg ms", "max ms", "in B", "out B"]
+    columns = ["day", "module", "version", "billable", "errors", "refused"]
+    columns += ["avg ms", "max ms", "in B", "out B"]
     rows = []
     for r in report["rows"]:
-        row = [r["day"], r["module"], r["version"], r["calls"], r["errors"]]
+        row = [r["day"], r["module"], r["version"], r["calls"], r["errors"], r["refusals"]]
         row += [r["latency_ms_avg"], r["latency_ms_max"], r["bytes_in"], r["bytes_out"]]
         rows.append([*row, r["tenants"]] if with_tenants else row)
     _table([*columns, "tenants"] if with_tenants else columns, rows)

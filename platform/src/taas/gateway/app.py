@@ -3,7 +3,10 @@
 Each call goes through, in order: path, bearer token (against the tenant's issuer),
 tenant status, module and subscription, scopes, rate limits and quota (Redis), then the
 module upstream over pooled connections with signed identity headers. Every refusal is
-problem+json. Calls that reached a route are metered. ``/_gateway/healthz``,
+problem+json. Calls a module answered are metered as billable calls; the gateway's own
+answers to a known bank are metered apart, as refusals by reason (see ``metering``).
+``GET /t/{tenant}/openapi.json`` answers a token of that bank with the OpenAPI document
+of the modules it subscribes to (see ``documents``). ``/_gateway/healthz``,
 ``/_gateway/readyz`` and ``/_gateway/routes/version`` report on the gateway itself.
 """
 
@@ -19,22 +22,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import psycopg
 from opentelemetry.trace import SpanKind
 from redis.asyncio import BlockingConnectionPool, Redis
 from yarl import URL
 
+from taas.gateway.documents import Documents, routed_versions
 from taas.gateway.errors import Rejection, problem_response
 from taas.gateway.limits import RateLimiter
 from taas.gateway.metering import Meter
 from taas.gateway.proxy import (
     Incoming,
+    parse_document_path,
     parse_target,
     read_incoming,
     response_headers,
     sane_request_id,
     upstream_session,
 )
-from taas.gateway.routes import Route, RouteTable, Tenant
+from taas.gateway.routes import Route, RouteTable, Snapshot, Tenant
 from taas.gateway.tokens import Caller, JwksUnavailable, TokenVerifier
 from taas.kit import grants
 from taas.kit.settings import AppSettings, app_settings
@@ -75,6 +81,7 @@ class Call:
     started: bool = False
     tenant: Tenant | None = None
     route: Route | None = None
+    refusal: str | None = None  # why the gateway answered itself (None: the module answered)
 
 
 class Gateway:
@@ -83,9 +90,12 @@ class Gateway:
     def __init__(self, settings: AppSettings | None = None) -> None:
         self.settings = settings = settings or app_settings()
         self.routes = RouteTable(
-            settings.database_url, coalesce_s=settings.gateway_reload_coalesce_s
+            settings.database_url,
+            coalesce_s=settings.gateway_reload_coalesce_s,
+            max_incremental=settings.gateway_route_max_incremental,
         )
         self.meter = Meter(settings.database_url, interval_s=settings.gateway_metering_interval_s)
+        self.documents = Documents(self.routes.dsn)
         # A bounded pool that makes callers wait for a connection: the default pool raises
         # "Too many connections" under a burst, which would refuse calls for no reason.
         self.redis = Redis.from_pool(
@@ -134,6 +144,7 @@ class Gateway:
         """Stop following routes, write the last usage, close the clients."""
         await self.routes.stop()
         await self.meter.stop()
+        await self.documents.close()
         for session in (self._upstream, self._jwks):
             if session is not None:
                 await session.close()
@@ -175,7 +186,10 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             path: bytes = scope.get("raw_path") or scope["path"].encode()
-            if path.startswith(b"/t/"):
+            document_of = parse_document_path(path)
+            if document_of is not None:
+                await self._document(scope, send, document_of)
+            elif path.startswith(b"/t/"):
                 await self._module_call(scope, receive, send, path)
             else:
                 await self._admin(send, path)
@@ -199,10 +213,75 @@ class Gateway:
                 "tenants": len(snapshot.tenants),
                 "routes": len(snapshot.routes),
                 "listening": self.routes.listening,
+                "synced": self.routes.synced,
+                "full_reloads": self.routes.full_reloads,
+                "incremental_updates": self.routes.incremental_updates,
             }
             await _json(send, 200, document)
         else:
             await _reject(send, _no_such_path(), uuid.uuid4().hex)
+
+    # ----------------------------------------------------------------- API reference
+
+    async def _document(self, scope: Scope, send: Send, slug: str) -> None:
+        """The bank's API reference, to a token of that bank only."""
+        incoming = read_incoming(scope["headers"])
+        request_id = sane_request_id(incoming.request_id) or os.urandom(16).hex()
+        if scope["method"] not in ("GET", "HEAD"):
+            not_allowed = Rejection(
+                405,
+                "method-not-allowed",
+                "the API reference can only be read",
+                hint=f"GET /t/{slug}/openapi.json",
+            )
+            await _reject(send, not_allowed, request_id)
+            return
+        try:
+            snapshot = self.routes.snapshot
+            if not snapshot.ready:
+                raise _not_ready()
+            _, tenant = await self._bank_of(incoming, slug, snapshot)
+            body = await self.documents.document(tenant.id, slug, routed_versions(snapshot, slug))
+        except Rejection as rejection:
+            await _reject(send, rejection, request_id)
+            return
+        except (psycopg.Error, OSError):
+            log.warning("API reference of %s not read", slug, exc_info=True)
+            await _reject(send, _documents_unavailable(), request_id)
+            return
+        headers = [
+            *_JSON,
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"private, no-cache"),
+            (b"x-request-id", request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    async def _bank_of(
+        self, incoming: Incoming, slug: str, snapshot: Snapshot
+    ) -> tuple[Caller, Tenant]:
+        """The caller, if its token is one of bank ``slug``'s, and the bank, if it is active.
+
+        Another bank's slug and an unknown slug get the same refusal: nothing tells a
+        caller whether a bank it does not belong to exists.
+        """
+        caller = await self.tokens.verify(incoming.authorization, snapshot.tenants)
+        tenant = snapshot.tenants.get(slug)
+        if (
+            tenant is None
+            or caller.tenant != slug
+            or caller.issuer != self.tokens.issuer_for(tenant)
+        ):
+            raise Rejection(
+                403,
+                "wrong-tenant",
+                f"the token does not belong to bank {slug!r}",
+                hint="call with a token issued to this bank's own systems or users",
+            )
+        return caller, tenant
 
     # ----------------------------------------------------------------- module calls
 
@@ -223,11 +302,32 @@ class Gateway:
                     call.traceparent = incoming.traceparent.decode("latin-1")
                 await self._handle(call)
         finally:
-            if call.route is not None:
-                elapsed_ms = (time.perf_counter() - started) * 1000.0
-                self.meter.record(
-                    call.route, call.status, call.bytes_in, call.bytes_out, elapsed_ms
-                )
+            self._meter(call, (time.perf_counter() - started) * 1000.0)
+
+    def _meter(self, call: Call, elapsed_ms: float) -> None:
+        """Billable if the module answered; a refusal if the gateway answered a known bank.
+
+        Refusals are metered only once the token was the bank's own (``call.tenant``) and
+        the module exists, so that nobody can grow another bank's usage rows.
+        """
+        route = call.route
+        if call.refusal is None:
+            if route is not None:
+                self.meter.record(route, call.status, call.bytes_in, call.bytes_out, elapsed_ms)
+            return
+        if call.tenant is None:
+            return
+        if route is None and call.module not in self.routes.snapshot.modules:
+            return
+        self.meter.record_refusal(
+            call.tenant.id,
+            call.module,
+            route.version if route is not None else "",
+            status=call.status,
+            reason=call.refusal,
+            bytes_in=call.bytes_in,
+            latency_ms=elapsed_ms,
+        )
 
     async def _traced(self, call: Call) -> None:
         parent = call.incoming.traceparent
@@ -264,14 +364,18 @@ class Gateway:
             call.status = rejection.status
             if call.started:
                 raise
+            call.refusal = rejection.code
             await _reject(call.send, rejection, call.request_id)
         except ClientGone:
-            call.status = 499  # metered as 4xx: the caller went away mid-upload
+            call.status = 499  # the caller went away mid-upload: no answer, nothing billed
+            if not call.started:
+                call.refusal = "client-gone"
         except Exception:
             if call.started:
                 raise
             log.exception("unexpected error on request %s", call.request_id)
             call.status = 500
+            call.refusal = "internal"
             await _reject(call.send, _internal(), call.request_id)
 
     async def _authorize(self, call: Call) -> tuple[Caller, Tenant, Route]:
@@ -280,19 +384,7 @@ class Gateway:
         snapshot = self.routes.snapshot  # this call keeps this snapshot to its end
         if not snapshot.ready:
             raise _not_ready()
-        caller = await self.tokens.verify(call.incoming.authorization, snapshot.tenants)
-        tenant = snapshot.tenants.get(slug)
-        if (
-            tenant is None
-            or caller.tenant != slug
-            or caller.issuer != self.tokens.issuer_for(tenant)
-        ):
-            raise Rejection(
-                403,
-                "wrong-tenant",
-                f"the token does not belong to bank {slug!r}",
-                hint="call with a token issued to this bank's own systems or users",
-            )
+        caller, tenant = await self._bank_of(call.incoming, slug, snapshot)
         call.tenant = tenant
         if tenant.status != "active":
             raise Rejection(
@@ -482,6 +574,15 @@ def _not_ready() -> Rejection:
         503,
         "not-ready",
         "the gateway has not loaded its route table yet",
+        hint="retry in a few seconds; the gateway keeps trying to reach its database",
+    )
+
+
+def _documents_unavailable() -> Rejection:
+    return Rejection(
+        503,
+        "documents-unavailable",
+        "the API reference cannot be read right now",
         hint="retry in a few seconds; the gateway keeps trying to reach its database",
     )
 

@@ -1,4 +1,13 @@
-"""Usage metering: calls, bytes and latency per day, tenant, module, version and status class.
+"""Usage metering: calls, bytes and latency per day, tenant, module, version, status class
+and refusal.
+
+A call the module answered is metered with ``refusal`` empty: that is a billable call. A
+call the gateway answered itself after it knew the bank (the token was the bank's) is
+metered with ``refusal`` set to the reason (the problem type's last part, for example
+``rate-limited``, ``missing-scopes``, ``tenant-suspended``, ``upstream-unreachable``): it
+shows in the bank's usage as a refusal and is never billed. Calls refused before the
+gateway knew whose they were (no token, a token of another bank, an unknown module) are not
+metered for any bank.
 
 Calls are added up in memory and written every ``interval_s`` (and at shutdown) with one
 upsert that adds to what other gateways already wrote. A failed write keeps its figures
@@ -21,17 +30,17 @@ from taas.gateway.routes import Route, psycopg_dsn
 
 log = logging.getLogger("taas.gateway.metering")
 
-Key = tuple[dt.date, str, str, str, str]
+Key = tuple[dt.date, str, str, str, str, str]
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 UPSERT = """
 INSERT INTO usage_daily AS u
-    (day, tenant_id, module, version, status_class,
+    (day, tenant_id, module, version, status_class, refusal,
      calls, bytes_in, bytes_out, latency_ms_sum, latency_ms_max)
 SELECT * FROM unnest(
-    %s::date[], %s::uuid[], %s::text[], %s::text[], %s::text[],
+    %s::date[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[],
     %s::bigint[], %s::bigint[], %s::bigint[], %s::float8[], %s::float8[])
-ON CONFLICT (day, tenant_id, module, version, status_class) DO UPDATE SET
+ON CONFLICT (day, tenant_id, module, version, status_class, refusal) DO UPDATE SET
     calls = u.calls + EXCLUDED.calls,
     bytes_in = u.bytes_in + EXCLUDED.bytes_in,
     bytes_out = u.bytes_out + EXCLUDED.bytes_out,
@@ -60,7 +69,7 @@ def merge(into: dict[Key, list[float]], more: dict[Key, list[float]]) -> None:
 
 
 def columns(pending: dict[Key, list[float]]) -> list[list[Any]]:
-    """The upsert's ten arrays, rows sorted by key (concurrent gateways lock rows in order)."""
+    """The upsert's eleven arrays, rows sorted by key (concurrent gateways lock rows in order)."""
     keys = sorted(pending)
     rows = [pending[key] for key in keys]
     return [
@@ -69,6 +78,7 @@ def columns(pending: dict[Key, list[float]]) -> list[list[Any]]:
         [key[2] for key in keys],
         [key[3] for key in keys],
         [key[4] for key in keys],
+        [key[5] for key in keys],
         [int(row[0]) for row in rows],
         [int(row[1]) for row in rows],
         [int(row[2]) for row in rows],
@@ -92,7 +102,37 @@ class Meter:
     def record(
         self, route: Route, status: int, bytes_in: int, bytes_out: int, latency_ms: float
     ) -> None:
-        """Count one call that reached ``route``."""
+        """Count one call that reached ``route`` and that its module answered (billable)."""
+        self._add(
+            (route.tenant_id, route.module, route.version, status_class(status), ""),
+            bytes_in,
+            bytes_out,
+            latency_ms,
+        )
+
+    def record_refusal(
+        self,
+        tenant_id: str,
+        module: str,
+        version: str,
+        *,
+        status: int,
+        reason: str,
+        bytes_in: int,
+        latency_ms: float,
+    ) -> None:
+        """Count one call of a known bank that the gateway answered itself (not billable)."""
+        self._add(
+            (tenant_id, module, version, status_class(status), reason), bytes_in, 0, latency_ms
+        )
+
+    def _add(
+        self,
+        what: tuple[str, str, str, str, str],
+        bytes_in: int,
+        bytes_out: int,
+        latency_ms: float,
+    ) -> None:
         now = time.time()
         if now >= self._day_ends_at:
             day = dt.datetime.fromtimestamp(now, dt.UTC).date()
@@ -100,7 +140,7 @@ class Meter:
             self._day_ends_at = dt.datetime.combine(
                 day + dt.timedelta(days=1), dt.time(), dt.UTC
             ).timestamp()
-        key = (self._day, route.tenant_id, route.module, route.version, status_class(status))
+        key = (self._day, *what)
         row = self.pending.get(key)
         if row is None:
             self.pending[key] = [1, bytes_in, bytes_out, latency_ms, latency_ms]

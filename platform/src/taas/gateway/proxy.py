@@ -79,6 +79,14 @@ def parse_target(path: bytes) -> tuple[str, str, str] | None:
     return parts[0].decode(), parts[1].decode(), rest.decode("latin-1")
 
 
+def parse_document_path(path: bytes) -> str | None:
+    """The bank of ``/t/{tenant}/openapi.json`` (its API reference), else None."""
+    if not path.startswith(b"/t/") or not path.endswith(b"/openapi.json"):
+        return None
+    slug = path[3 : -len(b"/openapi.json")]
+    return slug.decode() if _SLUG.fullmatch(slug) else None
+
+
 def sane_request_id(value: bytes | None) -> str | None:
     """The caller's request id if it is short and plain, else None (the gateway makes one)."""
     if value is not None and _SANE_REQUEST_ID.fullmatch(value):

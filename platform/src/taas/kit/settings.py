@@ -229,7 +229,14 @@ class AppSettings(BaseSettings):
     gateway_reload_coalesce_s: float = Field(
         default=0.01,
         description="Gateway: after a route-change notification, wait this long for the rest "
-        "of the burst, then reload the route table once.",
+        "of the burst, then apply the burst once.",
+    )
+    gateway_route_max_incremental: int = Field(
+        default=500,
+        ge=0,
+        description="Gateway: a burst of route changes naming more subscriptions, tenants, "
+        "versions and vendors than this is applied by reloading the whole route table "
+        "instead of re-reading the rows named (0: always reload everything).",
     )
 
     audit_checkpoint_key: str = Field(

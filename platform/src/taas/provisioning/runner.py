@@ -36,7 +36,7 @@ from taas.provisioning.models import (
     OperationStep,
     StepStatus,
 )
-from taas.provisioning.saga import PLANS, Step, StepContext
+from taas.provisioning.saga import PLANS, Step, StepContext, module_of
 from taas.tenants.models import Tenant
 from taas.tenants.states import TenantStatus, check_transition
 
@@ -209,7 +209,13 @@ class OperationRunner:
         if operation.kind == OperationKind.OFFBOARD:
             _remove_subscriptions(session, tenant)
         if operation.kind in SUBSCRIPTION_KINDS:
-            _settle_subscription(session, operation, error=None)
+            module = module_of(operation.params.get("module"))
+            upstream = None
+            if module is not None:
+                upstream = module.upstream_url or self.systems.modules.service_url(
+                    spec_of(tenant), module
+                )
+            _settle_subscription(session, operation, error=None, upstream_url=upstream)
         self._audit(AuditRepository(session), operation, "operation.succeeded", "succeeded")
         session.commit()
 
@@ -303,8 +309,14 @@ class OperationRunner:
         )
 
 
-def _settle_subscription(session: Session, operation: Operation, error: str | None) -> None:
-    """What a finished subscription operation means for the subscription."""
+def _settle_subscription(
+    session: Session, operation: Operation, error: str | None, upstream_url: str | None = None
+) -> None:
+    """What a finished subscription operation means for the subscription.
+
+    On success the version and the address of its upstream change in the same transaction:
+    the gateways route to the version the subscription is on, never to a mix of the two.
+    """
     row = session.get(Subscription, operation.subscription_id)
     if row is None:
         return
@@ -315,6 +327,8 @@ def _settle_subscription(session: Session, operation: Operation, error: str | No
         else:
             row.status, row.status_reason = SubscriptionStatus.ACTIVE, None
             row.plugin_version_id = uuid.UUID(operation.params["module"]["plugin_version_id"])
+            if upstream_url:
+                row.upstream_url = upstream_url
     elif kind == OperationKind.CHANGE_SUBSCRIPTION:
         # Still deployed and routed on the version it had.
         row.status = SubscriptionStatus.ACTIVE

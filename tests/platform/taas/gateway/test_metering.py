@@ -45,9 +45,9 @@ def test_status_classes() -> None:
 
 def test_merging_adds_counts_and_keeps_the_largest_latency() -> None:
     day = dt.date(2026, 1, 1)
-    key = (day, "t", "m", "1", "2xx")
+    key = (day, "t", "m", "1", "2xx", "")
     into = {key: [1.0, 10.0, 20.0, 5.0, 5.0]}
-    merge(into, {key: [2.0, 1.0, 2.0, 9.0, 7.0], (day, "t", "m", "1", "5xx"): [1, 0, 0, 1, 1]})
+    merge(into, {key: [2.0, 1.0, 2.0, 9.0, 7.0], (day, "t", "m", "1", "5xx", ""): [1, 0, 0, 1, 1]})
     assert into[key] == [3.0, 11.0, 22.0, 14.0, 7.0]
     assert len(into) == 2
 
@@ -55,12 +55,13 @@ def test_merging_adds_counts_and_keeps_the_largest_latency() -> None:
 def test_upsert_columns_are_sorted_by_key() -> None:
     day = dt.date(2026, 1, 1)
     pending: dict[Any, list[float]] = {
-        (day, "t", "m", "1", "5xx"): [1, 2, 3, 4.0, 4.0],
-        (day, "t", "m", "1", "2xx"): [5, 6, 7, 8.0, 8.0],
+        (day, "t", "m", "1", "5xx", ""): [1, 2, 3, 4.0, 4.0],
+        (day, "t", "m", "1", "2xx", ""): [5, 6, 7, 8.0, 8.0],
     }
     cols = columns(pending)
     assert cols[4] == ["2xx", "5xx"]
-    assert cols[5] == [5, 1]
+    assert cols[5] == ["", ""]
+    assert cols[6] == [5, 1]
 
 
 def test_a_meter_writes_and_adds_to_usage_daily(control_plane: Any) -> None:
@@ -74,15 +75,37 @@ def test_a_meter_writes_and_adds_to_usage_daily(control_plane: Any) -> None:
         meter.record(route, 503, 0, 80, 1.0)
         await meter.flush()
         meter.record(route, 200, 1, 1, 2.0)
+        meter.record_refusal(
+            tenant_id,
+            "risk",
+            "1.0.0",
+            status=429,
+            reason="rate-limited",
+            bytes_in=7,
+            latency_ms=0.5,
+        )
+        meter.record_refusal(
+            tenant_id,
+            "risk",
+            "1.0.0",
+            status=429,
+            reason="rate-limited",
+            bytes_in=0,
+            latency_ms=0.5,
+        )
         await meter.stop()  # writes the rest
 
     asyncio.run(run())
     rows = sql(
-        "SELECT status_class, calls, bytes_in, bytes_out, latency_ms_sum, latency_ms_max"
-        " FROM usage_daily WHERE tenant_id = %s ORDER BY status_class",
+        "SELECT status_class, refusal, calls, bytes_in, bytes_out, latency_ms_sum,"
+        " latency_ms_max FROM usage_daily WHERE tenant_id = %s ORDER BY status_class, refusal",
         tenant_id,
     )
-    assert rows == [("2xx", 3, 16, 151, 14.0, 9.0), ("5xx", 1, 0, 80, 1.0, 1.0)]
+    assert rows == [
+        ("2xx", "", 3, 16, 151, 14.0, 9.0),
+        ("4xx", "rate-limited", 2, 7, 0, 1.0, 0.5),
+        ("5xx", "", 1, 0, 80, 1.0, 1.0),
+    ]
     sql("DELETE FROM usage_daily WHERE tenant_id = %s", tenant_id)
 
 
