@@ -16,6 +16,7 @@ from taas.catalog.manifest import Capability, manifest_json_schema
 from taas.catalog.models import PluginVersion
 from taas.catalog.schemas import (
     CatalogModule,
+    ManifestBody,
     PluginVersionOut,
     Reason,
     Review,
@@ -47,7 +48,11 @@ subscriptions = APIRouter(prefix="/v1/tenants", tags=["subscriptions"], response
 storage = APIRouter(prefix="/v1/storage", tags=["modules"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
-_grant_bearer = HTTPBearer(auto_error=False, description="A storage grant from the gateway.")
+_grant_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="StorageGrant",
+    description="The X-TaaS-Storage-Grant the gateway adds to a call it forwards to a module.",
+)
 
 
 def _grant(
@@ -134,7 +139,7 @@ def submit_plugin(
     principal: CurrentPrincipal,
     request_id: RequestId,
     manifest: Annotated[
-        dict[str, Any], Body(description="The manifest (GET /v1/plugins/manifest-schema).")
+        ManifestBody, Body(description="The manifest (GET /v1/plugins/manifest-schema).")
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
