@@ -134,21 +134,26 @@ def test_offboarding_with_a_coercible_retention_is_refused_and_changes_nothing(
     assert api.get(f"/v1/tenants/{tenant['id']}/operations", headers=operator).json() == before
 
 
+BANK = {"slug": "ok-slug", "display_name": "x", "region": "r"}
+SUBSCRIPTIONS = "/v1/tenants/t-x/subscriptions"
+APPROVE = "/v1/plugins/p-x/versions/1.0.0/approve"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("post", "/v1/tenants/t-x/subscriptions", {"module": "m", "rate_limit_rps": True}, "rate_limit_rps"),
-        ("post", "/v1/tenants/t-x/subscriptions", {"module": "m", "monthly_quota": "100"}, "monthly_quota"),
-        ("patch", "/v1/tenants/t-x/subscriptions/m", {"rate_limit_rps": True}, "rate_limit_rps"),
-        ("patch", "/v1/tenants/t-x/subscriptions/m", {"rate_limit_rps": 5.0}, "rate_limit_rps"),
-        ("post", "/v1/tenants", {"slug": "ok-slug", "display_name": "x", "region": "r", "object_lock": 1}, "object_lock"),
-        ("post", "/v1/tenants", {"slug": "ok-slug", "display_name": "x", "region": "r", "quotas": {"storage_gb": "10"}}, "storage_gb"),
-        ("patch", "/v1/tenants/t-x", {"quotas": {"requests_per_second": True}}, "requests_per_second"),
-        ("post", "/v1/plugins/p-x/versions/1.0.0/approve", {"publish": "false"}, "publish"),
-        ("post", "/v1/plugins/p-x/versions/1.0.0/approve", {"publish": 0}, "publish"),
+        ("post", SUBSCRIPTIONS, {"module": "m", "rate_limit_rps": True}, "rate_limit_rps"),
+        ("post", SUBSCRIPTIONS, {"module": "m", "monthly_quota": "100"}, "monthly_quota"),
+        ("patch", f"{SUBSCRIPTIONS}/m", {"rate_limit_rps": True}, "rate_limit_rps"),
+        ("patch", f"{SUBSCRIPTIONS}/m", {"rate_limit_rps": 5.0}, "rate_limit_rps"),
+        ("post", "/v1/tenants", {**BANK, "object_lock": 1}, "object_lock"),
+        ("post", "/v1/tenants", {**BANK, "quotas": {"storage_gb": "10"}}, "storage_gb"),
+        ("patch", "/v1/tenants/t-x", {"quotas": {"requests_per_second": True}}, "quotas"),
+        ("post", APPROVE, {"publish": "false"}, "publish"),
+        ("post", APPROVE, {"publish": 0}, "publish"),
         ("post", "/v1/tenants/t-x/suspend", {"reason": 5}, "reason"),
     ],
-)  # fmt: skip
+)
 def test_coercible_values_are_refused_everywhere(
     api: Any, operator: Headers, method: str, path: str, body: dict[str, Any], field: str
 ) -> None:
@@ -171,7 +176,7 @@ def test_a_strict_manifest_refuses_a_string_port_but_takes_enum_strings() -> Non
         "pricing": {"per_call": 1},
     }
     parsed = PluginManifest.model_validate(manifest)
-    assert parsed.capability == "risk" and parsed.pricing.per_call == 1.0
+    assert (parsed.capability, parsed.pricing.per_call) == ("risk", 1.0)
     for path, bad in [(("upstream", "port"), "8080"), (("resources", "replicas"), True)]:
         broken = {**manifest, path[0]: {**manifest.get(path[0], {}), path[1]: bad}}
         with pytest.raises(ValidationError, match=path[1]):
