@@ -87,7 +87,7 @@ def operation_ids() -> Callable[[APIRoute], str]:
     def operation_id(route: APIRoute) -> str:
         head, *rest = route.name.split("_")
         name = head + "".join(part.capitalize() for part in rest)
-        where = f"{sorted(route.methods)} {route.path_format}"
+        where = f"{sorted(route.methods or ())} {route.path_format}"
         if taken.setdefault(name, where) != where:
             raise RuntimeError(f"operation id {name!r} of {where} is taken by {taken[name]}")
         return name

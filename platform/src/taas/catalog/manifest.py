@@ -74,11 +74,8 @@ class DataAccess(StrictInput):
 
     storage: Annotated[
         list[str],
-        Field(
-            default_factory=list,
-            description='Access to the tenant\'s bucket: any of "read", "write".',
-        ),
-    ]
+        Field(description='Access to the tenant\'s bucket: any of "read", "write".'),
+    ] = Field(default_factory=list)
     personal_data: list[Annotated[PersonalData, JsonEnum]] = Field(default_factory=list)
 
     @field_validator("storage")
@@ -152,9 +149,8 @@ class PluginManifest(StrictInput):
             max_length=20,
             description="Scopes a caller's token must carry to call the plugin; they are "
             "created in the bank's identity space when it subscribes.",
-            default_factory=list,
         ),
-    ]
+    ] = Field(default_factory=list)
     operation_scopes: Annotated[
         list[Annotated[str, Field(pattern=SCOPE)]],
         Field(
@@ -162,9 +158,8 @@ class PluginManifest(StrictInput):
             description="Scopes only some operations need on top of `scopes` (e.g. an "
             "admin scope): created for the bank like `scopes` so its systems can ask for "
             "them, but checked by the plugin per operation, not by the gateway.",
-            default_factory=list,
         ),
-    ]
+    ] = Field(default_factory=list)
     data: DataAccess = DataAccess()
     resources: Resources = Resources()
     pricing: Pricing = Pricing()

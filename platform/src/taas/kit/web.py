@@ -25,6 +25,7 @@ _bearer = HTTPBearer(
     "vendor client's (realm `taas-vendors`, client credentials). What each caller may do "
     "is said on each operation.",
 )
+LOGIN_HINT = "log in: taas login"
 
 
 @lru_cache
@@ -46,7 +47,7 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required", hint="log in: taas login")
+        raise Unauthorized("a bearer token is required", hint=LOGIN_HINT)
     principal = verifier().verify(credentials.credentials)
     request.state.principal = principal
     return principal
@@ -58,7 +59,8 @@ def _needs(dependant: Dependant) -> tuple[bool, bool]:
     for sub in dependant.dependencies:
         if sub.call is current_principal:
             principal = True
-        if isinstance(sub.call, SecurityBase):
+        call: object = sub.call  # a security scheme is a callable instance
+        if isinstance(call, SecurityBase):
             bearer = True
         sub_principal, sub_bearer = _needs(sub)
         principal, bearer = principal or sub_principal, bearer or sub_bearer
@@ -83,7 +85,7 @@ def authentication_failure(request: Request) -> Unauthorized | None:
         return None
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return Unauthorized("a bearer token is required", hint="log in: taas login")
+        return Unauthorized("a bearer token is required", hint=LOGIN_HINT)
     if needs_principal:
         try:
             request.state.principal = verifier().verify(token.strip())

@@ -88,7 +88,7 @@ class TenantCreate(StrictInput):
     display_name: Annotated[str, Field(min_length=1, max_length=200)]
     tier: Annotated[Tier, JsonEnum] = Tier.POOL
     region: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-    contacts: Annotated[list[Contact], Field(max_length=20, default_factory=list)]
+    contacts: Annotated[list[Contact], Field(max_length=20)] = Field(default_factory=list)
     quotas: Quotas = Quotas()
     object_lock: Annotated[
         bool, Field(description="Create the bucket with object lock (cannot be changed later).")

@@ -164,7 +164,7 @@ def test_coercible_values_are_refused_everywhere(
 
 
 def test_a_strict_manifest_refuses_a_string_port_but_takes_enum_strings() -> None:
-    manifest = {
+    manifest: dict[str, Any] = {
         "name": "strict-demo",
         "version": "1.0.0",
         "plugin_api": ">=1.0,<2",
