@@ -36,6 +36,7 @@ from taas.catalog.subscriptions import SubscriptionService, mint_storage_credent
 from taas.catalog.tasks import enqueue_validation
 from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
+from taas.kit.schemas import IsoDate
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
 from taas.provisioning.tasks import enqueue
 from taas.tenants.service import Outcome
@@ -48,6 +49,11 @@ subscriptions = APIRouter(prefix="/v1/tenants", tags=["subscriptions"], response
 storage = APIRouter(prefix="/v1/storage", tags=["modules"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+# A subscription change answers 202 when it started an operation, 200 when there was none.
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    200: {"model": SubscriptionAccepted, "description": "Done; no operation was needed"},
+    202: {"model": SubscriptionAccepted, "description": "Accepted; `operation` carries it out"},
+}
 _grant_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="StorageGrant",
@@ -155,8 +161,8 @@ def vendor_usage(
     vendor: str,
     session: DbSession,
     principal: CurrentPrincipal,
-    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
 ) -> UsageReport:
     """Calls to the vendor's modules per day: counts only, no bank identities."""
     service = CatalogService(session, principal, None)
@@ -295,7 +301,7 @@ def list_catalog(
     "/{tenant}/subscriptions",
     status_code=202,
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Subscribe the tenant to a module",
 )
 def subscribe(
@@ -331,7 +337,7 @@ def get_subscription(
 @subscriptions.patch(
     "/{tenant}/subscriptions/{module}",
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Change the version, channel or limits of a subscription",
 )
 def change_subscription(
@@ -350,7 +356,7 @@ def change_subscription(
     "/{tenant}/subscriptions/{module}",
     status_code=202,
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Unsubscribe (the gateways stop routing at once)",
 )
 def unsubscribe(
@@ -365,8 +371,8 @@ def tenant_usage(
     tenant: str,
     session: DbSession,
     principal: CurrentPrincipal,
-    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
 ) -> UsageReport:
     """Calls the tenant made through the gateway, per day and module."""
     service = SubscriptionService(session, principal, None)

@@ -13,10 +13,27 @@ nothing a lax enum would otherwise coerce).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Strict
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
 
 JsonEnum = Strict(False)
 """Annotate enum fields of strict input with this: ``Annotated[Tier, JsonEnum]``."""
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+"""A date in a query string: only ``YYYY-MM-DD`` (a lax date also reads ``0`` as 1970-01-01)."""
 
 
 class StrictInput(BaseModel):
