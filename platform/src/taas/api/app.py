@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taas import __version__
@@ -133,8 +134,9 @@ def create_app() -> FastAPI:
         _audit_rejection(request, status, exc.message)
         return _problem(request, status, exc.message, **extra)
 
-    def unauthenticated(request: Request) -> JSONResponse | None:
-        failure = authentication_failure(request)
+    async def unauthenticated(request: Request) -> JSONResponse | None:
+        # Verifying a token may fetch signing keys: not on the event loop.
+        failure = await run_in_threadpool(authentication_failure, request)
         if failure is None:
             return None
         _audit_rejection(request, 401, failure.message)
@@ -142,7 +144,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if refused := unauthenticated(request):
+        if refused := await unauthenticated(request):
             return refused
         errors = [
             {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg"))}
@@ -171,7 +173,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and (refused := unauthenticated(request)):
+        if exc.status_code == 400 and (refused := await unauthenticated(request)):
             return refused  # a body that could not be decoded, from an anonymous caller
         return _problem(request, exc.status_code, str(exc.detail))
 
