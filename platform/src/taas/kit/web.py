@@ -21,9 +21,8 @@ _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="KeycloakToken",
     description="An access token from TaaS's Keycloak: a platform operator's or auditor's "
-    "(realm `taas-platform`), a bank admin's (the bank's realm or organization), or a "
-    "vendor client's (realm `taas-vendors`, client credentials). What each caller may do "
-    "is said on each operation.",
+    "(the platform realm), a bank admin's (the bank's own realm, or its organization in the "
+    "shared bank realm), or a vendor client's (the vendors realm, client credentials).",
 )
 LOGIN_HINT = "log in: taas login"
 
