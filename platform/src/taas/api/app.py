@@ -9,9 +9,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taas import __version__
@@ -34,6 +36,7 @@ from taas.kit.errors import (
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import request_tenant_holder, setup_tracing
+from taas.kit.web import authentication_failure
 from taas.operators import endpoints as operator_endpoints
 from taas.tenants import endpoints as tenant_endpoints
 from taas.tenants.states import IllegalTransition
@@ -78,6 +81,23 @@ def _audit_rejection(request: Request, status: int, detail: str) -> None:
         log.exception("could not audit a rejected request")
 
 
+def operation_ids() -> Callable[[APIRoute], str]:
+    """Operation ids a generated client can name its methods by: the endpoint function's
+    name in camelCase (``create_tenant`` -> ``createTenant``), stable as long as the
+    function keeps its name. Two operations with one name stop the app at start."""
+    taken: dict[str, str] = {}
+
+    def operation_id(route: APIRoute) -> str:
+        head, *rest = route.name.split("_")
+        name = head + "".join(part.capitalize() for part in rest)
+        where = f"{sorted(route.methods or ())} {route.path_format}"
+        if taken.setdefault(name, where) != where:
+            raise RuntimeError(f"operation id {name!r} of {where} is taken by {taken[name]}")
+        return name
+
+    return operation_id
+
+
 def create_app() -> FastAPI:
     app_settings().require_audit_anchor()
     setup_tracing("taas-api")
@@ -86,7 +106,9 @@ def create_app() -> FastAPI:
         title="TaaS control plane",
         version=__version__,
         description="Provision and operate isolated bank tenants. Errors are "
-        "`application/problem+json` with a `hint` saying what to do next.",
+        "`application/problem+json` with a `hint` saying what to do next; their `type` is "
+        "`urn:taas:problem:<kind>` (docs/problems.md).",
+        generate_unique_id_function=operation_ids(),
     )
 
     @app.middleware("http")
@@ -115,8 +137,18 @@ def create_app() -> FastAPI:
         _audit_rejection(request, status, exc.message)
         return _problem(request, status, exc.message, **extra)
 
+    async def unauthenticated(request: Request) -> JSONResponse | None:
+        # Verifying a token may fetch signing keys: not on the event loop.
+        failure = await run_in_threadpool(authentication_failure, request)
+        if failure is None:
+            return None
+        _audit_rejection(request, 401, failure.message)
+        return _problem(request, 401, failure.message, hint=failure.hint)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if refused := await unauthenticated(request):
+            return refused
         errors = [
             {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg"))}
             for error in exc.errors()
@@ -144,6 +176,8 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and (refused := await unauthenticated(request)):
+            return refused  # a body that could not be decoded, from an anonymous caller
         return _problem(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)

@@ -16,6 +16,7 @@ from taas.catalog.manifest import Capability, manifest_json_schema
 from taas.catalog.models import PluginVersion
 from taas.catalog.schemas import (
     CatalogModule,
+    ManifestBody,
     PluginVersionOut,
     Reason,
     Review,
@@ -36,6 +37,7 @@ from taas.catalog.tasks import enqueue_validation
 from taas.kit.auth import Principal
 from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
+from taas.kit.schemas import IsoDate
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
 from taas.provisioning.tasks import enqueue
 from taas.tenants.service import Outcome
@@ -48,7 +50,16 @@ subscriptions = APIRouter(prefix="/v1/tenants", tags=["subscriptions"], response
 storage = APIRouter(prefix="/v1/storage", tags=["modules"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
-_grant_bearer = HTTPBearer(auto_error=False, description="A storage grant from the gateway.")
+# A subscription change answers 202 when it started an operation, 200 when there was none.
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    200: {"model": SubscriptionAccepted, "description": "Done; no operation was needed"},
+    202: {"model": SubscriptionAccepted, "description": "Accepted; `operation` carries it out"},
+}
+_grant_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="StorageGrant",
+    description="The X-TaaS-Storage-Grant the gateway adds to a call it forwards to a module.",
+)
 
 
 def _grant(
@@ -203,7 +214,7 @@ def submit_plugin(
     principal: CurrentPrincipal,
     request_id: RequestId,
     manifest: Annotated[
-        dict[str, Any], Body(description="The manifest (GET /v1/plugins/manifest-schema).")
+        ManifestBody, Body(description="The manifest (GET /v1/plugins/manifest-schema).")
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
@@ -219,8 +230,8 @@ def vendor_usage(
     vendor: str,
     session: DbSession,
     principal: CurrentPrincipal,
-    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
 ) -> UsageReport:
     """Calls to the vendor's modules per day: counts only, no bank identities."""
     service = CatalogService(session, principal, None)
@@ -359,7 +370,7 @@ def list_catalog(
     "/{tenant}/subscriptions",
     status_code=202,
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Subscribe the tenant to a module",
 )
 def subscribe(
@@ -395,7 +406,7 @@ def get_subscription(
 @subscriptions.patch(
     "/{tenant}/subscriptions/{module}",
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Change the version, channel or limits of a subscription",
 )
 def change_subscription(
@@ -414,7 +425,7 @@ def change_subscription(
     "/{tenant}/subscriptions/{module}",
     status_code=202,
     response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS,
+    responses=WRITE_ERRORS | ACCEPTED,
     summary="Unsubscribe (the gateways stop routing at once)",
 )
 def unsubscribe(
@@ -429,8 +440,8 @@ def tenant_usage(
     tenant: str,
     session: DbSession,
     principal: CurrentPrincipal,
-    start: Annotated[dt.date | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[dt.date | None, Query(description="Last day (default: today, UTC).")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
 ) -> UsageReport:
     """Calls the tenant made through the gateway, per day and module."""
     service = SubscriptionService(session, principal, None)

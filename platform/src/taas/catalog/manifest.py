@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 import semver
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+
+from taas.kit.schemas import JsonEnum, StrictInput
 
 # The plugin API this platform speaks: the forwarded identity headers, their signature,
 # the health probe and the contract-check conventions. Plugins declare a range of it.
@@ -43,10 +45,8 @@ class PersonalData(StrEnum):
     DOCUMENT_IMAGES = "document_images"
 
 
-class Upstream(BaseModel):
+class Upstream(StrictInput):
     """Where the plugin runs: a URL of a running service, or an image to deploy in-cluster."""
-
-    model_config = ConfigDict(extra="forbid")
 
     url: Annotated[
         AnyHttpUrl | None,
@@ -69,16 +69,14 @@ class Upstream(BaseModel):
         return self
 
 
-class DataAccess(BaseModel):
+class DataAccess(StrictInput):
     """What data the plugin touches."""
-
-    model_config = ConfigDict(extra="forbid")
 
     storage: Annotated[
         list[str],
         Field(description='Access to the tenant\'s bucket: any of "read", "write".'),
-    ] = []
-    personal_data: list[PersonalData] = []
+    ] = Field(default_factory=list)
+    personal_data: list[Annotated[PersonalData, JsonEnum]] = Field(default_factory=list)
 
     @field_validator("storage")
     @classmethod
@@ -89,10 +87,8 @@ class DataAccess(BaseModel):
         return sorted(set(value))
 
 
-class Resources(BaseModel):
+class Resources(StrictInput):
     """Requests of one replica, used when the plugin is deployed in-cluster."""
-
-    model_config = ConfigDict(extra="forbid")
 
     cpu: str = "100m"
     memory: str = "128Mi"
@@ -113,10 +109,8 @@ class Resources(BaseModel):
         return value
 
 
-class Pricing(BaseModel):
+class Pricing(StrictInput):
     """Commercial terms shown in the catalog (billing uses the metered usage)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: Annotated[str, Field(pattern=r"^(free|per_call|monthly|tiered)$")] = "per_call"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
@@ -126,10 +120,8 @@ class Pricing(BaseModel):
     notes: Annotated[str, Field(max_length=500)] = ""
 
 
-class PluginManifest(BaseModel):
+class PluginManifest(StrictInput):
     """One version of a plugin, as its vendor describes it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[
         str,
@@ -144,7 +136,7 @@ class PluginManifest(BaseModel):
             'as a version specifier (e.g. ">=1.0,<2").',
         ),
     ]
-    capability: Capability
+    capability: Annotated[Capability, JsonEnum]
     summary: Annotated[str, Field(min_length=1, max_length=300)]
     upstream: Upstream
     openapi: Annotated[
@@ -158,7 +150,7 @@ class PluginManifest(BaseModel):
             description="Scopes a caller's token must carry to call the plugin; they are "
             "created in the bank's identity space when it subscribes.",
         ),
-    ] = []
+    ] = Field(default_factory=list)
     operation_scopes: Annotated[
         list[Annotated[str, Field(pattern=SCOPE)]],
         Field(
@@ -167,7 +159,7 @@ class PluginManifest(BaseModel):
             "admin scope): created for the bank like `scopes` so its systems can ask for "
             "them, but checked by the plugin per operation, not by the gateway.",
         ),
-    ] = []
+    ] = Field(default_factory=list)
     data: DataAccess = DataAccess()
     resources: Resources = Resources()
     pricing: Pricing = Pricing()

@@ -6,19 +6,44 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
+from taas.catalog.manifest import PluginManifest
 from taas.catalog.states import PluginStatus, SubscriptionStatus, VendorStatus
+from taas.kit.schemas import StrictInput
+from taas.provisioning.models import OperationKind, OperationStatus
 
 VENDOR_SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
 
 
-class VendorCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VendorCreate(StrictInput):
     slug: Annotated[str, Field(pattern=VENDOR_SLUG, description="Short unique vendor name.")]
     display_name: Annotated[str, Field(min_length=1, max_length=200)]
     contact_email: EmailStr
+
+
+class _DocumentedAsManifest:
+    """Documents a JSON object as a ``PluginManifest`` (a ``$ref`` to its schema) without
+    validating it as one: the submit endpoint validates the manifest itself, to answer
+    with a 422 that lists every bad field in the manifest's own terms."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, _schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        manifest = PluginManifest.__pydantic_core_schema__
+        definitions: list[CoreSchema] = []
+        if manifest["type"] == "definitions":
+            definitions = list(manifest["definitions"])
+            manifest = manifest["schema"]
+        reference = core_schema.definition_reference_schema(manifest["ref"])
+        return handler(core_schema.definitions_schema(reference, [manifest, *definitions]))
+
+
+ManifestBody = Annotated[dict[str, Any], _DocumentedAsManifest]
+"""A plugin submission: any JSON object, documented as the manifest it must be."""
 
 
 class VendorOut(BaseModel):
@@ -98,18 +123,14 @@ class PluginVersionOut(BaseModel):
     updated_at: dt.datetime
 
 
-class Review(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Review(StrictInput):
     reason: Annotated[str, Field(min_length=1, max_length=1000)] = "reviewed"
     publish: Annotated[
         bool, Field(description="Approve and publish in one step (approve only).")
     ] = True
 
 
-class Reason(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Reason(StrictInput):
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
@@ -135,10 +156,8 @@ class CatalogModule(BaseModel):
     versions: list[CatalogVersion]
 
 
-class SubscriptionCreate(BaseModel):
+class SubscriptionCreate(StrictInput):
     """Subscribe to a module: a pinned ``version``, or a ``channel`` that follows releases."""
-
-    model_config = ConfigDict(extra="forbid")
 
     module: Annotated[str, Field(max_length=40, pattern=r"^[a-z][a-z0-9-]*$")]
     version: Annotated[str | None, Field(max_length=64)] = None
@@ -160,10 +179,8 @@ class SubscriptionCreate(BaseModel):
         return self
 
 
-class SubscriptionUpdate(BaseModel):
+class SubscriptionUpdate(StrictInput):
     """Fields to change; limits apply at once, a version change runs as an operation."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: Annotated[str | None, Field(max_length=64)] = None
     channel: Literal["stable"] | None = None
@@ -202,8 +219,8 @@ class SubscriptionOut(BaseModel):
 
 class OperationRef(BaseModel):
     id: uuid.UUID
-    kind: str
-    status: str
+    kind: OperationKind
+    status: OperationStatus
 
 
 class SubscriptionAccepted(BaseModel):

@@ -333,7 +333,7 @@ class SubscriptionService:
         self.session.refresh(row)
         body = SubscriptionAccepted(
             subscription=self.out(row, tenant),
-            operation=OperationRef(id=operation.id, kind=operation.kind, status=operation.status)
+            operation=OperationRef.model_validate(operation, from_attributes=True)
             if operation
             else None,
         ).model_dump(mode="json")

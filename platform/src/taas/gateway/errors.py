@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-from taas.kit.problems import PROBLEM_JSON, problem_body
+from taas.kit.problems import PROBLEM_JSON, problem_body, problem_type
 
-TYPE_PREFIX = "urn:taas:gateway:"
 _TITLES = {504: "Gateway timeout"}
 Headers = list[tuple[bytes, bytes]]
 
 
 class Rejection(Exception):
-    """A call the gateway answers itself: ``code`` names the reason (it ends the ``type`` URN)."""
+    """A call the gateway answers itself: ``code`` names the reason, a problem kind of
+    ``taas.kit.problems.KINDS`` (the ``type`` is ``urn:taas:problem:<code>``)."""
 
     def __init__(
         self,
@@ -38,7 +38,7 @@ def problem_response(rejection: Rejection, request_id: str) -> tuple[int, Header
     body = problem_body(
         rejection.status,
         rejection.detail,
-        type=TYPE_PREFIX + rejection.code,
+        type=problem_type(rejection.code),
         hint=rejection.hint,
         request_id=request_id,
         **rejection.extra,

@@ -7,7 +7,9 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.base import SecurityBase
 from sqlalchemy.orm import Session
 
 from taas.kit.auth import Principal, TokenVerifier
@@ -15,7 +17,14 @@ from taas.kit.db import new_session
 from taas.kit.errors import Unauthorized
 from taas.kit.settings import app_settings
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from TaaS's Keycloak.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="KeycloakToken",
+    description="An access token from TaaS's Keycloak: a platform operator's or auditor's "
+    "(the platform realm), a bank admin's (the bank's own realm, or its organization in the "
+    "shared bank realm), or a vendor client's (the vendors realm, client credentials).",
+)
+LOGIN_HINT = "log in: taas login"
 
 
 @lru_cache
@@ -37,10 +46,51 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required", hint="log in: taas login")
+        raise Unauthorized("a bearer token is required", hint=LOGIN_HINT)
     principal = verifier().verify(credentials.credentials)
     request.state.principal = principal
     return principal
+
+
+def _needs(dependant: Dependant) -> tuple[bool, bool]:
+    """Whether an endpoint needs a principal, and whether it needs any bearer credential."""
+    principal = bearer = False
+    for sub in dependant.dependencies:
+        if sub.call is current_principal:
+            principal = True
+        call: object = sub.call  # a security scheme is a callable instance
+        if isinstance(call, SecurityBase):
+            bearer = True
+        sub_principal, sub_bearer = _needs(sub)
+        principal, bearer = principal or sub_principal, bearer or sub_bearer
+    return principal, principal or bearer
+
+
+def authentication_failure(request: Request) -> Unauthorized | None:
+    """Why this request is unauthenticated, if its endpoint needs credentials it lacks.
+
+    FastAPI decodes and validates a body before it runs an endpoint's dependencies, so an
+    anonymous caller with a malformed body would learn about the body (400/422) instead of
+    being told to authenticate. The error handlers ask this first: authentication comes
+    before anything about the request is judged.
+    """
+    if getattr(request.state, "principal", None) is not None:
+        return None
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return None
+    needs_principal, needs_bearer = _needs(dependant)
+    if not needs_bearer:
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Unauthorized("a bearer token is required", hint=LOGIN_HINT)
+    if needs_principal:
+        try:
+            request.state.principal = verifier().verify(token.strip())
+        except Unauthorized as exc:
+            return exc
+    return None
 
 
 def request_id(request: Request) -> str:

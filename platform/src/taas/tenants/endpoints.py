@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+# A change answers 202 when it started an operation, 200 when there was nothing to do.
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    200: {"model": TenantAccepted, "description": "Nothing to carry out; no operation started"},
+    202: {"model": TenantAccepted, "description": "Accepted; `operation` carries it out"},
+}
 
 
 def _respond(service: TenantService, outcome: Outcome) -> JSONResponse:
@@ -45,7 +50,7 @@ def _respond(service: TenantService, outcome: Outcome) -> JSONResponse:
     "",
     status_code=202,
     response_model=TenantAccepted,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(401, 403, 409, 422) | ACCEPTED,
     summary="Create a tenant and start provisioning it",
 )
 def create_tenant(
@@ -89,7 +94,7 @@ def get_tenant(tenant: str, session: DbSession, principal: CurrentPrincipal) -> 
     return service.visible(service.resolve(tenant))
 
 
-@router.patch("/{tenant}", response_model=TenantAccepted, responses=WRITE_ERRORS)
+@router.patch("/{tenant}", response_model=TenantAccepted, responses=WRITE_ERRORS | ACCEPTED)
 def update_tenant(
     tenant: str,
     body: TenantUpdate,
@@ -102,7 +107,10 @@ def update_tenant(
 
 
 @router.post(
-    "/{tenant}/suspend", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+    "/{tenant}/suspend",
+    status_code=202,
+    response_model=TenantAccepted,
+    responses=WRITE_ERRORS | ACCEPTED,
 )
 def suspend_tenant(
     tenant: str,
@@ -116,7 +124,10 @@ def suspend_tenant(
 
 
 @router.post(
-    "/{tenant}/resume", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+    "/{tenant}/resume",
+    status_code=202,
+    response_model=TenantAccepted,
+    responses=WRITE_ERRORS | ACCEPTED,
 )
 def resume_tenant(
     tenant: str,
@@ -130,7 +141,10 @@ def resume_tenant(
 
 
 @router.post(
-    "/{tenant}/retry", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+    "/{tenant}/retry",
+    status_code=202,
+    response_model=TenantAccepted,
+    responses=WRITE_ERRORS | ACCEPTED,
 )
 def retry_tenant(
     tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
@@ -140,7 +154,10 @@ def retry_tenant(
 
 
 @router.post(
-    "/{tenant}/offboard", status_code=202, response_model=TenantAccepted, responses=WRITE_ERRORS
+    "/{tenant}/offboard",
+    status_code=202,
+    response_model=TenantAccepted,
+    responses=WRITE_ERRORS | ACCEPTED,
 )
 def offboard_tenant(
     tenant: str,

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from taas.kit.schemas import JsonEnum, StrictInput
+from taas.provisioning.models import OperationKind, OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
 
 SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
@@ -23,18 +25,14 @@ class Tier(StrEnum):
     DEDICATED = "dedicated"
 
 
-class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Contact(StrictInput):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     email: EmailStr
     role: Annotated[str, Field(max_length=50)] = "admin"
 
 
-class Quotas(BaseModel):
+class Quotas(StrictInput):
     """Resource limits; every field has a default."""
-
-    model_config = ConfigDict(extra="forbid")
 
     cpu: Annotated[str, Field(description="CPU cores, e.g. `2` or `500m`.")] = "2"
     memory: Annotated[str, Field(description="Memory, e.g. `4Gi`.")] = "4Gi"
@@ -60,10 +58,8 @@ class Quotas(BaseModel):
         return value
 
 
-class Retention(BaseModel):
+class Retention(StrictInput):
     """What offboarding keeps, and for how long."""
-
-    model_config = ConfigDict(extra="forbid")
 
     keep_data_days: Annotated[
         int,
@@ -77,40 +73,42 @@ class Retention(BaseModel):
     ] = 30
 
 
-class TenantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RetentionOut(BaseModel):
+    """What an offboarded tenant keeps, and until when."""
 
+    keep_data_days: Annotated[int, Field(description="Days of retention asked for.")]
+    retain_until: Annotated[
+        dt.datetime | None,
+        Field(description="When the kept data is purged; null when nothing was kept."),
+    ] = None
+
+
+class TenantCreate(StrictInput):
     slug: Annotated[str, Field(pattern=SLUG, description="Short unique name, DNS-safe.")]
     display_name: Annotated[str, Field(min_length=1, max_length=200)]
-    tier: Tier = Tier.POOL
+    tier: Annotated[Tier, JsonEnum] = Tier.POOL
     region: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-    contacts: Annotated[list[Contact], Field(max_length=20)] = []
+    contacts: Annotated[list[Contact], Field(max_length=20)] = Field(default_factory=list)
     quotas: Quotas = Quotas()
     object_lock: Annotated[
         bool, Field(description="Create the bucket with object lock (cannot be changed later).")
     ] = False
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(StrictInput):
     """Fields to change; omitted fields stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
-
     display_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
-    tier: Tier | None = None
+    tier: Annotated[Tier, JsonEnum] | None = None
     contacts: Annotated[list[Contact] | None, Field(max_length=20)] = None
     quotas: Quotas | None = None
 
 
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatusChange(StrictInput):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested by operator"
 
 
-class OffboardRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OffboardRequest(StrictInput):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "requested by operator"
     retention: Retention = Retention()
 
@@ -128,7 +126,7 @@ class TenantOut(BaseModel):
     object_lock: bool
     status: TenantStatus
     status_reason: str | None
-    retention: dict[str, Any] | None
+    retention: RetentionOut | None
     drift: list[Any]
     reconciled_at: dt.datetime | None
     offboarded_at: dt.datetime | None
@@ -148,7 +146,7 @@ class StepOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     name: str
-    status: str
+    status: StepStatus
     attempts: int
     error: str | None
     detail: dict[str, Any]
@@ -162,8 +160,8 @@ class OperationOut(BaseModel):
     id: uuid.UUID
     tenant_id: uuid.UUID
     subscription_id: uuid.UUID | None = None
-    kind: str
-    status: str
+    kind: OperationKind
+    status: OperationStatus
     error: str | None
     requested_by: str
     params: dict[str, Any]

@@ -57,7 +57,7 @@ def problem_code(response: httpx.Response) -> str:
     assert {"type", "title", "status", "detail", "hint", "request_id"} <= body.keys(), body
     assert body["status"] == response.status_code
     assert body["hint"]
-    return str(body["type"]).removeprefix("urn:taas:gateway:")
+    return str(body["type"]).removeprefix("urn:taas:problem:")
 
 
 def test_a_call_reaches_the_module_with_signed_identity_and_without_credentials(
