@@ -7,7 +7,9 @@ import uuid
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
+
+from taas.kit.schemas import JsonEnum, StrictInput
 
 USERNAME = r"^[a-z][a-z0-9._-]{1,62}$"
 
@@ -19,21 +21,16 @@ class PlatformRole(StrEnum):
     AUDITOR = "platform-auditor"
 
 
-class OperatorCreate(BaseModel):
-    # Unknown fields are refused; strings are never made from numbers or booleans, and a
-    # role is one of the two values (str and enum fields coerce nothing else).
-    model_config = ConfigDict(extra="forbid")
-
+class OperatorCreate(StrictInput):
     username: Annotated[
         str,
         Field(
-            strict=True,
             pattern=USERNAME,
             description="Login name in the platform realm (lowercase).",
         ),
     ]
     email: EmailStr
-    role: Annotated[PlatformRole, Field(description="The role the new user gets.")] = (
+    role: Annotated[PlatformRole, JsonEnum, Field(description="The role the new user gets.")] = (
         PlatformRole.OPERATOR
     )
 
