@@ -159,10 +159,18 @@ class Bench:
         return str(response.json()["operation"]["id"])
 
     def revoke(self, name: str) -> None:
-        self.api.post(
+        """Request the revocation and have the second operator approve it: the version is
+        revoked when the approval answers (propagation is measured from then)."""
+        asked = self.api.post(
             f"/v1/plugins/{name}/versions/1.0.0/revoke",
             json={"reason": "benchmark"},
             headers=self.platform.headers(),
+        )
+        asked.raise_for_status()
+        self.api.post(
+            f"/v1/approvals/{asked.json()['id']}/approve",
+            json={},
+            headers=self.platform.approver_headers(),
         ).raise_for_status()
 
     def until(self, http: httpx.Client, path: str, token: str, status: int) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from taas.cli import audit, catalog, gateway, platform, stack, tenants
+from taas.cli import approvals, audit, catalog, gateway, platform, stack, tenants
 from taas.cli.demo import demo
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app.add_typer(stack.app, name="stack")
 app.add_typer(platform.app, name="platform")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(catalog.vendors, name="vendors")
 app.add_typer(catalog.plugins, name="plugins")
