@@ -36,7 +36,7 @@ def list_approvals(
     status: ApprovalStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ApprovalOut]:
-    rows = ApprovalService(session, principal, None).list(status, limit)
+    rows = ApprovalService(session, principal, None).page(status, limit)
     session.commit()  # requests found past their expiry are recorded as expired
     return rows
 

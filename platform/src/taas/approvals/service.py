@@ -75,7 +75,7 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ reading
 
-    def list(self, status: ApprovalStatus | None, limit: int) -> list[ApprovalOut]:
+    def page(self, status: ApprovalStatus | None, limit: int) -> list[ApprovalOut]:
         if not (self.principal.is_operator or self.principal.is_auditor):
             raise Forbidden("only platform operators and auditors may list approval requests")
         self._expire_due()

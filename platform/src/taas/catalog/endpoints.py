@@ -270,8 +270,9 @@ def suspend_plugin(
 ) -> PluginVersionOut:
     """The reversible kill switch (the vendor or one operator, at once): every gateway
     answers 503 for this version from the next request, until an operator resumes it."""
-    row = lifecycle.suspend(session, principal, request_id, name, version, body.reason)
-    return _reviewed(session, CatalogService(session, principal, request_id), row, [])
+    changes = lifecycle.VersionLifecycle(session, principal, request_id)
+    row = changes.suspend(name, version, body.reason)
+    return _reviewed(session, changes.catalog, row, [])
 
 
 @plugins.post(
@@ -287,8 +288,9 @@ def resume_plugin(
 ) -> PluginVersionOut:
     """Undo a suspension (operators only): the version is served again as before."""
     reason = body.reason if body else "resumed"
-    row = lifecycle.resume(session, principal, request_id, name, version, reason)
-    return _reviewed(session, CatalogService(session, principal, request_id), row, [])
+    changes = lifecycle.VersionLifecycle(session, principal, request_id)
+    row = changes.resume(name, version, reason)
+    return _reviewed(session, changes.catalog, row, [])
 
 
 @plugins.post(

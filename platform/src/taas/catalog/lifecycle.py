@@ -13,22 +13,22 @@ from taas.catalog.subscriptions import SubscriptionService
 from taas.kit.auth import Principal
 
 
-def suspend(
-    session: Session, principal: Principal, request_id: str | None, name: str, version: str,
-    reason: str,
-) -> PluginVersion:
-    row = CatalogService(session, principal, request_id).suspend(name, version, reason)
-    SubscriptionService(session, principal, request_id).after_suspend(row, reason)
-    return row
+class VersionLifecycle:
+    """Suspend and resume a version, and tell the subscriptions on it."""
 
+    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
+        self.catalog = CatalogService(session, principal, request_id)
+        self.subscriptions = SubscriptionService(session, principal, request_id)
 
-def resume(
-    session: Session, principal: Principal, request_id: str | None, name: str, version: str,
-    reason: str,
-) -> PluginVersion:
-    row = CatalogService(session, principal, request_id).resume(name, version, reason)
-    SubscriptionService(session, principal, request_id).after_resume(row)
-    return row
+    def suspend(self, name: str, version: str, reason: str) -> PluginVersion:
+        row = self.catalog.suspend(name, version, reason)
+        self.subscriptions.after_suspend(row, reason)
+        return row
+
+    def resume(self, name: str, version: str, reason: str) -> PluginVersion:
+        row = self.catalog.resume(name, version, reason)
+        self.subscriptions.after_resume(row)
+        return row
 
 
 def execute_revoke(
@@ -39,9 +39,7 @@ def execute_revoke(
     catalog = CatalogService(session, principal, request_id)
     name, version = str(action.params["name"]), str(action.params["version"])
     row = catalog.revoke(name, version, action.reason)
-    started = SubscriptionService(session, principal, request_id).after_revoke(
-        row, action.reason
-    )
+    started = SubscriptionService(session, principal, request_id).after_revoke(row, action.reason)
     return Executed(
         result={
             "plugin_version": catalog.out(row).model_dump(mode="json"),

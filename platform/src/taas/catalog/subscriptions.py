@@ -249,8 +249,7 @@ class SubscriptionService:
             self._notify(
                 row,
                 f"{module} {target.version} was published; this subscription follows the "
-                f"stable channel and moves to it"
-                + (f" from {current.version}" if current else ""),
+                f"stable channel and moves to it" + (f" from {current.version}" if current else ""),
             )
         return started
 
@@ -333,8 +332,12 @@ class SubscriptionService:
             .where(
                 Subscription.plugin_version_id == version.id,
                 Subscription.status.in_(
-                    [SubscriptionStatus.ACTIVE, SubscriptionStatus.UPDATING,
-                     SubscriptionStatus.FAILED, SubscriptionStatus.PROVISIONING]
+                    [
+                        SubscriptionStatus.ACTIVE,
+                        SubscriptionStatus.UPDATING,
+                        SubscriptionStatus.FAILED,
+                        SubscriptionStatus.PROVISIONING,
+                    ]
                 ),
             )
             .with_for_update()

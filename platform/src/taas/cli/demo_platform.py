@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from taas.catalog.manifest import version_key
 from taas.cli.catalog import show_report, wait_validated
 from taas.cli.platform import DEMO_PLUGIN
 from taas.cli.platform import log_file as platform_log
 from taas.cli.platform import pid_file as platform_pid
 from taas.cli.session import ApiClient
-from taas.catalog.manifest import version_key
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
@@ -122,7 +122,9 @@ def publish(
     earlier run), the vendor ships the same code as the next patch version instead, as a
     vendor would; a suspended version is left to the operators, with the command to run."""
     name = manifest["name"]
-    existing = {row["version"]: row for row in vendor.request("GET", "/v1/plugins", params={"name": name})}
+    existing = {
+        row["version"]: row for row in vendor.request("GET", "/v1/plugins", params={"name": name})
+    }
     version = version_to_publish(name, manifest["version"], existing)
     manifest["version"] = version
     if version not in existing:

@@ -14,7 +14,14 @@ from taas.provisioning import models as provisioning_models
 from taas.tenants import models as tenant_models
 
 # Imported for their side effect: registering tables on Base.metadata.
-_MODELS = (approval_models, audit_models, catalog_models, idempotency, provisioning_models, tenant_models)
+_MODELS = (
+    approval_models,
+    audit_models,
+    catalog_models,
+    idempotency,
+    provisioning_models,
+    tenant_models,
+)
 
 config = context.config
 target_metadata = Base.metadata

@@ -345,7 +345,7 @@ def execute_offboard(
 ) -> Executed:
     """Run an approved offboarding, as the approving operator."""
     service = TenantService(session, principal, request_id)
-    outcome = service._offboard_now(  # noqa: SLF001 - the approved half of offboard()
+    outcome = service._offboard_now(
         uuid.UUID(action.target), OffboardRequest.model_validate(action.params), action.id
     )
     return Executed(

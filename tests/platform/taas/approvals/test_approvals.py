@@ -43,7 +43,10 @@ def test_offboarding_that_destroys_data_waits_for_a_second_operator(
     assert approval["requested_by"].endswith("/test-operator")
     # nothing happened yet
     assert api.get(f"/v1/tenants/{tenant['id']}", headers=operator).json()["status"] == "active"
-    kinds = [o["kind"] for o in api.get(f"/v1/tenants/{tenant['id']}/operations", headers=operator).json()]
+    kinds = [
+        o["kind"]
+        for o in api.get(f"/v1/tenants/{tenant['id']}/operations", headers=operator).json()
+    ]
     assert kinds == ["provision"]
 
     # the requester cannot approve their own request; an auditor cannot approve at all
@@ -88,7 +91,7 @@ def test_offboarding_that_destroys_data_waits_for_a_second_operator(
             "SELECT action, actor FROM audit_events WHERE detail ->> 'approval' = %s",
             (approval["id"],),
         ).fetchall()
-    actions = dict(rows)
+    actions: dict[str, str] = dict(rows)
     assert actions["approval.request"].endswith("/test-operator")
     assert actions["approval.approved"].endswith("/test-operator-2")
     assert actions["tenant.offboard"].endswith("/test-operator-2")
@@ -144,7 +147,10 @@ def test_rejected_cancelled_and_expired_requests_do_nothing(
     assert api.get(f"/v1/approvals/{third['id']}", headers=operator).json()["status"] == "expired"
 
     assert api.get(f"/v1/tenants/{tenant['id']}", headers=operator).json()["status"] == "active"
-    kinds = [o["kind"] for o in api.get(f"/v1/tenants/{tenant['id']}/operations", headers=operator).json()]
+    kinds = [
+        o["kind"]
+        for o in api.get(f"/v1/tenants/{tenant['id']}/operations", headers=operator).json()
+    ]
     assert kinds == ["provision"]
 
 

@@ -183,8 +183,10 @@ def test_revoke_moves_stable_subscriptions_and_tells_pinned_ones_what_to_do(
 
     # the stable subscription moves to the newest published version, and is told
     wait_for(
-        lambda: (s := _subscription(api, operator, follower, module))["version"] == "1.0.0"
-        and s["status"] == "active",
+        lambda: (
+            (s := _subscription(api, operator, follower, module))["version"] == "1.0.0"
+            and s["status"] == "active"
+        ),
         what="the stable subscription to move to 1.0.0",
     )
     admin = bank_admin_headers(control_plane.token, follower)
@@ -193,9 +195,7 @@ def test_revoke_moves_stable_subscriptions_and_tells_pinned_ones_what_to_do(
     assert "moves to 1.0.0" in moved["notice"]
     _answers(gateway, follower, module, 200)
     audit = api.get(f"/v1/tenants/{follower['id']}/audit", headers=admin).json()["items"]
-    assert any(
-        e["action"] == "subscription.moved" and e["detail"]["to"] == "1.0.0" for e in audit
-    )
+    assert any(e["action"] == "subscription.moved" and e["detail"]["to"] == "1.0.0" for e in audit)
     # the bank's admin sees only its own subscription
     other = api.get(f"/v1/tenants/{pinned['id']}/subscriptions/{module}", headers=admin)
     assert other.status_code == 404

@@ -10,7 +10,7 @@ import pytest
 from catalog_support import VendorAccount, revoke
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
-from taas.cli.demo_platform import version_to_publish, publish
+from taas.cli.demo_platform import publish, version_to_publish
 from taas.cli.session import ApiClient
 from taas.kit.errors import TaasError
 

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 from minio.error import S3Error
 
-from support import spec_of_json, wait_operation
+from support import offboard, spec_of_json, wait_operation
 from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
