@@ -22,7 +22,10 @@ class ApprovalRepository:
 
     def get(self, approval_id: uuid.UUID, *, lock: bool = False) -> Approval | None:
         query = select(Approval).where(Approval.id == approval_id)
-        return self.session.scalars(query.with_for_update() if lock else query).first()
+        if lock:
+            query = query.with_for_update()
+        # populate_existing: a row expired by ``expire_due`` in this session is read afresh.
+        return self.session.scalars(query.execution_options(populate_existing=True)).first()
 
     def pending_for(self, action: str, target: str) -> Approval | None:
         return self.session.scalars(

@@ -38,7 +38,7 @@ def execute_revoke(
     to the subscriptions on the version (see ``SubscriptionService.after_revoke``)."""
     catalog = CatalogService(session, principal, request_id)
     name, version = str(action.params["name"]), str(action.params["version"])
-    row = catalog.revoke(name, version, action.reason)
+    row = catalog.revoke(name, version, action.reason, approval=str(action.id))
     started = SubscriptionService(session, principal, request_id).after_revoke(row, action.reason)
     return Executed(
         result={

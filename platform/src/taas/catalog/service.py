@@ -286,11 +286,11 @@ class CatalogService:
             idempotency_key=idempotency_key,
         )
 
-    def revoke(self, name: str, version: str, reason: str) -> PluginVersion:
+    def revoke(self, name: str, version: str, reason: str, approval: str) -> PluginVersion:
         """Final: the gateways stop routing to this version at once (run on approval)."""
         row = self.get_version(name, version)
         require_operator(self.principal, "revoke plugin versions")
-        self._move(row, PluginStatus.REVOKED, reason)
+        self._move(row, PluginStatus.REVOKED, reason, approval=approval)
         row.revoked_at = utcnow()
         row.suspended_from = None
         return row
@@ -336,13 +336,13 @@ class CatalogService:
         if not (self.principal.is_operator or (vendor and self.principal.vendor == vendor.slug)):
             raise Forbidden(f"only the vendor or a platform operator may {what} this version")
 
-    def _move(self, row: PluginVersion, target: PluginStatus, reason: str) -> None:
+    def _move(self, row: PluginVersion, target: PluginStatus, reason: str, **extra: str) -> None:
         check_plugin_transition(PluginStatus(row.status), target)
         before = row.status
         row.status, row.status_reason = target, reason
         self._audit(
             f"plugin.{target}",
-            {"name": row.name, "version": row.version, "from": before, "reason": reason},
+            {"name": row.name, "version": row.version, "from": before, "reason": reason, **extra},
         )
 
     # ------------------------------------------------------------------ catalog
