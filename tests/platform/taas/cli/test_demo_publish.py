@@ -10,7 +10,7 @@ import pytest
 from catalog_support import VendorAccount, revoke
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
-from taas.cli.demo_platform import publish, version_to_publish
+from taas.cli.demo_platform import ensure_subscribed, publish, version_to_publish
 from taas.cli.session import ApiClient
 from taas.kit.errors import TaasError
 
@@ -40,8 +40,10 @@ def test_the_demo_publishes_the_next_version_after_a_revoke(
     operator: dict[str, str],
     operator2: dict[str, str],
     make_vendor: Callable[[], VendorAccount],
+    make_tenant: Callable[..., dict[str, Any]],
 ) -> None:
     vendor = make_vendor()
+    bank = make_tenant()["tenant"]
     name = unique_slug("p")
     token = operator["Authorization"].split()[1]
     as_operator = ApiClient(base_url=api_server, token=token)
@@ -50,9 +52,18 @@ def test_the_demo_publishes_the_next_version_after_a_revoke(
     with PluginServer(behaviour) as plugin:
         first = manifest(name, "1.0.0", plugin.url)
         assert publish(as_operator, as_vendor, vendor.slug, dict(first), "demo") == "1.0.0"
+        ensure_subscribed(as_operator, bank, name, "1.0.0")
         revoke(api, operator, operator2, name, "1.0.0")
-        # the run that used to stop at "1.0.0 is revoked" now ships 1.0.1 ...
+        path = f"/v1/tenants/{bank['id']}/subscriptions/{name}"
+        stranded = api.get(path, headers=operator).json()
+        assert stranded["version"] == "1.0.0"
+        assert "no published version" in stranded["notice"]
+        # the run that used to stop at "1.0.0 is revoked" now ships 1.0.1, and the bank's
+        # stable subscription moves to it
         assert publish(as_operator, as_vendor, vendor.slug, dict(first), "demo") == "1.0.1"
+        ensure_subscribed(as_operator, bank, name, "1.0.1")
+        moved = api.get(path, headers=operator).json()
+        assert (moved["version"], moved["status"]) == ("1.0.1", "active")
         # ... and a later run uses it
         assert publish(as_operator, as_vendor, vendor.slug, dict(first), "demo") == "1.0.1"
     published = api.get(f"/v1/plugins/{name}/versions/1.0.1", headers=operator).json()
