@@ -177,10 +177,18 @@ class Bench:
         return str(response.json()["operation"]["id"])
 
     def revoke(self, name: str, version: str = "1.0.0") -> None:
-        self.api.post(
+        """Request the revocation and have the second operator approve it: the version is
+        revoked when the approval answers (propagation is measured from then)."""
+        asked = self.api.post(
             f"/v1/plugins/{name}/versions/{version}/revoke",
             json={"reason": "benchmark"},
             headers=self.platform.headers(),
+        )
+        asked.raise_for_status()
+        self.api.post(
+            f"/v1/approvals/{asked.json()['id']}/approve",
+            json={},
+            headers=self.platform.approver_headers(),
         ).raise_for_status()
 
     def until_each(self, gateways: list[str], path: str, token: str, status: int) -> list[float]:

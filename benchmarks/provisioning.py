@@ -67,6 +67,9 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+SECOND_OPERATOR = "bench-operator-2"
+
+
 class Platform:
     """API + worker processes of the control plane, on a scratch database."""
 
@@ -139,6 +142,9 @@ class Platform:
         self._token_lock = threading.Lock()
         self._password = secrets.token_urlsafe(16)
         self.token = self._operator_token(create=True)
+        # The second operator approves what the first requests (maker-checker).
+        self.token2 = self._operator_token(create=True, username=SECOND_OPERATOR)
+        self.token2_expires = self.token_expires
 
     def _sample(self) -> None:
         while self._sampling:
@@ -146,7 +152,7 @@ class Platform:
             self.peak["worker"] = max(self.peak["worker"], rss_mb(self.worker.pid))
             time.sleep(0.5)
 
-    def _operator_token(self, *, create: bool = False) -> str:
+    def _operator_token(self, *, create: bool = False, username: str = "bench-operator") -> str:
         env = self.env
         identity = IdentityTenants(
             env["TAAS_KEYCLOAK_URL"],
@@ -157,9 +163,9 @@ class Platform:
         )
         if create:
             identity.ensure_platform()
-            identity.ensure_platform_user("bench-operator", self._password, ["platform-operator"])
+            identity.ensure_platform_user(username, self._password, ["platform-operator"])
             admin = identity.admin("taas-platform")
-            user_id = admin.get_user_id("bench-operator")
+            user_id = admin.get_user_id(username)
             assert user_id is not None
             admin.set_user_password(user_id, self._password, temporary=False)
         response = httpx.post(
@@ -167,13 +173,16 @@ class Platform:
             data={
                 "grant_type": "password",
                 "client_id": "taas-console",
-                "username": "bench-operator",
+                "username": username,
                 "password": self._password,
             },
             timeout=10,
         )
         response.raise_for_status()
-        self.token_expires = time.monotonic() + 240
+        if username == "bench-operator":
+            self.token_expires = time.monotonic() + 240
+        else:
+            self.token2_expires = time.monotonic() + 240
         return str(response.json()["access_token"])
 
     def headers(self) -> dict[str, str]:
@@ -181,6 +190,13 @@ class Platform:
             if time.monotonic() > self.token_expires:
                 self.token = self._operator_token()
             return {"Authorization": f"Bearer {self.token}"}
+
+    def approver_headers(self) -> dict[str, str]:
+        """The second operator's, for approving what ``headers()`` requested."""
+        with self._token_lock:
+            if time.monotonic() > self.token2_expires:
+                self.token2 = self._operator_token(username=SECOND_OPERATOR)
+            return {"Authorization": f"Bearer {self.token2}"}
 
     def stop(self) -> None:
         self._sampling = False
@@ -226,11 +242,17 @@ def round_of(platform: Platform, count: int, in_flight: int, made: list[str]) ->
 def offboard_all(platform: Platform, made: list[str], in_flight: int) -> None:
     def offboard(tenant_id: str) -> None:
         with httpx.Client(base_url=platform.url, timeout=30) as http:
-            http.post(
+            asked = http.post(
                 f"/v1/tenants/{tenant_id}/offboard",
                 json={"retention": {"keep_data_days": 0}},
                 headers=platform.headers(),
             )
+            if asked.status_code == 202 and asked.json().get("approval"):
+                http.post(
+                    f"/v1/approvals/{asked.json()['approval']['id']}/approve",
+                    json={},
+                    headers=platform.approver_headers(),
+                ).raise_for_status()
             while http.get(f"/v1/tenants/{tenant_id}", headers=platform.headers()).json()[
                 "status"
             ] not in ("offboarded", "failed"):

@@ -50,3 +50,24 @@ def subscribe(api: Any, headers: dict[str, str], tenant: dict[str, Any], module:
     assert accepted.status_code == 202, accepted.text
     op = wait_operation(api, headers, tenant["id"], accepted.json()["operation"]["id"])
     assert op["status"] == "succeeded", op
+
+
+def revoke(
+    api: Any,
+    requester: dict[str, str],
+    approver: dict[str, str],
+    name: str,
+    version: str,
+    reason: str = "test",
+) -> dict[str, Any]:
+    """Revoke through maker-checker: ``requester`` asks, ``approver`` (another operator)
+    approves; returns the decided approval (its ``result`` says what was done)."""
+    asked = api.post(
+        f"/v1/plugins/{name}/versions/{version}/revoke", json={"reason": reason}, headers=requester
+    )
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "pending"
+    approved = api.post(f"/v1/approvals/{asked.json()['id']}/approve", json={}, headers=approver)
+    assert approved.status_code == 200, approved.text
+    body: dict[str, Any] = approved.json()
+    return body

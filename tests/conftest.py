@@ -28,7 +28,7 @@ import pytest
 from psycopg import sql
 
 from catalog_support import VendorAccount
-from support import unique_slug, wait_for, wait_operation
+from support import start_offboard, unique_slug, wait_for, wait_operation
 from taas.cli.platform import worker_argv
 from taas.kit.settings import StackSettings
 from taas.localstack.context import StackContext
@@ -170,6 +170,8 @@ def _prepare_control_plane(url: str) -> ControlPlane:
     plane = ControlPlane(database_url=url, keycloak_url=os.environ["TAAS_KEYCLOAK_URL"])
     for username, roles in {
         "test-operator": ["platform-operator"],
+        # The second pair of eyes: approves what test-operator requests (maker-checker).
+        "test-operator-2": ["platform-operator"],
         "test-auditor": ["platform-auditor"],
         "test-nobody": [],
     }.items():
@@ -284,13 +286,22 @@ def operator(control_plane: ControlPlane) -> dict[str, str]:
 
 
 @pytest.fixture
+def operator2(control_plane: ControlPlane) -> dict[str, str]:
+    """A second platform operator: approves what ``operator`` requests."""
+    return control_plane.headers("test-operator-2")
+
+
+@pytest.fixture
 def auditor(control_plane: ControlPlane) -> dict[str, str]:
     return control_plane.headers("test-auditor")
 
 
 @pytest.fixture
-def make_tenant(api: Any, operator: dict[str, str]) -> Iterator[Callable[..., dict[str, Any]]]:
-    """Create tenants that are offboarded (nothing kept) when the test ends."""
+def make_tenant(
+    api: Any, operator: dict[str, str], operator2: dict[str, str]
+) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Create tenants that are offboarded (nothing kept) when the test ends; the second
+    operator approves the offboarding, as maker-checker requires."""
     created: list[str] = []
 
     def make(tier: str = "pool", wait: bool = True, **fields: Any) -> dict[str, Any]:
@@ -327,13 +338,9 @@ def make_tenant(api: Any, operator: dict[str, str]) -> Iterator[Callable[..., di
             ),
             what="the tenant's last operation",
         )
-        response = api.post(
-            f"/v1/tenants/{tenant_id}/offboard",
-            json={"retention": {"keep_data_days": 0}},
-            headers=operator,
-        )
-        if response.status_code == 202:
-            wait_operation(api, operator, tenant_id, response.json()["operation"]["id"])
+        started = start_offboard(api, operator, operator2, tenant_id, keep_data_days=0)
+        if isinstance(started, dict):
+            wait_operation(api, operator, tenant_id, started["id"])
 
 
 @pytest.fixture

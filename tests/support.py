@@ -42,6 +42,49 @@ def wait_operation(
     return result
 
 
+def start_offboard(
+    api: Any,
+    requester: dict[str, str],
+    approver: dict[str, str],
+    tenant_id: str,
+    keep_data_days: int = 0,
+) -> httpx.Response | dict[str, Any]:
+    """Offboard through maker-checker: ``requester`` asks, ``approver`` (a second operator)
+    approves when the retention needs it. Returns the started operation, or the refusal."""
+    response: httpx.Response = api.post(
+        f"/v1/tenants/{tenant_id}/offboard",
+        json={"retention": {"keep_data_days": keep_data_days}},
+        headers=requester,
+    )
+    operation: dict[str, Any]
+    if response.status_code == 409 and response.json().get("approval_id"):
+        approval_id = response.json()["approval_id"]  # a request left pending: approve it
+    elif response.status_code != 202:
+        return response
+    elif response.json().get("approval") is None:
+        operation = response.json()["operation"]
+        return operation
+    else:
+        approval_id = response.json()["approval"]["id"]
+    approved = api.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=approver)
+    assert approved.status_code == 200, approved.text
+    operation = approved.json()["result"]["operation"]
+    return operation
+
+
+def offboard(
+    api: Any,
+    requester: dict[str, str],
+    approver: dict[str, str],
+    tenant_id: str,
+    keep_data_days: int = 0,
+) -> dict[str, Any]:
+    """Offboard (approved by the second operator) and wait for the operation to end."""
+    started = start_offboard(api, requester, approver, tenant_id, keep_data_days)
+    assert isinstance(started, dict), started.text
+    return wait_operation(api, requester, tenant_id, started["id"])
+
+
 def spec_of_json(tenant: dict[str, Any]) -> Any:
     """The adapters' view of a tenant returned by the API."""
     from taas.integrations.spec import Quotas, TenantSpec

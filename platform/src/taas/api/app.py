@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taas import __version__
+from taas.approvals import endpoints as approval_endpoints
 from taas.audit import endpoints as audit_endpoints
 from taas.audit.repository import AuditRepository
 from taas.catalog import endpoints as catalog_endpoints
@@ -202,6 +203,7 @@ def create_app() -> FastAPI:
     app.include_router(tenant_endpoints.router)
     app.include_router(audit_endpoints.router)
     app.include_router(operator_endpoints.router)
+    app.include_router(approval_endpoints.router)
     for router in (
         catalog_endpoints.vendors,
         catalog_endpoints.plugins,

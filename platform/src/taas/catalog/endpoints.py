@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from taas.approvals.schemas import ApprovalOut
+from taas.catalog import lifecycle
 from taas.catalog.manifest import Capability, manifest_json_schema
 from taas.catalog.models import PluginVersion
 from taas.catalog.schemas import (
@@ -336,7 +338,47 @@ def deprecate_plugin(
 
 
 @plugins.post(
-    "/{name}/versions/{version}/revoke", response_model=PluginVersionOut, responses=WRITE_ERRORS
+    "/{name}/versions/{version}/suspend", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def suspend_plugin(
+    name: str,
+    version: str,
+    body: Reason,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+) -> PluginVersionOut:
+    """The reversible kill switch (the vendor or one operator, at once): every gateway
+    answers 503 for this version from the next request, until an operator resumes it."""
+    changes = lifecycle.VersionLifecycle(session, principal, request_id)
+    row = changes.suspend(name, version, body.reason)
+    return _reviewed(session, changes.catalog, row, [])
+
+
+@plugins.post(
+    "/{name}/versions/{version}/resume", response_model=PluginVersionOut, responses=WRITE_ERRORS
+)
+def resume_plugin(
+    name: str,
+    version: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    body: Reason | None = None,
+) -> PluginVersionOut:
+    """Undo a suspension (operators only): the version is served again as before."""
+    reason = body.reason if body else "resumed"
+    changes = lifecycle.VersionLifecycle(session, principal, request_id)
+    row = changes.resume(name, version, reason)
+    return _reviewed(session, changes.catalog, row, [])
+
+
+@plugins.post(
+    "/{name}/versions/{version}/revoke",
+    status_code=202,
+    response_model=ApprovalOut,
+    responses=WRITE_ERRORS,
+    summary="Ask for a version to be revoked for good (a second operator approves)",
 )
 def revoke_plugin(
     name: str,
@@ -345,11 +387,16 @@ def revoke_plugin(
     session: DbSession,
     principal: CurrentPrincipal,
     request_id: RequestId,
-) -> PluginVersionOut:
-    """The kill switch: every gateway answers 503 for this version from the next request."""
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Revocation is final, so this records a pending request: it runs when a different
+    operator approves it (POST /v1/approvals/{id}/approve). Then every gateway answers 503
+    for the version, and subscriptions on the stable channel move to the newest published
+    version. To stop calls at once meanwhile, suspend the version."""
     service = CatalogService(session, principal, request_id)
-    row = service.revoke(name, version, body.reason)
-    return _reviewed(session, service, row, [])
+    approval = service.request_revoke(name, version, body.reason, idempotency_key)
+    session.commit()
+    return JSONResponse(approval.model_dump(mode="json"), status_code=202)
 
 
 # ---------------------------------------------------------------------- catalog

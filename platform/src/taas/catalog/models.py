@@ -58,6 +58,8 @@ class PluginVersion(Timestamped, Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     status_reason: Mapped[str | None] = mapped_column(Text)
+    # While suspended: the status ``resume`` returns to (published or deprecated).
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("name", "version"),)
 
@@ -80,6 +82,10 @@ class Subscription(Timestamped, Base):
     rate_limit_rps: Mapped[int] = mapped_column(Integer)
     monthly_quota: Mapped[int | None] = mapped_column(BigInteger)
     requested_by: Mapped[str] = mapped_column(String(200))
+    # What the platform last did to this subscription on its own (a revoked version moved,
+    # a suspended version): shown to the bank in GET subscriptions.
+    notice: Mapped[str | None] = mapped_column(Text)
+    notice_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # One live subscription per tenant and module.

@@ -203,6 +203,14 @@ class SubscriptionOut(BaseModel):
     pinned_version: str | None
     status: SubscriptionStatus
     status_reason: str | None
+    notice: Annotated[
+        str | None,
+        Field(
+            description="What the platform last did to this subscription on its own (its "
+            "version revoked or suspended, a move on the stable channel) and what to do."
+        ),
+    ] = None
+    notice_at: dt.datetime | None = None
     rate_limit_rps: int
     monthly_quota: int | None
     scopes: Annotated[

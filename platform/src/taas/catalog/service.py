@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from taas.approvals.schemas import ApprovalAction, ApprovalOut
+from taas.approvals.service import ApprovalService
 from taas.audit.repository import AuditRepository
 from taas.catalog.manifest import PluginManifest, version_key
 from taas.catalog.models import PluginVersion, Subscription, UsageDaily, Vendor
@@ -377,12 +379,57 @@ class CatalogService:
         self._move(row, PluginStatus.DEPRECATED, reason)
         return row
 
-    def revoke(self, name: str, version: str, reason: str) -> PluginVersion:
-        """The kill switch: the gateways stop routing to this version at once."""
+    def request_revoke(
+        self, name: str, version: str, reason: str, idempotency_key: str | None
+    ) -> ApprovalOut:
+        """Revoking is final, so it is only asked for here: it runs when a second operator
+        approves the request (the vendor or an operator may ask)."""
         row = self.get_version(name, version)
         self._vendor_or_operator(row, "revoke")
-        self._move(row, PluginStatus.REVOKED, reason)
+        check_plugin_transition(PluginStatus(row.status), PluginStatus.REVOKED)
+        return ApprovalService(self.session, self.principal, self.request_id).request(
+            ApprovalAction.PLUGIN_REVOKE,
+            f"{name}@{version}",
+            summary=f"revoke {name} {version} for good: the gateways stop routing to it and "
+            "subscriptions on the stable channel move to the newest published version",
+            params={"name": name, "version": version},
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def revoke(self, name: str, version: str, reason: str, approval: str) -> PluginVersion:
+        """Final: the gateways stop routing to this version at once (run on approval)."""
+        row = self.get_version(name, version)
+        require_operator(self.principal, "revoke plugin versions")
+        self._move(row, PluginStatus.REVOKED, reason, approval=approval)
         row.revoked_at = utcnow()
+        row.suspended_from = None
+        return row
+
+    def suspend(self, name: str, version: str, reason: str) -> PluginVersion:
+        """The reversible kill switch: the gateways stop routing to this version at once,
+        until an operator resumes it. The vendor or one operator, immediately."""
+        row = self.get_version(name, version)
+        self._vendor_or_operator(row, "suspend")
+        before = row.status
+        self._move(row, PluginStatus.SUSPENDED, reason)
+        row.suspended_from = before
+        return row
+
+    def resume(self, name: str, version: str, reason: str) -> PluginVersion:
+        """Undo a suspension: the version is published (or deprecated) again, as before.
+        Only operators: a vendor cannot undo an operator's suspension."""
+        row = self.get_version(name, version)
+        require_operator(self.principal, "resume suspended plugin versions")
+        back = PluginStatus(row.suspended_from or PluginStatus.PUBLISHED)
+        if row.status != PluginStatus.SUSPENDED:
+            raise Conflict(
+                f"{name} {version} is {row.status}, not suspended",
+                hint="only a suspended version can be resumed",
+                current_status=row.status,
+            )
+        self._move(row, back, reason)
+        row.suspended_from = None
         return row
 
     def _reviewable(self, name: str, version: str) -> PluginVersion:
@@ -402,13 +449,13 @@ class CatalogService:
         if vendor is not None:
             self._active_vendor(vendor)
 
-    def _move(self, row: PluginVersion, target: PluginStatus, reason: str) -> None:
+    def _move(self, row: PluginVersion, target: PluginStatus, reason: str, **extra: str) -> None:
         check_plugin_transition(PluginStatus(row.status), target)
         before = row.status
         row.status, row.status_reason = target, reason
         self._audit(
             f"plugin.{target}",
-            {"name": row.name, "version": row.version, "from": before, "reason": reason},
+            {"name": row.name, "version": row.version, "from": before, "reason": reason, **extra},
         )
 
     # ------------------------------------------------------------------ catalog

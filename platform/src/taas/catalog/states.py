@@ -1,14 +1,20 @@
 """Plugin-version and subscription lifecycles as declared transitions.
 
 submitted ──► validating ──► validated ──► approved ──► published ◄──► deprecated
-                  │              │             │            │              │
-                  ▼              ▼             ▼            ▼              ▼
-               invalid        rejected      revoked ◄───────┴──────────────┘
+                  │              │             │          │   ▲          ▲   │
+                  ▼              ▼             │          ▼   │          │   ▼
+               invalid        rejected         │         suspended ──────┘
+                                               ▼              │
+                                            revoked ◄─────────┴── (and from published,
+                                                                     deprecated)
 
 Validation failures end in ``invalid``; a reviewer's "no" ends in ``rejected``.
-Revocation is the kill switch: any approved, published or deprecated version can be
-revoked, and the gateways stop routing to it at once. ``invalid``, ``rejected`` and
-``revoked`` are final: a fixed plugin comes back as a new version.
+``suspended`` is the reversible kill switch: one operator stops the gateways routing to a
+published or deprecated version at once, and ``resume`` puts it back where it was.
+Revocation is final: an approved, published, deprecated or suspended version can be
+revoked once a second operator approves, and the gateways stop routing to it at once.
+``invalid``, ``rejected`` and ``revoked`` are final: a fixed plugin comes back as a new
+version.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class PluginStatus(StrEnum):
     APPROVED = "approved"
     PUBLISHED = "published"
     DEPRECATED = "deprecated"
+    SUSPENDED = "suspended"
     REVOKED = "revoked"
 
 
@@ -40,8 +47,9 @@ TRANSITIONS: Final[dict[PluginStatus, frozenset[PluginStatus]]] = {
     P.INVALID: frozenset(),
     P.REJECTED: frozenset(),
     P.APPROVED: frozenset({P.PUBLISHED, P.REVOKED}),
-    P.PUBLISHED: frozenset({P.DEPRECATED, P.REVOKED}),
-    P.DEPRECATED: frozenset({P.PUBLISHED, P.REVOKED}),
+    P.PUBLISHED: frozenset({P.DEPRECATED, P.SUSPENDED, P.REVOKED}),
+    P.DEPRECATED: frozenset({P.PUBLISHED, P.SUSPENDED, P.REVOKED}),
+    P.SUSPENDED: frozenset({P.PUBLISHED, P.DEPRECATED, P.REVOKED}),
     P.REVOKED: frozenset(),
 }
 

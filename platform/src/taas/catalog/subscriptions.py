@@ -32,7 +32,7 @@ from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import systems
 from taas.kit import grants
 from taas.kit.auth import Principal
-from taas.kit.db import scoped
+from taas.kit.db import scoped, utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.settings import app_settings
@@ -119,6 +119,8 @@ class SubscriptionService:
             pinned_version=row.pinned_version,
             status=SubscriptionStatus(row.status),
             status_reason=row.status_reason,
+            notice=row.notice,
+            notice_at=row.notice_at,
             rate_limit_rps=row.rate_limit_rps,
             monthly_quota=row.monthly_quota,
             scopes=version.manifest.get("scopes", []),
@@ -242,8 +244,113 @@ class SubscriptionService:
             tenant = self.session.get(Tenant, row.tenant_id)
             if tenant is None or self.operations.open_for(tenant.id, row.id) is not None:
                 continue
+            current = self.session.get(PluginVersion, row.plugin_version_id)
             started.append(self._change_version(tenant, row, target).id)
+            self._notify(
+                row,
+                f"{module} {target.version} was published; this subscription follows the "
+                f"stable channel and moves to it" + (f" from {current.version}" if current else ""),
+            )
         return started
+
+    def after_revoke(self, revoked: PluginVersion, reason: str) -> list[uuid.UUID]:
+        """What revoking a version does to the subscriptions on it.
+
+        Those following the ``stable`` channel move (a change-version operation, audited)
+        to what the channel follows now, the newest published release; a pinned
+        subscription, or one with no published version left, stays and its calls answer
+        503. Every one of them gets a notice saying what happened and what to do."""
+        versions = list(
+            self.session.scalars(select(PluginVersion).where(PluginVersion.name == revoked.name))
+        )
+        target = stable_version(versions)
+        started = []
+        for row, tenant in self._on_version(revoked):
+            what = f"{revoked.name} {revoked.version} was revoked ({reason})"
+            open_op = self.operations.open_for(tenant.id, row.id)
+            if (
+                row.channel == "stable"
+                and target is not None
+                and row.status == SubscriptionStatus.ACTIVE
+                and open_op is None
+            ):
+                operation = self._change_version(tenant, row, target)
+                started.append(operation.id)
+                self._notify(
+                    row,
+                    f"{what}; this subscription follows the stable channel and moves to "
+                    f"{target.version}",
+                )
+                self._audit(
+                    "subscription.moved",
+                    tenant,
+                    {
+                        "module": row.module,
+                        "from": revoked.version,
+                        "to": target.version,
+                        "why": "version revoked",
+                        "operation": str(operation.id),
+                    },
+                )
+                continue
+            if row.channel == "stable" and target is None:
+                todo = (
+                    "no published version of the module is left: calls answer 503 until the "
+                    "vendor publishes one (this subscription then moves to it), or unsubscribe"
+                )
+            else:
+                todo = (
+                    "calls answer 503: move this subscription to a published version "
+                    f"(PATCH /v1/tenants/{tenant.slug}/subscriptions/{row.module} with "
+                    '{"channel": "stable"} or {"version": "<version>"}), or unsubscribe'
+                )
+            self._notify(row, f"{what}; {todo}")
+            self._audit(
+                "subscription.stranded",
+                tenant,
+                {"module": row.module, "version": revoked.version, "why": "version revoked"},
+            )
+        return started
+
+    def after_suspend(self, suspended: PluginVersion, reason: str) -> None:
+        """Suspension is temporary: subscriptions stay on the version and are told."""
+        for row, _ in self._on_version(suspended):
+            self._notify(
+                row,
+                f"{suspended.name} {suspended.version} is suspended by the TaaS operators "
+                f"({reason}); calls answer 503 until it is resumed, or move this subscription "
+                "to another published version",
+            )
+
+    def after_resume(self, resumed: PluginVersion) -> None:
+        for row, _ in self._on_version(resumed):
+            self._notify(row, f"{resumed.name} {resumed.version} was resumed; calls are served")
+
+    def _on_version(self, version: PluginVersion) -> list[tuple[Subscription, Tenant]]:
+        rows = self.session.scalars(
+            select(Subscription)
+            .where(
+                Subscription.plugin_version_id == version.id,
+                Subscription.status.in_(
+                    [
+                        SubscriptionStatus.ACTIVE,
+                        SubscriptionStatus.UPDATING,
+                        SubscriptionStatus.FAILED,
+                        SubscriptionStatus.PROVISIONING,
+                    ]
+                ),
+            )
+            .with_for_update()
+        )
+        found = []
+        for row in rows:
+            tenant = self.session.get(Tenant, row.tenant_id)
+            if tenant is not None:
+                found.append((row, tenant))
+        return found
+
+    def _notify(self, row: Subscription, notice: str) -> None:
+        row.notice, row.notice_at = notice, utcnow()
 
     # ------------------------------------------------------------------ helpers
 

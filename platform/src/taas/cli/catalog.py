@@ -16,7 +16,7 @@ from rich.table import Table
 
 from taas.cli.errors import friendly_errors
 from taas.cli.session import VENDOR_REALM_LABEL, ApiClient, selected_profile, store_token
-from taas.cli.tenants import follow
+from taas.cli.tenants import follow, show_pending
 from taas.kit.errors import TaasError, Unauthorized
 
 console = Console(highlight=False)
@@ -283,11 +283,32 @@ def deprecate(name: str, version: str, reason: Annotated[str, typer.Option()]) -
     _verb("deprecate", name, version, reason)
 
 
+@plugins.command("suspend")
+@friendly_errors
+def suspend(name: str, version: str, reason: Annotated[str, typer.Option()]) -> None:
+    """The reversible kill switch: gateways answer 503 for this version until it is resumed."""
+    _verb("suspend", name, version, reason)
+
+
+@plugins.command("resume")
+@friendly_errors
+def resume(name: str, version: str, reason: Annotated[str, typer.Option()] = "resumed") -> None:
+    """Serve a suspended version again (operators)."""
+    _verb("resume", name, version, reason)
+
+
 @plugins.command("revoke")
 @friendly_errors
 def revoke(name: str, version: str, reason: Annotated[str, typer.Option()]) -> None:
-    """The kill switch: every gateway answers 503 for this version from the next request."""
-    _verb("revoke", name, version, reason)
+    """Ask for a version to be revoked for good; it happens when a second operator approves
+    (taas approvals approve). To stop calls at once meanwhile: taas plugins suspend."""
+    approval = ApiClient().request(
+        "POST",
+        f"/v1/plugins/{name}/versions/{version}/revoke",
+        json={"reason": reason},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    show_pending(approval)
 
 
 # ---------------------------------------------------------------------- catalog

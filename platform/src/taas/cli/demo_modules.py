@@ -18,10 +18,14 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from taas.cli.demo_platform import client_token, publish, vendor_credentials
+from taas.cli.demo_platform import (
+    client_token,
+    ensure_subscribed,
+    publish,
+    vendor_credentials,
+)
 from taas.cli.platform import log_file, pid_file
 from taas.cli.session import ApiClient
-from taas.cli.tenants import follow
 from taas.kit.errors import TaasError
 from taas.kit.settings import StackSettings
 from taas.localstack.process import ensure_port_free, spawn
@@ -85,21 +89,6 @@ def _manifest(module: Module) -> dict[str, Any]:
     return dict(json.loads(printed))
 
 
-def _subscribe(operator: ApiClient, tenant: dict[str, Any], module: str) -> None:
-    if any(
-        s["module"] == module
-        for s in operator.request("GET", f"/v1/tenants/{tenant['id']}/subscriptions")
-    ):
-        return
-    accepted = operator.request(
-        "POST",
-        f"/v1/tenants/{tenant['id']}/subscriptions",
-        json={"module": module},
-        headers={"Idempotency-Key": f"demo-sub-{tenant['id']}-{module}"},
-    )
-    follow(operator, tenant["id"], accepted["operation"]["id"])
-
-
 def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: Any) -> None:
     """Register, approve and subscribe the three modules, then call each as the bank."""
     console.rule("9. the reference modules, registered like any vendor's")
@@ -113,8 +102,8 @@ def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: A
     for module in MODULES:
         _start(module, credentials["signing_secret"])
         manifests[module.package] = manifest = _manifest(module)
-        publish(operator, vendor, VENDOR, manifest, "a first-party module")
-        _subscribe(operator, tenant, manifest["name"])
+        version = publish(operator, vendor, VENDOR, manifest, "a first-party module")
+        ensure_subscribed(operator, tenant, manifest["name"], version)
         console.print(
             f"[green]✓[/] {manifest['name']} {manifest['version']} published and subscribed"
         )

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from taas.catalog.manifest import version_key
 from taas.cli.catalog import show_report, wait_validated
 from taas.cli.platform import DEMO_PLUGIN
 from taas.cli.platform import log_file as platform_log
@@ -113,12 +114,20 @@ def _manifest(url: str) -> dict[str, Any]:
 
 def publish(
     operator: ApiClient, vendor: ApiClient, slug: str, manifest: dict[str, Any], review: str
-) -> None:
+) -> str:
     """The vendor submits the version (unless it did before), the platform validates it
-    and the operator approves it: what a vendor and an operator do, shown step by step."""
-    name, version = manifest["name"], manifest["version"]
-    existing = vendor.request("GET", "/v1/plugins", params={"name": name})
-    if not any(row["version"] == version for row in existing):
+    and the operator approves it: what a vendor and an operator do, shown step by step.
+
+    Returns the version that is published. When the module's version was revoked (on an
+    earlier run), the vendor ships the same code as the next patch version instead, as a
+    vendor would; a suspended version is left to the operators, with the command to run."""
+    name = manifest["name"]
+    existing = {
+        row["version"]: row for row in vendor.request("GET", "/v1/plugins", params={"name": name})
+    }
+    version = version_to_publish(name, manifest["version"], existing)
+    manifest["version"] = version
+    if version not in existing:
         vendor.request(
             "POST",
             f"/v1/vendors/{slug}/plugins",
@@ -141,6 +150,78 @@ def publish(
         raise TaasError(
             f"{name} {version} is {row['status']}", hint=f"taas plugins status {name} {version}"
         )
+    return version
+
+
+def version_to_publish(name: str, version: str, existing: dict[str, dict[str, Any]]) -> str:
+    """``version``, unless it was revoked: then the newest release published after it,
+    or the next patch version above every version submitted so far."""
+    status = existing.get(version, {}).get("status")
+    if status == "suspended":
+        raise TaasError(
+            f"{name} {version} is suspended by an operator, so the demo cannot call it",
+            hint=f"resume it: taas plugins resume {name} {version} — or, to replace it, "
+            f"revoke it (taas plugins revoke {name} {version} --reason ..., approved by a "
+            "second operator) and run the demo again: it then publishes the next version",
+        )
+    if status == "rejected":
+        raise TaasError(
+            f"{name} {version} was rejected in review: {existing[version].get('status_reason')}",
+            hint="the vendor fixes the module and bumps its version, then runs the demo again",
+        )
+    if status != "revoked":
+        return version
+    newer = [
+        v
+        for v, row in existing.items()
+        if row["status"] == "published" and version_key(v) > version_key(version)
+    ]
+    if newer:
+        chosen = max(newer, key=version_key)
+        console.print(f"· {name} {version} is revoked; the vendor already published {chosen}")
+        return chosen
+    highest = max(existing, key=version_key)
+    bumped = str(version_key(highest).bump_patch())
+    console.print(
+        f"· {name} {version} is revoked; the vendor ships the same code as {bumped} "
+        "(a revoked version never comes back: a fix is a new version)"
+    )
+    return bumped
+
+
+def ensure_subscribed(
+    operator: ApiClient, tenant: dict[str, Any], name: str, version: str, **limits: Any
+) -> None:
+    """Subscribe the bank (stable channel) or, when it already is, wait until its
+    subscription is active on ``version`` (a new stable version moves it there)."""
+    path = f"/v1/tenants/{tenant['id']}/subscriptions"
+    current = next((s for s in operator.request("GET", path) if s["module"] == name), None)
+    if current is None:
+        accepted = operator.request(
+            "POST",
+            path,
+            json={"module": name, **limits},
+            headers={"Idempotency-Key": f"demo-sub-{tenant['id']}-{name}-{version}"},
+        )
+        follow(operator, tenant["id"], accepted["operation"]["id"])
+        return
+    if current["channel"] != "stable" and current["version"] != version:
+        accepted = operator.request("PATCH", f"{path}/{name}", json={"channel": "stable"})
+        if accepted.get("operation"):
+            follow(operator, tenant["id"], accepted["operation"]["id"])
+    deadline = time.monotonic() + 120
+    while True:
+        current = operator.request("GET", f"{path}/{name}")
+        if current["status"] == "active" and current["version"] == version:
+            return
+        if time.monotonic() > deadline:
+            raise TaasError(
+                f"the bank's {name} subscription is {current['status']} on "
+                f"{current['version']}, not active on {version}",
+                hint=f"see its notice: taas subscriptions list {tenant['slug']}; "
+                f"and its operations: taas tenants ops {tenant['slug']}",
+            )
+        time.sleep(0.5)
 
 
 def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
@@ -154,18 +235,10 @@ def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
             credentials["token_url"], credentials["client_id"], credentials["client_secret"]
         )
     )
-    publish(operator, vendor, VENDOR, manifest, "contract, data use and pricing checked")
+    version = publish(operator, vendor, VENDOR, manifest, "contract, data use and pricing checked")
 
     console.rule("7. the bank subscribes and calls it through the gateway")
-    subs = operator.request("GET", f"/v1/tenants/{tenant['id']}/subscriptions")
-    if not any(s["module"] == name for s in subs):
-        accepted = operator.request(
-            "POST",
-            f"/v1/tenants/{tenant['id']}/subscriptions",
-            json={"module": name, "rate_limit_rps": 20, "monthly_quota": 100_000},
-            headers={"Idempotency-Key": f"demo-sub-{tenant['id']}-{name}"},
-        )
-        follow(operator, tenant["id"], accepted["operation"]["id"])
+    ensure_subscribed(operator, tenant, name, version, rate_limit_rps=20, monthly_quota=100_000)
     _call(tenant, name, manifest["scopes"][0])
 
 

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from taas.cli import audit, catalog, gateway, operators, platform, profiles, stack, tenants
+from taas.cli import (
+    approvals,
+    audit,
+    catalog,
+    gateway,
+    operators,
+    platform,
+    profiles,
+    stack,
+    tenants,
+)
 from taas.cli.demo import demo
 from taas.cli.session import select_profile
 
@@ -39,6 +49,7 @@ app.add_typer(profiles.app, name="profiles")
 app.add_typer(operators.app, name="operators")
 app.add_typer(tenants.app, name="tenants")
 app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
 app.add_typer(gateway.app, name="gateway")
 app.add_typer(catalog.vendors, name="vendors")
 app.add_typer(catalog.plugins, name="plugins")

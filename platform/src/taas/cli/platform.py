@@ -25,7 +25,12 @@ from taas.localstack.process import PidFile, ensure_port_free, spawn, terminate
 
 app = typer.Typer(help="Set up and run the control plane locally.", no_args_is_help=True)
 console = Console(highlight=False)
-DEV_USERS = {"operator": ["platform-operator"], "auditor": ["platform-auditor"]}
+# Two operators: what one requests (offboard with short retention, revoke), the other approves.
+DEV_USERS = {
+    "operator": ["platform-operator"],
+    "operator-2": ["platform-operator"],
+    "auditor": ["platform-auditor"],
+}
 
 
 def _sqlalchemy(url: str) -> str:

@@ -21,9 +21,22 @@ FINISHED = {"succeeded", "failed"}
 Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the operation to its end.")]
 
 
+def show_pending(approval: dict[str, Any]) -> None:
+    """What a requester is told when an action waits for a second operator."""
+    console.print(
+        f"[yellow]⧗[/] {approval['summary']}\n"
+        f"  request {approval['id']} waits for a second operator "
+        f"(expires {approval['expires_at'][:19]}Z):\n"
+        f"  taas approvals approve {approval['id']}   (another operator)\n"
+        f"  taas approvals cancel {approval['id']}    (to withdraw it)"
+    )
+
+
 def _show_accepted(client: ApiClient, accepted: dict[str, Any], wait: bool) -> None:
     tenant, operation = accepted["tenant"], accepted.get("operation")
     console.print(f"tenant [bold]{tenant['slug']}[/] is {tenant['status']} ({tenant['id']})")
+    if accepted.get("approval"):
+        show_pending(accepted["approval"])
     if operation is None:
         return
     console.print(f"operation {operation['kind']} {operation['id']} {operation['status']}")
@@ -179,12 +192,19 @@ def offboard(
     reason: str = "requested by operator",
     wait: Wait = True,
 ) -> None:
-    """Remove the tenant; data is kept read-only for --keep-days, then purged."""
+    """Remove the tenant; data is kept read-only for --keep-days, then purged.
+
+    Keeping data fewer days than the platform's threshold (30 by default) needs a second
+    operator: this records a request and prints the command that approves it."""
     client = ApiClient()
     body = {"reason": reason, "retention": {"keep_data_days": keep_days}}
-    _show_accepted(
-        client, client.request("POST", f"/v1/tenants/{tenant}/offboard", json=body), wait
+    accepted = client.request(
+        "POST",
+        f"/v1/tenants/{tenant}/offboard",
+        json=body,
+        headers={"Idempotency-Key": str(uuid.uuid4())},
     )
+    _show_accepted(client, accepted, wait)
 
 
 @app.command()

@@ -414,8 +414,10 @@ class Gateway:
                 503,
                 "version-withdrawn",
                 f"version {route.version} of module {module!r} is {route.version_status}",
-                hint="the version was withdrawn; the bank's admin can move the subscription "
-                "to another version",
+                hint=_withdrawn_hint(route),
+                module=module,
+                version=route.version,
+                version_status=route.version_status,
             )
         missing = route.scopes - caller.scopes
         if missing:
@@ -567,6 +569,24 @@ async def _relay(call: Call, response: aiohttp.ClientResponse) -> None:
         call.bytes_out += len(chunk)
         await call.send({"type": "http.response.body", "body": chunk, "more_body": True})
     await call.send({"type": "http.response.body", "body": b""})
+
+
+def _withdrawn_hint(route: Route) -> str:
+    """What a bank can do about a call to a version that is not served."""
+    path = f"/v1/tenants/{route.tenant}/subscriptions/{route.module}"
+    if route.version_status == "suspended":
+        return (
+            "the TaaS operators suspended this version for now; calls are served again when "
+            f"it is resumed, or the bank's admin can move to another version (PATCH {path}); "
+            f"GET {path} shows the notice"
+        )
+    if route.version_status == "revoked":
+        return (
+            "the version was revoked for good; the bank's admin must move the subscription to "
+            f'a published version (PATCH {path} with {{"channel": "stable"}} or a version) or '
+            f"unsubscribe; GET {path} shows the notice"
+        )
+    return f"the version is not served; the bank's admin can move to another version ({path})"
 
 
 def _not_ready() -> Rejection:

@@ -218,6 +218,18 @@ class AppSettings(BaseSettings):
     storage_credentials_ttl_s: int = Field(
         default=900, description="Lifetime of the STS credentials minted for a module."
     )
+    approval_ttl_s: int = Field(
+        default=86_400,
+        ge=60,
+        description="How long a maker-checker request waits for a second operator before it "
+        "expires (then it must be requested again).",
+    )
+    offboard_approval_below_days: int = Field(
+        default=30,
+        ge=0,
+        description="Offboarding that keeps data for fewer days than this needs a second "
+        "operator's approval; 0 would let any offboarding run on one operator's call.",
+    )
     gateway_redis_connections: int = Field(
         default=32,
         description="Gateway: most connections to Redis; calls wait for a free one (up to "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from taas.approvals import models as approval_models
 from taas.audit import models as audit_models
 from taas.catalog import models as catalog_models
 from taas.kit import idempotency
@@ -13,7 +14,14 @@ from taas.provisioning import models as provisioning_models
 from taas.tenants import models as tenant_models
 
 # Imported for their side effect: registering tables on Base.metadata.
-_MODELS = (audit_models, catalog_models, idempotency, provisioning_models, tenant_models)
+_MODELS = (
+    approval_models,
+    audit_models,
+    catalog_models,
+    idempotency,
+    provisioning_models,
+    tenant_models,
+)
 
 config = context.config
 target_metadata = Base.metadata

@@ -165,9 +165,17 @@ def offboard_tenant(
     principal: CurrentPrincipal,
     request_id: RequestId,
     body: OffboardRequest | None = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="Retrying with the same key does the same thing once."),
+    ] = None,
 ) -> Any:
+    """Offboard now; or, when fewer days of data are kept than the platform's threshold
+    (30 by default), answer with a pending ``approval`` that a second operator approves
+    (POST /v1/approvals/{id}/approve) before anything is removed."""
     service = TenantService(session, principal, request_id)
-    return _respond(service, service.offboard(service.resolve(tenant), body or OffboardRequest()))
+    request = body or OffboardRequest()
+    return _respond(service, service.offboard(service.resolve(tenant), request, idempotency_key))
 
 
 @router.get("/{tenant}/operations", response_model=list[OperationOut], responses=READ_ERRORS)

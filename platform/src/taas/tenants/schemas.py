@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from taas.approvals.schemas import ApprovalOut
 from taas.kit.schemas import JsonEnum, StrictInput
 from taas.provisioning.models import OperationKind, OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
@@ -172,7 +173,12 @@ class OperationOut(BaseModel):
 
 
 class TenantAccepted(BaseModel):
-    """A change was accepted; ``operation`` carries it out in the background."""
+    """A change was accepted; ``operation`` carries it out in the background, or, for an
+    action that needs a second operator, ``approval`` is the request waiting for them."""
 
     tenant: TenantOut
     operation: OperationOut | None
+    approval: Annotated[
+        ApprovalOut | None,
+        Field(description="Set when the change waits for a second operator's approval."),
+    ] = None

@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from taas.approvals.schemas import ApprovalAction
+from taas.approvals.service import ApprovalService, ApprovedAction, Executed, register
 from taas.audit.repository import AuditRepository
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.settings import app_settings
 from taas.kit.telemetry import bind_tenant, current_traceparent
 from taas.provisioning import reconciler
 from taas.provisioning.models import Operation, OperationKind
@@ -216,14 +219,49 @@ class TenantService:
         """Run provisioning again for a failed tenant."""
         return self._move(tenant_id, TenantStatus.PROVISIONING, OperationKind.PROVISION, "retry")
 
-    def offboard(self, tenant_id: uuid.UUID, request: OffboardRequest) -> Outcome:
+    def offboard(
+        self, tenant_id: uuid.UUID, request: OffboardRequest, idempotency_key: str | None = None
+    ) -> Outcome:
+        """Offboard now, or, when it keeps data for less than the approval threshold (data
+        destroyed soon), record a request that runs once a second operator approves it."""
+        days = request.retention.keep_data_days
+        threshold = app_settings().offboard_approval_below_days
+        if days >= threshold:
+            return self._offboard_now(tenant_id, request)
+        require_operator(self.principal)
+        tenant = self._locked(tenant_id)
+        check_transition(tenant.status, TenantStatus.OFFBOARDING)  # refuse early what cannot run
+        approval = ApprovalService(self.session, self.principal, self.request_id).request(
+            ApprovalAction.TENANT_OFFBOARD,
+            str(tenant.id),
+            summary=f"offboard tenant {tenant.slug}, keeping its data {days} days "
+            f"(fewer than {threshold}: needs a second operator)",
+            params=request.model_dump(mode="json"),
+            reason=request.reason,
+            idempotency_key=idempotency_key,
+        )
+        self.session.refresh(tenant)
+        body = TenantAccepted(
+            tenant=TenantOut.model_validate(tenant), operation=None, approval=approval
+        ).model_dump(mode="json")
+        return Outcome(202, body, None)
+
+    def _offboard_now(
+        self, tenant_id: uuid.UUID, request: OffboardRequest, approval: uuid.UUID | None = None
+    ) -> Outcome:
         until = retain_until(request.retention.keep_data_days)
+        params: dict[str, Any] = {
+            "retain_until": until,
+            "keep_data_days": request.retention.keep_data_days,
+        }
+        if approval is not None:
+            params["approval"] = str(approval)
         return self._move(
             tenant_id,
             TenantStatus.OFFBOARDING,
             OperationKind.OFFBOARD,
             request.reason,
-            params={"retain_until": until, "keep_data_days": request.retention.keep_data_days},
+            params=params,
             retention=request.retention.model_dump() | {"retain_until": until},
         )
 
@@ -300,3 +338,19 @@ class TenantService:
             operation=OperationOut.model_validate(operation) if operation else None,
         ).model_dump(mode="json")
         return Outcome(202 if operation else 200, body, operation.id if operation else None)
+
+
+def execute_offboard(
+    session: Session, principal: Principal, request_id: str | None, action: ApprovedAction
+) -> Executed:
+    """Run an approved offboarding, as the approving operator."""
+    service = TenantService(session, principal, request_id)
+    outcome = service._offboard_now(
+        uuid.UUID(action.target), OffboardRequest.model_validate(action.params), action.id
+    )
+    return Executed(
+        result=outcome.body, enqueue=[outcome.enqueue] if outcome.enqueue is not None else []
+    )
+
+
+register(ApprovalAction.TENANT_OFFBOARD, execute_offboard)

@@ -61,6 +61,16 @@ def test_lifecycle_transitions() -> None:
     assert "validating" in (refused.value.hint or "")
 
 
+def test_suspension_is_reversible_and_revocation_final() -> None:
+    for live in (PluginStatus.PUBLISHED, PluginStatus.DEPRECATED):
+        check_plugin_transition(live, PluginStatus.SUSPENDED)
+        check_plugin_transition(PluginStatus.SUSPENDED, live)
+    check_plugin_transition(PluginStatus.SUSPENDED, PluginStatus.REVOKED)
+    for never in (PluginStatus.VALIDATED, PluginStatus.APPROVED, PluginStatus.REVOKED):
+        with pytest.raises(IllegalPluginTransition):
+            check_plugin_transition(never, PluginStatus.SUSPENDED)
+
+
 def test_the_stable_channel_is_the_newest_published_release() -> None:
     def version(number: str, status: str) -> PluginVersion:
         return PluginVersion(version=number, status=status)
@@ -70,6 +80,7 @@ def test_the_stable_channel_is_the_newest_published_release() -> None:
         version("1.10.0", "published"),
         version("2.0.0-rc.1", "published"),
         version("3.0.0", "revoked"),
+        version("2.5.0", "suspended"),
     ]
     chosen = stable_version(versions)
     assert chosen is not None

@@ -12,7 +12,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from catalog_support import subscribe
+from catalog_support import revoke, subscribe
 from conftest import ControlPlane
 from plugin_app import PluginServer
 from support import bank_admin_headers, systems_token, wait_for, wait_operation
@@ -42,6 +42,7 @@ def _status_becomes(call: Callable[[], httpx.Response], status: int) -> httpx.Re
 def test_vendor_to_bank_call_through_the_gateway(
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     control_plane: ControlPlane,
     gateway: Any,
     make_tenant: Callable[..., dict[str, Any]],
@@ -100,10 +101,7 @@ def test_vendor_to_bank_call_through_the_gateway(
     token = systems_token(bank, scope)
     _status_becomes(lambda: _call(gateway, bank, module, token), 200)
 
-    revoked = api.post(
-        f"/v1/plugins/{module}/versions/1.0.0/revoke", json={"reason": "test"}, headers=operator
-    )
-    assert revoked.status_code == 200
+    revoke(api, operator, operator2, module, "1.0.0")
     killed = _status_becomes(lambda: _call(gateway, bank, module, token), 503)
     assert "revoked" in killed.json()["detail"]
 

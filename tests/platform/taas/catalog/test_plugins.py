@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.types.json import Jsonb
 
-from catalog_support import VendorAccount, wait_version
+from catalog_support import VendorAccount, revoke, wait_version
 from manifest_mutations import mutated_manifests
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
@@ -27,6 +27,7 @@ def _submit(api: Any, vendor: VendorAccount, body: dict[str, Any], **headers: st
 def test_vendor_submits_platform_validates_operator_publishes(
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     make_vendor: Callable[[], VendorAccount],
     plugin: PluginServer,
 ) -> None:
@@ -74,13 +75,9 @@ def test_vendor_submits_platform_validates_operator_publishes(
     assert entry["channels"] == {"stable": "1.0.0"}
     assert entry["versions"][0]["scopes"] == ["loans.score"]
 
-    # Revocation (the kill switch) is final.
-    revoked = api.post(
-        f"/v1/plugins/{name}/versions/1.0.0/revoke",
-        json={"reason": "data leak reported"},
-        headers=operator,
-    )
-    assert revoked.json()["status"] == "revoked"
+    # Revocation is final (and needs a second operator).
+    revoked = revoke(api, operator, operator2, name, "1.0.0", "data leak reported")
+    assert revoked["result"]["plugin_version"]["status"] == "revoked"
     again = api.post(f"/v1/plugins/{name}/versions/1.0.0/publish", headers=operator)
     assert again.status_code == 409
     assert again.json()["current_status"] == "revoked"

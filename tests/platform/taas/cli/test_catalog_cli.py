@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,5 +63,17 @@ def test_vendor_to_subscription_from_the_command_line(
         assert f"/t/{tenant['slug']}/{name}/" in listed.stdout
         removed = run(api_server, operator, "subscriptions", "remove", tenant["slug"], name)
         assert "unsubscribe succeeded" in removed.stdout
-        revoked = run(api_server, operator, "plugins", "revoke", name, "1.0.0", "--reason", "x")
+        suspended = run(api_server, operator, "plugins", "suspend", name, "1.0.0", "--reason", "x")
+        assert suspended.returncode == 0, suspended.stderr
+        assert "is suspended" in suspended.stdout
+        resumed = run(api_server, operator, "plugins", "resume", name, "1.0.0")
+        assert "is published" in resumed.stdout
+        asked = run(api_server, operator, "plugins", "revoke", name, "1.0.0", "--reason", "x")
+        assert asked.returncode == 0, asked.stderr
+        assert "waits for a second operator" in asked.stdout
+        approval = re.search(r"request ([0-9a-f-]{36})", asked.stdout)
+        assert approval is not None, asked.stdout
+        second = control_plane.token("test-operator-2")
+        revoked = run(api_server, second, "approvals", "approve", approval[1])
+        assert revoked.returncode == 0, revoked.stderr
         assert "is revoked" in revoked.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import ControlPlane
 from support import run_cli as run
 from support import unique_slug
@@ -32,7 +34,20 @@ def test_the_tenant_lifecycle_from_the_command_line(
     assert "resume succeeded" in ops.stdout
     assert "suspend succeeded" in ops.stdout
 
-    off = run(api_server, token, "tenants", "offboard", slug, "--keep-days", "0")
+    # Destroying data at once needs a second operator (maker-checker).
+    asked = run(api_server, token, "tenants", "offboard", slug, "--keep-days", "0")
+    assert asked.returncode == 0, asked.stderr
+    assert "waits for a second operator" in asked.stdout
+    approval = re.search(r"request ([0-9a-f-]{36})", asked.stdout)
+    assert approval is not None, asked.stdout
+    pending = run(api_server, token, "approvals", "list")
+    assert approval[1] in pending.stdout
+    own = run(api_server, token, "approvals", "approve", approval[1])
+    assert own.returncode == 1
+    assert "409" in own.stderr
+    assert "another operator" in own.stderr
+    second = control_plane.token("test-operator-2")
+    off = run(api_server, second, "approvals", "approve", approval[1])
     assert off.returncode == 0, off.stderr
     assert "offboard succeeded" in off.stdout
 

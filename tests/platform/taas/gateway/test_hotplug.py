@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from catalog_support import VendorAccount, subscribe, wait_version
+from catalog_support import VendorAccount, revoke, subscribe, wait_version
 from gateway_support import GatewayProcess
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import systems_token, unique_slug, wait_for
@@ -123,6 +123,7 @@ def _served_by(request_id: str, first: PluginServer, second: PluginServer) -> se
 def test_upgrade_moves_traffic_and_revoke_stops_it_with_calls_in_flight(
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     gateway: GatewayProcess,
     make_tenant: MakeTenant,
     vendor: VendorAccount,
@@ -157,19 +158,13 @@ def test_upgrade_moves_traffic_and_revoke_stops_it_with_calls_in_flight(
         # Revoking the older version changes nothing for the bank (the vendor may now stop
         # the old process).
         traffic.enter(REVOKING_OLD)
-        revoked = api.post(
-            f"/v1/plugins/{module}/versions/1.0.0/revoke", json={"reason": "old"}, headers=operator
-        )
-        assert revoked.status_code in (200, 202), revoked.text
+        revoke(api, operator, operator2, module, "1.0.0", reason="old")
         gateway.sync()
         traffic.enter(OLD_REVOKED)
 
         # Revoking the version the bank is on: once applied, no call reaches it.
         traffic.enter(REVOKING_MINE)
-        revoked = api.post(
-            f"/v1/plugins/{module}/versions/2.0.0/revoke", json={"reason": "bad"}, headers=operator
-        )
-        assert revoked.status_code in (200, 202), revoked.text
+        revoke(api, operator, operator2, module, "2.0.0", reason="bad")
         gateway.sync()
         traffic.enter(MINE_REVOKED)
     finally:

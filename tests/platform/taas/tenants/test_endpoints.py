@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from conftest import ControlPlane
-from support import bank_admin_headers, spec_of_json, unique_slug, wait_operation
+from support import bank_admin_headers, offboard, spec_of_json, unique_slug, wait_operation
 from taas.integrations.systems import systems
 
 Headers = dict[str, str]
@@ -22,7 +22,7 @@ def _body(**fields: Any) -> dict[str, Any]:
 
 
 def test_a_retried_create_returns_the_same_tenant_and_starts_one_operation(
-    api: Any, operator: Headers, make_tenant: Callable[..., dict[str, Any]]
+    api: Any, operator: Headers, operator2: Headers, make_tenant: Callable[..., dict[str, Any]]
 ) -> None:
     body = _body()
     key = {"Idempotency-Key": str(uuid.uuid4()), **operator}
@@ -39,12 +39,7 @@ def test_a_retried_create_returns_the_same_tenant_and_starts_one_operation(
     assert other.status_code == 422
     assert other.headers["content-type"] == "application/problem+json"
     assert "Idempotency-Key" in other.json()["detail"]
-    # clean up through the fixture's offboarding
-    api.post(
-        f"/v1/tenants/{tenant_id}/offboard",
-        json={"retention": {"keep_data_days": 0}},
-        headers=operator,
-    )
+    offboard(api, operator, operator2, tenant_id, keep_data_days=0)  # clean up
 
 
 def test_duplicate_slug_is_a_conflict(
@@ -57,7 +52,7 @@ def test_duplicate_slug_is_a_conflict(
 
 
 def test_illegal_transitions_get_409_with_the_current_state(
-    api: Any, operator: Headers, make_tenant: Callable[..., dict[str, Any]]
+    api: Any, operator: Headers, operator2: Headers, make_tenant: Callable[..., dict[str, Any]]
 ) -> None:
     tenant = make_tenant()["tenant"]
     resumed = api.post(f"/v1/tenants/{tenant['id']}/resume", headers=operator)
@@ -68,12 +63,7 @@ def test_illegal_transitions_get_409_with_the_current_state(
     retried = api.post(f"/v1/tenants/{tenant['id']}/retry", headers=operator)
     assert retried.status_code == 409
     # offboarded is final
-    off = api.post(
-        f"/v1/tenants/{tenant['id']}/offboard",
-        json={"retention": {"keep_data_days": 0}},
-        headers=operator,
-    )
-    wait_operation(api, operator, tenant["id"], off.json()["operation"]["id"])
+    offboard(api, operator, operator2, tenant["id"], keep_data_days=0)
     again = api.post(f"/v1/tenants/{tenant['id']}/suspend", headers=operator)
     assert again.status_code == 409
     assert again.json()["current_status"] == "offboarded"
@@ -262,7 +252,7 @@ def test_a_bank_admin_sees_only_its_own_tenant(
 
 
 def test_concurrent_duplicates_with_one_key_create_one_tenant(
-    api_server: str, api: Any, operator: Headers
+    api_server: str, api: Any, operator: Headers, operator2: Headers
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -280,9 +270,4 @@ def test_concurrent_duplicates_with_one_key_create_one_tenant(
     operation = wait_operation(api, operator, tenant_id, responses[0].json()["operation"]["id"])
     assert operation["status"] == "succeeded"
     assert len(api.get(f"/v1/tenants/{tenant_id}/operations", headers=operator).json()) == 1
-    off = api.post(
-        f"/v1/tenants/{tenant_id}/offboard",
-        json={"retention": {"keep_data_days": 0}},
-        headers=operator,
-    )
-    wait_operation(api, operator, tenant_id, off.json()["operation"]["id"])
+    offboard(api, operator, operator2, tenant_id, keep_data_days=0)

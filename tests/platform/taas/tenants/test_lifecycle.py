@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 from minio.error import S3Error
 
-from support import spec_of_json, wait_operation
+from support import offboard, spec_of_json, wait_operation
 from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
@@ -154,6 +154,7 @@ def test_full_lifecycle_in_every_system(
     stack: LocalStack,
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     make_tenant: Callable[..., dict[str, Any]],
 ) -> None:
     neighbour = spec_of_json(make_tenant(tier="pool")["tenant"])
@@ -191,14 +192,8 @@ def test_full_lifecycle_in_every_system(
     assert client_token_status(spec, creds) == 200
     assert_postgres(spec, None)
 
-    # offboard with nothing kept: every system is clean afterwards
-    response = api.post(
-        f"/v1/tenants/{tenant['id']}/offboard",
-        json={"reason": "contract ended", "retention": {"keep_data_days": 0}},
-        headers=operator,
-    )
-    assert response.status_code == 202
-    op = wait_operation(api, operator, tenant["id"], response.json()["operation"]["id"])
+    # offboard with nothing kept (a second operator approves): every system is clean after
+    op = offboard(api, operator, operator2, tenant["id"], keep_data_days=0)
     assert op["status"] == "succeeded", op
     assert api.get(f"/v1/tenants/{tenant['id']}", headers=operator).json()["status"] == "offboarded"
     assert_nothing_left(stack, spec)

@@ -1,0 +1,1 @@
+"""Maker-checker: a destructive action requested by one operator runs when another approves it."""
