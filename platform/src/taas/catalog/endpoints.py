@@ -31,7 +31,11 @@ from taas.catalog.schemas import (
 )
 from taas.catalog.service import CatalogService
 from taas.catalog.states import PluginStatus
-from taas.catalog.subscriptions import SubscriptionService, mint_storage_credentials
+from taas.catalog.subscriptions import (
+    SubscriptionService,
+    cut_version_storage,
+    mint_storage_credentials,
+)
 from taas.catalog.tasks import enqueue_validation
 from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
@@ -269,6 +273,7 @@ def revoke_plugin(
     """The kill switch: every gateway answers 503 for this version from the next request."""
     service = CatalogService(session, principal, request_id)
     row = service.revoke(name, version, body.reason)
+    cut_version_storage(session, row)
     return _reviewed(session, service, row, [])
 
 

@@ -3,18 +3,27 @@ a quota and a service identity whose policy reaches that bucket only."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from minio import Minio, MinioAdmin
 from minio.commonconfig import ENABLED, Tags
-from minio.credentials.providers import AssumeRoleProvider, StaticProvider
+from minio.credentials import Credentials
+from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
+from minio.helpers import sha256_hash
+from minio.signer import sign_v4_sts
 from minio.sseconfig import Rule, SSEConfig
+from minio.time import from_iso8601utc, to_amz_date, utcnow
 from minio.versioningconfig import VersioningConfig
 
 from taas.integrations.spec import TenantSpec
@@ -23,6 +32,7 @@ from taas.kit.telemetry import traced
 
 T = TypeVar("T")
 GIB = 1024**3
+_STS_HTTP = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=15), retries=False)
 
 
 def _translate(call: Callable[[], T], what: str) -> T:
@@ -112,6 +122,87 @@ def normalized(policy: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(statements)
 
 
+def prefix_policy(bucket: str, prefix: str, actions: list[str]) -> dict[str, Any]:
+    """IAM policy: ``actions`` on the objects under ``<bucket>/<prefix>``, listing there."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [f"arn:aws:s3:::{bucket}/{prefix}*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            },
+        ],
+    }
+
+
+def derived_secret(secret_key: str, module: str) -> str:
+    """The key of a subscription's storage identity, derived from the tenant's key so that
+    nothing more has to be stored."""
+    return hmac.new(secret_key.encode(), f"module:{module}".encode(), hashlib.sha256).hexdigest()
+
+
+def assume_role(
+    sts_url: str, access_key: str, secret_key: str, *, duration_s: int, policy: dict[str, Any]
+) -> Credentials:
+    """STS AssumeRole with exactly ``duration_s`` (minio-py's provider raises anything
+    below an hour to an hour); the session policy narrows the identity's policy."""
+    body = urlencode(
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "DurationSeconds": str(duration_s),
+            "Policy": json.dumps(policy),
+        }
+    )
+    url = urlsplit(sts_url)
+    now = utcnow()
+    headers = sign_v4_sts(
+        method="POST",
+        url=url,
+        region="",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": url.netloc,
+            "X-Amz-Date": to_amz_date(now),
+        },
+        credentials=Credentials(access_key=access_key, secret_key=secret_key),
+        content_sha256=sha256_hash(body),
+        date=now,
+    )
+    response = _STS_HTTP.urlopen("POST", sts_url, body=body, headers=headers)
+    text = response.data.decode(errors="replace")
+    if response.status != 200:
+        code = re.search(r"<Code>([^<]+)</Code>", text)
+        raise S3Error(
+            response,
+            code.group(1) if code else f"HTTP{response.status}",
+            text[:300],
+            sts_url,
+            None,
+            None,
+        )
+    found = {
+        field: match.group(1)
+        for field in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+        if (match := re.search(f"<{field}>([^<]+)</{field}>", text))
+    }
+    if len(found) != 4:
+        raise TemporaryError(f"MinIO STS answered without credentials: {text[:200]}", delay=2)
+    return Credentials(
+        access_key=found["AccessKeyId"],
+        secret_key=found["SecretAccessKey"],
+        session_token=found["SessionToken"],
+        expiration=from_iso8601utc(found["Expiration"]),
+    )
+
+
 def _policy_name(spec: TenantSpec) -> str:
     return f"{spec.bucket}-rw"
 
@@ -143,44 +234,42 @@ class StorageTenants:
             self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure
         )
 
+    def module_user(self, spec: TenantSpec, module: str) -> str:
+        """The MinIO identity a subscription's storage credentials derive from."""
+        return f"{spec.storage_user}-{module}"
+
     @traced("minio.assume_role")
     def module_credentials(
         self,
         spec: TenantSpec,
         secret_key: str,
         *,
-        prefix: str,
+        module: str,
         write: bool,
         duration_s: int,
     ) -> dict[str, Any]:
-        """Short-lived credentials (STS AssumeRole as the tenant's service identity) whose
-        session policy allows only ``<bucket>/<prefix>`` — read, or read and write."""
+        """Short-lived credentials for ``<bucket>/<module>/`` — read, or read and write.
+
+        They are STS AssumeRole sessions of an identity of this subscription alone
+        (``<tenant user>-<module>``, its key derived from ``secret_key``), whose policy
+        reaches only the module's prefix. Removing that identity
+        (:meth:`cut_module_access`) ends every session minted from it at once.
+        """
+        prefix = f"{module}/"
+        user = self.module_user(spec, module)
+        user_secret = derived_secret(secret_key, module)
+        self._ensure_module_identity(spec, module, user, user_secret)
         actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": actions,
-                    "Resource": [f"arn:aws:s3:::{spec.bucket}/{prefix}*"],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket"],
-                    "Resource": [f"arn:aws:s3:::{spec.bucket}"],
-                    "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-                },
-            ],
-        }
-        scheme = "https" if self.secure else "http"
-        provider = AssumeRoleProvider(
-            sts_endpoint=f"{scheme}://{self.endpoint}",
-            access_key=spec.storage_user,
-            secret_key=secret_key,
-            duration_seconds=duration_s,
-            policy=json.dumps(policy),
+        minted = _translate(
+            lambda: assume_role(
+                self.sts_url,
+                user,
+                user_secret,
+                duration_s=duration_s,
+                policy=prefix_policy(spec.bucket, prefix, actions),
+            ),
+            "mint module credentials",
         )
-        minted = _translate(provider.retrieve, "mint module credentials")
         return {
             "endpoint": self.endpoint,
             "secure": self.secure,
@@ -192,6 +281,56 @@ class StorageTenants:
             "session_token": minted.session_token,
             "expires_at": _utc(minted.expiration).isoformat(),
         }
+
+    @property
+    def sts_url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+    def _ensure_module_identity(
+        self, spec: TenantSpec, module: str, user: str, user_secret: str
+    ) -> None:
+        policy_name = f"{user}-rw"
+        wanted = prefix_policy(
+            spec.bucket, f"{module}/", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        )
+        try:
+            info: dict[str, Any] | None = json.loads(self.admin.user_info(user))
+        except MinioAdminException as exc:
+            if not _admin_missing(exc):
+                raise PermanentError(f"MinIO admin refused user lookup: {exc}") from exc
+            info = None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(f"MinIO unreachable: {exc}", delay=2) from exc
+        if info is not None and policy_name in str(info.get("policyName", "")):
+            return
+        _translate(lambda: self.admin.policy_add(policy_name, policy=wanted), "add policy")
+        if info is None:
+            _translate(lambda: self.admin.user_add(user, user_secret), "add module user")
+        _translate(lambda: self.admin.policy_set(policy_name, user=user), "attach policy")
+
+    @traced("minio.cut_module_access")
+    def cut_module_access(self, spec: TenantSpec, modules: list[str] | None = None) -> list[str]:
+        """Remove the storage identities of these subscriptions (all of the tenant's when
+        ``modules`` is None): every credential minted from them stops working at once."""
+        prefix = spec.storage_user + "-"
+        if modules is None:
+            listed = json.loads(_translate(self.admin.user_list, "list users") or "{}")
+            users = [name for name in listed if name.startswith(prefix)]
+        else:
+            users = [self.module_user(spec, module) for module in modules]
+        changes = []
+        for user in users:
+            try:
+                self.admin.user_remove(user)
+                changes.append(f"removed storage identity {user}")
+            except MinioAdminException as exc:
+                if not _admin_missing(exc):
+                    raise PermanentError(f"MinIO admin refused removing {user}: {exc}") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise TemporaryError(f"MinIO unreachable: {exc}", delay=2) from exc
+            with contextlib.suppress(MinioAdminException):  # already gone
+                self.admin.policy_remove(f"{user}-rw")
+        return changes
 
     @traced("minio.ensure_tenant")
     def ensure(self, spec: TenantSpec, secret_key: str) -> list[str]:
@@ -295,15 +434,22 @@ class StorageTenants:
     def set_enabled(self, spec: TenantSpec, *, enabled: bool) -> list[str]:
         if not self.exists(spec)["identity"]:
             return []
+        changes = []
         if enabled:
             _translate(lambda: self.admin.user_enable(spec.storage_user), "enable user")
         else:
             _translate(lambda: self.admin.user_disable(spec.storage_user), "disable user")
-        return [f"{'enabled' if enabled else 'disabled'} service identity {spec.storage_user}"]
+            # modules' credentials are minted from identities of their own: end them too
+            # (they are made again on the next grant once the tenant is active)
+            changes += self.cut_module_access(spec)
+        return [
+            f"{'enabled' if enabled else 'disabled'} service identity {spec.storage_user}",
+            *changes,
+        ]
 
     @traced("minio.remove_identity")
     def remove_identity(self, spec: TenantSpec) -> list[str]:
-        changes = []
+        changes = self.cut_module_access(spec)
         if self.exists(spec)["identity"]:
             _translate(lambda: self.admin.user_remove(spec.storage_user), "remove user")
             changes.append(f"removed service identity {spec.storage_user}")

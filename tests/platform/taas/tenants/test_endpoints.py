@@ -208,6 +208,47 @@ def test_a_token_from_a_foreign_issuer_is_401(api: Any, control_plane: ControlPl
     assert "not accepted" in response.json()["detail"]
 
 
+def test_an_id_token_is_not_a_bearer_token(api: Any, control_plane: ControlPlane) -> None:
+    login = httpx.post(
+        f"{control_plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "taas-console",
+            "username": "test-operator",
+            "password": control_plane.passwords["test-operator"],
+            "scope": "openid",
+        },
+        timeout=10,
+    ).json()
+    assert (
+        api.get(
+            "/v1/tenants", headers={"Authorization": f"Bearer {login['access_token']}"}
+        ).status_code
+        == 200
+    )
+    response = api.get("/v1/tenants", headers={"Authorization": f"Bearer {login['id_token']}"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "not an access token" in response.json()["detail"]
+
+
+def test_tokens_of_other_clients_are_refused(api: Any, control_plane: ControlPlane) -> None:
+    """admin-cli is a client of every realm; its tokens are not meant for the TaaS API."""
+    token = httpx.post(
+        f"{control_plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": "test-operator",
+            "password": control_plane.passwords["test-operator"],
+        },
+        timeout=10,
+    ).json()["access_token"]
+    response = api.get("/v1/tenants", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "not accepted by this API" in response.json()["detail"]
+
+
 def test_roles_decide_what_a_platform_user_may_do(
     api: Any,
     operator: Headers,
