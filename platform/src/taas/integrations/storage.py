@@ -490,3 +490,70 @@ class StorageTenants:
                 )
         _translate(lambda: self.s3.remove_bucket(bucket), "remove bucket")
         return [f"deleted bucket {bucket} ({len(versions)} object versions)"]
+
+
+# What the control plane does on MinIO, and nothing more: tenant buckets (``tenant-*``,
+# the contract-check sandbox included) and the administration of the tenant and module
+# identities and their policies. No other bucket, no server configuration, no root.
+CONTROL_PLANE_ADMIN_ACTIONS = [
+    "admin:CreateUser",
+    "admin:DeleteUser",
+    "admin:ListUsers",
+    "admin:GetUser",
+    "admin:EnableUser",
+    "admin:DisableUser",
+    "admin:CreatePolicy",
+    "admin:DeletePolicy",
+    "admin:GetPolicy",
+    "admin:AttachUserOrGroupPolicy",
+    "admin:SetBucketQuota",
+    "admin:GetBucketQuota",
+]
+
+
+def control_plane_policy() -> dict[str, Any]:
+    """IAM policy of the control plane's own MinIO identity."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:*"],
+                "Resource": ["arn:aws:s3:::tenant-*", "arn:aws:s3:::tenant-*/*"],
+            },
+            {"Effect": "Allow", "Action": CONTROL_PLANE_ADMIN_ACTIONS},
+        ],
+    }
+
+
+def ensure_control_plane_identity(
+    endpoint: str,
+    root_user: str,
+    root_password: str,
+    *,
+    secure: bool,
+    access_key: str,
+    secret_key: str,
+) -> list[str]:
+    """Create or repair the control plane's MinIO identity with the root credentials
+    (``taas platform init``); the platform itself then runs with ``access_key`` only."""
+    admin = MinioAdmin(
+        endpoint=endpoint, credentials=StaticProvider(root_user, root_password), secure=secure
+    )
+    policy_name, wanted = access_key, control_plane_policy()
+    changes: list[str] = []
+    try:
+        current = json.loads(admin.policy_info(policy_name))
+        current_policy = current.get("Policy", current)
+    except MinioAdminException:
+        current_policy = None
+    if normalized(current_policy) != normalized(wanted):
+        _translate(lambda: admin.policy_add(policy_name, policy=wanted), "add policy")
+        changes.append(f"wrote policy {policy_name}")
+    # user_add sets the secret whether or not the user exists, so a changed key is repaired
+    _translate(lambda: admin.user_add(access_key, secret_key), "add control-plane user")
+    info = json.loads(_translate(lambda: admin.user_info(access_key), "read user"))
+    if policy_name not in str(info.get("policyName", "")):
+        _translate(lambda: admin.policy_set(policy_name, user=access_key), "attach policy")
+        changes.append(f"attached policy {policy_name} to {access_key}")
+    return changes
