@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import urllib3
 from minio import Minio, MinioAdmin
 from minio.commonconfig import ENABLED, Tags
-from minio.credentials import Credentials
+from minio.credentials.credentials import Credentials
 from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
