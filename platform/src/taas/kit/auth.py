@@ -115,6 +115,7 @@ class _LRU(Generic[K, V]):
 class _IssuerKeys:
     by_kid: dict[str, Any] = field(default_factory=dict)
     fetched_at: float = float("-inf")
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class TokenVerifier:
@@ -186,13 +187,21 @@ class TokenVerifier:
             if keys is None:
                 keys = _IssuerKeys()
                 self._keys.put(issuer, keys)
+        with keys.lock:  # one issuer's slow fetch does not hold up the others
             now = self.clock()
             fresh = now - keys.fetched_at < self.max_age_s
             if kid in keys.by_kid and fresh:
                 return keys.by_kid[kid]
             if not fresh or now - keys.fetched_at >= self.refetch_s:
-                keys.fetched_at = now  # a failed fetch waits out refetch_s too
-                keys.by_kid = _signing_keys(self.fetch(f"{issuer}/protocol/openid-connect/certs"))
+                keys.fetched_at = now  # at most one fetch per refetch_s, failed or not
+                try:
+                    keys.by_kid = _signing_keys(
+                        self.fetch(f"{issuer}/protocol/openid-connect/certs")
+                    )
+                except jwt.PyJWKClientError:
+                    if kid not in keys.by_kid:
+                        raise
+                    # Keycloak unreachable: the keys it published last still verify
             if kid not in keys.by_kid:
                 raise Unauthorized(
                     "the token is signed with a key its issuer does not publish",

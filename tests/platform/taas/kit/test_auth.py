@@ -228,3 +228,27 @@ def test_a_vendor_client_token_is_accepted(verifier: TokenVerifier, keycloak: Ke
         keycloak.token(realm="taas-vendors", azp="vendor-acme", taas_vendor="acme")
     )
     assert principal.vendor == "acme"
+
+
+def test_keys_fetched_before_still_verify_while_keycloak_is_unreachable(
+    keycloak: Keycloak,
+) -> None:
+    clock = [1000.0]
+    verifier = TokenVerifier(
+        _settings(),
+        realm_in_use=keycloak.realm_in_use,
+        fetch=keycloak.fetch,
+        clock=lambda: clock[0],
+    )
+    verifier.verify(keycloak.token())
+    clock[0] += 301  # the keys are stale: fetched again, but Keycloak is down
+
+    def down(url: str) -> dict[str, Any]:
+        keycloak.fetches.append(url)
+        raise jwt.PyJWKClientError("connection refused")
+
+    verifier.fetch = down
+    verifier.verify(keycloak.token(sub="u-2"))
+    with pytest.raises(Unauthorized):  # an unknown key id cannot be verified meanwhile
+        verifier.verify(keycloak.token(kid="k2"))
+    assert len(keycloak.fetches) == 2  # the failed fetch is not repeated at once
