@@ -32,6 +32,7 @@ from taas.kit.telemetry import traced
 
 T = TypeVar("T")
 GIB = 1024**3
+MODULE_USER_SEPARATOR = "."
 _STS_HTTP = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=15), retries=False)
 
 
@@ -235,8 +236,9 @@ class StorageTenants:
         )
 
     def module_user(self, spec: TenantSpec, module: str) -> str:
-        """The MinIO identity a subscription's storage credentials derive from."""
-        return f"{spec.storage_user}-{module}"
+        """The MinIO identity a subscription's storage credentials derive from (``.``
+        appears in no slug nor module name, so one tenant's never match another's)."""
+        return f"{spec.storage_user}{MODULE_USER_SEPARATOR}{module}"
 
     @traced("minio.assume_role")
     def module_credentials(
@@ -312,7 +314,7 @@ class StorageTenants:
     def cut_module_access(self, spec: TenantSpec, modules: list[str] | None = None) -> list[str]:
         """Remove the storage identities of these subscriptions (all of the tenant's when
         ``modules`` is None): every credential minted from them stops working at once."""
-        prefix = spec.storage_user + "-"
+        prefix = spec.storage_user + MODULE_USER_SEPARATOR
         if modules is None:
             listed = json.loads(_translate(self.admin.user_list, "list users") or "{}")
             users = [name for name in listed if name.startswith(prefix)]
