@@ -40,20 +40,24 @@ def _translate(call: Callable[[], T], what: str) -> T:
     try:
         return call()
     except S3Error as exc:
-        if exc.code in (
-            "SlowDown",
-            "ServiceUnavailable",
-            "InternalError",
-            "XMinioServerNotInitialized",
-        ):
-            raise TemporaryError(f"MinIO {what}: {exc.code}", delay=2) from exc
-        raise PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}") from exc
+        raise _s3_failure(exc, what) from exc
     except MinioAdminException as exc:
         if str(exc).startswith("admin request failed; Status: 5"):
             raise TemporaryError(f"MinIO admin {what}: {exc}", delay=2) from exc
         raise PermanentError(f"MinIO admin refused {what}: {exc}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise TemporaryError(f"MinIO unreachable during {what}: {exc}", delay=2) from exc
+
+
+def _s3_failure(exc: S3Error, what: str) -> TemporaryError | PermanentError:
+    if exc.code in (
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "XMinioServerNotInitialized",
+    ):
+        return TemporaryError(f"MinIO {what}: {exc.code}", delay=2)
+    return PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}")
 
 
 def _admin_missing(exc: MinioAdminException) -> bool:
@@ -262,16 +266,26 @@ class StorageTenants:
         user_secret = derived_secret(secret_key, module)
         self._ensure_module_identity(spec, module, user, user_secret)
         actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
-        minted = _translate(
-            lambda: assume_role(
+
+        def mint() -> Credentials:
+            return assume_role(
                 self.sts_url,
                 user,
                 user_secret,
                 duration_s=duration_s,
                 policy=prefix_policy(spec.bucket, prefix, actions),
-            ),
-            "mint module credentials",
-        )
+            )
+
+        try:
+            minted = mint()
+        except S3Error as exc:
+            if exc.code not in ("SignatureDoesNotMatch", "InvalidAccessKeyId"):
+                raise _s3_failure(exc, "mint module credentials") from exc
+            # the tenant's key changed since the identity was made: give it the new one
+            _translate(lambda: self.admin.user_add(user, user_secret), "reset module user")
+            minted = _translate(mint, "mint module credentials")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(f"MinIO unreachable during mint: {exc}", delay=2) from exc
         return {
             "endpoint": self.endpoint,
             "secure": self.secure,
