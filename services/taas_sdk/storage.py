@@ -28,8 +28,10 @@ from taas_sdk.caller import Caller, current_caller
 from taas_sdk.settings import ModuleSettings
 
 RENEW_BEFORE_S = 60.0
-# What MinIO answers once the platform has removed the identity the credentials came from.
-ENDED_CREDENTIALS = frozenset({"InvalidAccessKeyId", "InvalidTokenId", "ExpiredToken"})
+# What MinIO answers once the platform has removed the identity the credentials came from
+# (AccessDenied, measured) or they expired. The SDK's own operations stay inside the prefix,
+# so there AccessDenied means the credentials ended.
+ENDED_CREDENTIALS = frozenset({"AccessDenied", "InvalidAccessKeyId", "ExpiredToken"})
 T = TypeVar("T")
 
 

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -147,10 +148,10 @@ def prefix_policy(bucket: str, prefix: str, actions: list[str]) -> dict[str, Any
     }
 
 
-def derived_secret(secret_key: str, module: str) -> str:
-    """The key of a subscription's storage identity, derived from the tenant's key so that
-    nothing more has to be stored."""
-    return hmac.new(secret_key.encode(), f"module:{module}".encode(), hashlib.sha256).hexdigest()
+def derived_secret(secret_key: str, user: str) -> str:
+    """The key of a subscription's storage identity ``user``, derived from the tenant's key
+    so that nothing more has to be stored."""
+    return hmac.new(secret_key.encode(), f"module:{user}".encode(), hashlib.sha256).hexdigest()
 
 
 def assume_role(
@@ -239,10 +240,19 @@ class StorageTenants:
             self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure
         )
 
-    def module_user(self, spec: TenantSpec, module: str) -> str:
-        """The MinIO identity a subscription's storage credentials derive from (``.``
-        appears in no slug nor module name, so one tenant's never match another's)."""
-        return f"{spec.storage_user}{MODULE_USER_SEPARATOR}{module}"
+    def module_users(self, spec: TenantSpec, module: str | None = None) -> list[str]:
+        """The MinIO identities of a subscription (of all the tenant's with no ``module``):
+        ``<tenant user>.<module>.<nonce>`` (``.`` appears in no slug nor module name, so
+        one tenant's never match another's)."""
+        prefix = spec.storage_user + MODULE_USER_SEPARATOR
+        if module is not None:
+            prefix += module + MODULE_USER_SEPARATOR
+        listed = json.loads(_translate(self.admin.user_list, "list users") or "{}")
+        return sorted(name for name in listed if name.startswith(prefix))
+
+    @staticmethod
+    def module_users_prefix(spec: TenantSpec, module: str) -> str:
+        return spec.storage_user + MODULE_USER_SEPARATOR + module + MODULE_USER_SEPARATOR
 
     @traced("minio.assume_role")
     def module_credentials(
@@ -257,13 +267,20 @@ class StorageTenants:
         """Short-lived credentials for ``<bucket>/<module>/`` — read, or read and write.
 
         They are STS AssumeRole sessions of an identity of this subscription alone
-        (``<tenant user>-<module>``, its key derived from ``secret_key``), whose policy
-        reaches only the module's prefix. Removing that identity
-        (:meth:`cut_module_access`) ends every session minted from it at once.
+        (:meth:`module_users`, its key derived from ``secret_key``), whose policy reaches
+        only the module's prefix. Removing that identity (:meth:`cut_module_access`) ends
+        every session minted from it at once. MinIO lets the sessions of a removed user
+        work again if a user of the same name is made later, so each identity gets a
+        name never used before (a random nonce) and is never made again.
         """
         prefix = f"{module}/"
-        user = self.module_user(spec, module)
-        user_secret = derived_secret(secret_key, module)
+        existing = self.module_users(spec, module)
+        user = (
+            existing[0]
+            if existing
+            else self.module_users_prefix(spec, module) + secrets.token_hex(6)
+        )
+        user_secret = derived_secret(secret_key, user)
         self._ensure_module_identity(spec, module, user, user_secret)
         actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
 
@@ -328,12 +345,10 @@ class StorageTenants:
     def cut_module_access(self, spec: TenantSpec, modules: list[str] | None = None) -> list[str]:
         """Remove the storage identities of these subscriptions (all of the tenant's when
         ``modules`` is None): every credential minted from them stops working at once."""
-        prefix = spec.storage_user + MODULE_USER_SEPARATOR
         if modules is None:
-            listed = json.loads(_translate(self.admin.user_list, "list users") or "{}")
-            users = [name for name in listed if name.startswith(prefix)]
+            users = self.module_users(spec)
         else:
-            users = [self.module_user(spec, module) for module in modules]
+            users = [user for module in modules for user in self.module_users(spec, module)]
         changes = []
         for user in users:
             try:
