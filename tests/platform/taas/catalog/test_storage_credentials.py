@@ -14,7 +14,7 @@ import pytest
 from minio import Minio
 from minio.error import S3Error
 
-from gateway_support import RouteMaker, RouteRows, Upstream
+from gateway_support import RouteMaker, RouteRows, Upstream, sql
 from support import wait_operation
 from taas.kit import grants
 from taas.kit.settings import app_settings
@@ -26,6 +26,13 @@ MakeTenant = Callable[..., dict[str, Any]]
 def route_maker(make_tenant: MakeTenant) -> Iterator[RouteMaker]:
     maker = RouteMaker(Upstream())
     yield maker
+    for rows in maker.made:  # operations of an unsubscribe name the subscription
+        sql(
+            "DELETE FROM operation_steps WHERE operation_id IN"
+            " (SELECT id FROM operations WHERE subscription_id = %s)",
+            rows.subscription_id,
+        )
+        sql("DELETE FROM operations WHERE subscription_id = %s", rows.subscription_id)
     maker.remove_all()
 
 
