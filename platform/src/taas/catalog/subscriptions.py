@@ -419,8 +419,12 @@ def _sandbox_credentials(
     storage = systems().storage
     storage.ensure(SANDBOX, secret)
     return storage.module_credentials(
-        SANDBOX, secret, module=grant.module, write=True, duration_s=300
+        SANDBOX, secret, module=grant.module, write=True, duration_s=STS_MIN_DURATION_S
     )
+
+
+# The shortest session STS grants (MinIO refuses less, as AWS does).
+STS_MIN_DURATION_S = 900
 
 
 def _still_live(session: Session, subscription_id: uuid.UUID) -> bool:
@@ -428,6 +432,11 @@ def _still_live(session: Session, subscription_id: uuid.UUID) -> bool:
         select(Subscription.status).where(Subscription.id == subscription_id)
     ).scalar_one_or_none()
     return status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.UPDATING)
+
+
+def cut_sandbox_storage(module: str) -> list[str]:
+    """End the sandbox credentials of a validation once it is over."""
+    return systems().storage.cut_module_access(SANDBOX, [module])
 
 
 def cut_version_storage(session: Session, version: PluginVersion) -> list[str]:

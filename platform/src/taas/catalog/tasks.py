@@ -14,11 +14,17 @@ from sqlalchemy import select
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
 from taas.catalog.states import PluginStatus, check_plugin_transition
-from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID, requestable_scopes
+from taas.catalog.subscriptions import (
+    CONTRACT_TENANT,
+    CONTRACT_TENANT_ID,
+    cut_sandbox_storage,
+    requestable_scopes,
+)
 from taas.catalog.validation import HeadersFor, validate
 from taas.kit import grants, signing
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session, utcnow
+from taas.kit.errors import TaasError
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import tracer
 
@@ -101,6 +107,10 @@ def validate_version(version_id: str) -> str:
             detail={"name": row.name, "version": row.version, "failed_checks": failed},
         )
         session.commit()
+        try:
+            cut_sandbox_storage(row.name)  # the contract calls' credentials end with them
+        except TaasError as exc:
+            log.warning("sandbox credentials of %s not ended: %s", row.name, exc)
         return target.value
 
 

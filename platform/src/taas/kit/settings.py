@@ -243,7 +243,11 @@ class AppSettings(BaseSettings):
     )
     storage_grant_ttl_s: int = Field(default=300, description="Lifetime of a storage grant.")
     storage_credentials_ttl_s: int = Field(
-        default=900, description="Lifetime of the STS credentials minted for a module."
+        default=900,
+        ge=900,
+        le=43200,
+        description="Lifetime of the STS credentials minted for a module (STS grants 900 s "
+        "to 12 h; unsubscribing, revoking or suspending ends them earlier).",
     )
     gateway_redis_connections: int = Field(
         default=32,
