@@ -159,14 +159,17 @@ def _claim_test_database(conn: psycopg.Connection[Any]) -> None:
 
 
 def _prepare_control_plane(url: str) -> ControlPlane:
+    from taas.cli.platform import ensure_control_plane_accounts
     from taas.integrations.checkpoints import checkpoint_store
     from taas.integrations.systems import systems
     from taas.kit.migrate import upgrade
 
     upgrade(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    # As `taas platform init` does: the root credentials make the control plane's own
+    # least-privilege accounts, which everything below (and the platform) then uses.
+    ensure_control_plane_accounts(os.environ)
     checkpoint_store().ensure_bucket()
     identity = systems().identity
-    identity.ensure_platform()
     plane = ControlPlane(database_url=url, keycloak_url=os.environ["TAAS_KEYCLOAK_URL"])
     for username, roles in {
         "test-operator": ["platform-operator"],

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, TypeVar
 
 import httpx
 from fastapi import Depends, HTTPException, Request
@@ -27,6 +28,11 @@ from taas_sdk.caller import Caller, current_caller
 from taas_sdk.settings import ModuleSettings
 
 RENEW_BEFORE_S = 60.0
+# What MinIO answers once the platform has removed the identity the credentials came from
+# (AccessDenied, measured) or they expired. The SDK's own operations stay inside the prefix,
+# so there AccessDenied means the credentials ended.
+ENDED_CREDENTIALS = frozenset({"AccessDenied", "InvalidAccessKeyId", "ExpiredToken"})
+T = TypeVar("T")
 
 
 class TenantStorage(Protocol):
@@ -89,10 +95,22 @@ def _missing_is_404(key: str) -> Iterator[None]:
 
 
 class S3TenantStorage:
-    """``TenantStorage`` over MinIO with the minted credentials."""
+    """``TenantStorage`` over MinIO with the minted credentials.
 
-    def __init__(self, credentials: StorageCredentials) -> None:
-        self.credentials = credentials
+    The platform ends credentials early (the bank unsubscribed and subscribed again, or
+    was suspended and resumed): when MinIO says they no longer work, ``renew`` (if given)
+    gets new ones and the operation is tried once more.
+    """
+
+    def __init__(
+        self,
+        credentials: StorageCredentials,
+        renew: Callable[[], StorageCredentials] | None = None,
+    ) -> None:
+        self.renew = renew
+        self._use(credentials)
+
+    def _use(self, credentials: StorageCredentials) -> None:
         provider = StaticProvider(
             credentials.access_key, credentials.secret_key, credentials.session_token
         )
@@ -104,13 +122,24 @@ class S3TenantStorage:
             secure=credentials.secure,
             region=credentials.region,
         )
+        self.credentials = credentials
+
+    def _call(self, operation: Callable[[Minio], T]) -> T:
+        try:
+            return operation(self.client)
+        except S3Error as exc:
+            if exc.code not in ENDED_CREDENTIALS or self.renew is None:
+                raise
+        self._use(self.renew())
+        return operation(self.client)
 
     def _name(self, key: str) -> str:
         return self.credentials.prefix + _clean(key)
 
     def get(self, key: str) -> bytes:
+        name = self._name(key)
         with _missing_is_404(key):
-            response = self.client.get_object(self.credentials.bucket, self._name(key))
+            response = self._call(lambda s3: s3.get_object(self.credentials.bucket, name))
         try:
             return response.read()
         finally:
@@ -118,26 +147,33 @@ class S3TenantStorage:
             response.release_conn()
 
     def size(self, key: str) -> int:
+        name = self._name(key)
         with _missing_is_404(key):
-            stat = self.client.stat_object(self.credentials.bucket, self._name(key))
+            stat = self._call(lambda s3: s3.stat_object(self.credentials.bucket, name))
         return int(stat.size or 0)
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        self.client.put_object(
-            self.credentials.bucket,
-            self._name(key),
-            io.BytesIO(data),
-            len(data),
-            content_type=content_type,
+        name = self._name(key)
+        self._call(
+            lambda s3: s3.put_object(
+                self.credentials.bucket,
+                name,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+            )
         )
 
     def list(self, prefix: str = "") -> list[str]:
         start = self.credentials.prefix + prefix.lstrip("/")
-        objects = self.client.list_objects(self.credentials.bucket, prefix=start, recursive=True)
+        objects = self._call(
+            lambda s3: list(s3.list_objects(self.credentials.bucket, prefix=start, recursive=True))
+        )
         return [str(o.object_name)[len(self.credentials.prefix) :] for o in objects]
 
     def delete(self, key: str) -> None:
-        self.client.remove_object(self.credentials.bucket, self._name(key))
+        name = self._name(key)
+        self._call(lambda s3: s3.remove_object(self.credentials.bucket, name))
 
     def presigned_put(self, key: str, expires_s: int = 900) -> str:
         return self.client.presigned_put_object(
@@ -200,7 +236,15 @@ class CredentialBroker:
             client = self._storages.get(caller.tenant_id)
             if client is None or client.credentials is not credentials:
                 client = self._storages[caller.tenant_id] = S3TenantStorage(credentials)
+            # renewed with the grant of the latest call (a grant lives only minutes)
+            client.renew = functools.partial(self._renew, caller)
             return client
+
+    def _renew(self, caller: Caller) -> StorageCredentials:
+        """New credentials after the platform ended the cached ones."""
+        with self._lock:
+            self._cache.pop(caller.tenant_id, None)
+        return self.credentials(caller)
 
 
 def tenant_storage(

@@ -168,3 +168,24 @@ def test_validation_gives_a_storage_plugin_an_empty_sandbox(
     checks = {c["name"]: c for c in done["validation"]["checks"]}
     assert done["status"] == "validated", checks
     assert checks["contract GET /files/{name} [default]"]["detail"] == "answered 404 as declared"
+
+
+def test_the_sdk_renews_credentials_the_platform_ended(
+    gateway: Any, module_url: str, make_tenant: Callable[..., dict[str, Any]]
+) -> None:
+    """Suspension and resumption (or unsubscribing and subscribing again) end the cached
+    credentials early: the module's next call gets new ones instead of failing."""
+    bank = make_tenant()["tenant"]
+    maker = RouteMaker(Upstream())
+    try:
+        route = maker(bank, upstream_url=module_url, storage=["read", "write"], secret=SECRET)
+        headers = {"Authorization": f"Bearer {systems_token(bank)}"}
+        base = f"{gateway.url}{route.path}"
+        assert httpx.put(f"{base}/files/a.txt", content=b"one", headers=headers).status_code == 200
+        ended = systems().storage.cut_module_access(spec_of_json(bank), [route.module])
+        assert ended  # the identity the cached credentials came from is gone
+        again = httpx.put(f"{base}/files/b.txt", content=b"two", headers=headers)
+        assert again.status_code == 200, again.text
+        assert httpx.get(f"{base}/files/a.txt", headers=headers).json() == {"text": "one"}
+    finally:
+        maker.remove_all()

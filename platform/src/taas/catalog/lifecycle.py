@@ -9,7 +9,7 @@ from taas.approvals.schemas import ApprovalAction
 from taas.approvals.service import ApprovedAction, Executed, register
 from taas.catalog.models import PluginVersion
 from taas.catalog.service import CatalogService
-from taas.catalog.subscriptions import SubscriptionService
+from taas.catalog.subscriptions import SubscriptionService, cut_version_storage
 from taas.kit.auth import Principal
 
 
@@ -22,6 +22,7 @@ class VersionLifecycle:
 
     def suspend(self, name: str, version: str, reason: str) -> PluginVersion:
         row = self.catalog.suspend(name, version, reason)
+        cut_version_storage(self.catalog.session, row)  # no bank data while it is stopped
         self.subscriptions.after_suspend(row, reason)
         return row
 
@@ -39,6 +40,7 @@ def execute_revoke(
     catalog = CatalogService(session, principal, request_id)
     name, version = str(action.params["name"]), str(action.params["version"])
     row = catalog.revoke(name, version, action.reason, approval=str(action.id))
+    cut_version_storage(session, row)  # the module keeps no access to any bank's data
     started = SubscriptionService(session, principal, request_id).after_revoke(row, action.reason)
     return Executed(
         result={

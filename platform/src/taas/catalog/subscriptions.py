@@ -221,6 +221,7 @@ class SubscriptionService:
         row.status, row.status_reason = SubscriptionStatus.REMOVING, "unsubscribed"
         operation = self._start(tenant, row, OperationKind.UNSUBSCRIBE, module_params(version))
         self._audit("subscription.delete", tenant, {"module": module})
+        cut_module_storage(tenant, [module])
         return self._accepted(tenant, row, operation)
 
     def follow_channel(self, module: str) -> list[uuid.UUID]:
@@ -477,6 +478,9 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     if row is None:
         raise Forbidden(f"tenant {tenant.slug} does not subscribe to {grant.module}")
     version = session.get(PluginVersion, row.plugin_version_id)
+    if version is None or version.status not in (PluginStatus.PUBLISHED, PluginStatus.DEPRECATED):
+        state = version.status if version else "gone"
+        raise Forbidden(f"{grant.module} {grant.version} is not served ({state})")
     declared = set(version.manifest.get("data", {}).get("storage", [])) if version else set()
     access = declared & set(grant.access)
     if not access:
@@ -488,10 +492,13 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     minted = systems().storage.module_credentials(
         spec,
         secret,
-        prefix=f"{grant.module}/",
+        module=grant.module,
         write="write" in access,
         duration_s=settings.storage_credentials_ttl_s,
     )
+    if not _still_live(session, row.id):  # unsubscribed while minting: take it back
+        cut_module_storage(tenant, [grant.module])
+        raise Forbidden(f"tenant {tenant.slug} does not subscribe to {grant.module}")
     AuditRepository(session).append(
         actor=f"module:{grant.module}",
         action="storage.credentials",
@@ -520,5 +527,43 @@ def _sandbox_credentials(
     storage = systems().storage
     storage.ensure(SANDBOX, secret)
     return storage.module_credentials(
-        SANDBOX, secret, prefix=f"{grant.module}/", write=True, duration_s=300
+        SANDBOX, secret, module=grant.module, write=True, duration_s=STS_MIN_DURATION_S
     )
+
+
+# The shortest session STS grants (MinIO refuses less, as AWS does).
+STS_MIN_DURATION_S = 900
+
+
+def _still_live(session: Session, subscription_id: uuid.UUID) -> bool:
+    status = session.execute(
+        select(Subscription.status).where(Subscription.id == subscription_id)
+    ).scalar_one_or_none()
+    return status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.UPDATING)
+
+
+def cut_sandbox_storage(module: str) -> list[str]:
+    """End the sandbox credentials of a validation once it is over."""
+    return systems().storage.cut_module_access(SANDBOX, [module])
+
+
+def cut_version_storage(session: Session, version: PluginVersion) -> list[str]:
+    """End the storage credentials of every subscription on ``version`` (revoked or
+    suspended): the module keeps no access to any bank's data through them."""
+    changes = []
+    rows = session.execute(
+        select(Subscription, Tenant)
+        .join(Tenant, Tenant.id == Subscription.tenant_id)
+        .where(Subscription.plugin_version_id == version.id)
+    )
+    for row, tenant in rows:
+        changes += cut_module_storage(tenant, [row.module])
+    return changes
+
+
+def cut_module_storage(tenant: Tenant, modules: list[str] | None = None) -> list[str]:
+    """End at once the storage credentials minted for these subscriptions of ``tenant``
+    (all of them when ``modules`` is None): call it when a subscription stops (unsubscribe),
+    its version is revoked or suspended, or the tenant is suspended or offboarded. A later
+    grant of a live subscription mints from a new identity."""
+    return systems().storage.cut_module_access(spec_of(tenant), modules)

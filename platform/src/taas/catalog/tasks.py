@@ -16,11 +16,17 @@ from sqlalchemy.orm import Session
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Vendor
 from taas.catalog.states import PluginStatus, check_plugin_transition
-from taas.catalog.subscriptions import CONTRACT_TENANT, CONTRACT_TENANT_ID, requestable_scopes
+from taas.catalog.subscriptions import (
+    CONTRACT_TENANT,
+    CONTRACT_TENANT_ID,
+    cut_sandbox_storage,
+    requestable_scopes,
+)
 from taas.catalog.validation import HeadersFor, failed_report, validate
 from taas.kit import grants, signing
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session, utcnow
+from taas.kit.errors import TaasError
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import tracer
 
@@ -179,6 +185,10 @@ def _finish(session: Session, row: PluginVersion, report: dict[str, Any], attemp
         detail={"name": row.name, "version": row.version, "failed_checks": failed[:50]},
     )
     session.commit()
+    try:
+        cut_sandbox_storage(row.name)  # the contract calls' credentials end with them
+    except TaasError as exc:
+        log.warning("sandbox credentials of %s not ended: %s", row.name, exc)
     return target.value
 
 

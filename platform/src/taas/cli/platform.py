@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from taas.cli.errors import friendly_errors
 from taas.cli.session import app_env, local_stack, login, selected_profile, users_file
 from taas.integrations.checkpoints import checkpoint_store
 from taas.integrations.identity import IdentityTenants
+from taas.integrations.storage import ensure_control_plane_identity
 from taas.kit.errors import TaasError
 from taas.kit.migrate import upgrade
 from taas.kit.settings import StackSettings
@@ -47,15 +49,17 @@ def init() -> None:
     with console.status("migrating the control-plane database"):
         upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
     console.print("[green]✓[/] database at the latest migration")
+    for change in ensure_control_plane_accounts(env):
+        console.print(f"[green]✓[/] {change}")
     identity = IdentityTenants(
         env["TAAS_KEYCLOAK_URL"],
-        env["TAAS_KEYCLOAK_ADMIN_USER"],
-        env["TAAS_KEYCLOAK_ADMIN_PASSWORD"],
+        "",
+        "",
         banks_realm=env.get("TAAS_BANKS_REALM", "taas-banks"),
         platform_realm=env.get("TAAS_PLATFORM_REALM", "taas-platform"),
+        client_id=env["TAAS_KEYCLOAK_CLIENT_ID"],
+        client_secret=env["TAAS_KEYCLOAK_CLIENT_SECRET"],
     )
-    for change in identity.ensure_platform():
-        console.print(f"[green]✓[/] {change}")
     path = users_file()
     users: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     for username, roles in DEV_USERS.items():
@@ -67,6 +71,34 @@ def init() -> None:
     store = checkpoint_store()
     for change in store.ensure_bucket() or [f"bucket {store.bucket} under object lock"]:
         console.print(f"[green]✓[/] {change}")
+
+
+def ensure_control_plane_accounts(env: Mapping[str, str]) -> list[str]:
+    """With the root credentials in ``env``, create or repair the control plane's own
+    least-privilege MinIO user and Keycloak client, and the platform realms (which that
+    client then manages); the API and workers run with those accounts only."""
+    identity = IdentityTenants(
+        env["TAAS_KEYCLOAK_URL"],
+        env["TAAS_KEYCLOAK_ADMIN_USER"],
+        env["TAAS_KEYCLOAK_ADMIN_PASSWORD"],
+        banks_realm=env.get("TAAS_BANKS_REALM", "taas-banks"),
+        platform_realm=env.get("TAAS_PLATFORM_REALM", "taas-platform"),
+        vendors_realm=env.get("TAAS_VENDORS_REALM", "taas-vendors"),
+    )
+    changes = identity.ensure_platform()
+    changes += identity.ensure_control_plane_client(
+        env["TAAS_KEYCLOAK_CLIENT_ID"], env["TAAS_KEYCLOAK_CLIENT_SECRET"]
+    )
+    changes += ensure_control_plane_identity(
+        env["TAAS_MINIO_ENDPOINT"],
+        env["TAAS_MINIO_ROOT_USER"],
+        env["TAAS_MINIO_ROOT_PASSWORD"],
+        secure=env.get("TAAS_MINIO_SECURE", "false").lower() in ("1", "true", "yes"),
+        access_key=env["TAAS_MINIO_ACCESS_KEY"],
+        secret_key=env["TAAS_MINIO_SECRET_KEY"],
+        checkpoint_bucket=env.get("TAAS_AUDIT_CHECKPOINT_BUCKET", "taas-audit-checkpoints"),
+    )
+    return changes
 
 
 def worker_argv(schedule: Path | None, concurrency: int = 2, loglevel: str = "INFO") -> list[str]:

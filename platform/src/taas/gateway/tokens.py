@@ -1,12 +1,16 @@
-"""Bearer tokens of bank systems and staff: verified once against the issuer's keys, then cached.
+"""Bearer tokens of bank systems: verified once against the issuer's keys, then cached.
 
 Accepted issuers are the shared bank realm (pool tenants; the tenant is the
 ``taas_tenant`` claim or the single ``organization``) and the own realm ``bank-<slug>``
-of a silo or dedicated tenant the route table knows. Signing keys (JWKS) are fetched
-asynchronously per issuer, again when a token names an unknown key id (at most once per
-``refetch_s``) and when they are older than ``max_age_s``. A verified token is kept in a
-bounded LRU cache keyed by the header value until its ``exp``; ``exp`` is checked on every
-use. Only RS256 is accepted (what Keycloak signs access tokens with).
+of a silo or dedicated tenant the route table knows. Only access tokens (``typ: Bearer``)
+issued to the tenant's systems client (``azp`` = ``<slug>-systems``, the client its
+subscriptions grant module scopes to) are accepted: an ID token, or a token of another
+client of the bank's realm (the console a bank admin logs in with, say), is 401.
+Signing keys (JWKS) are fetched asynchronously per issuer, again when a token names an
+unknown key id (at most once per ``refetch_s``) and when they are older than
+``max_age_s``. A verified token is kept in a bounded LRU cache keyed by the header value
+until its ``exp``; ``exp`` is checked on every use. Only RS256 is accepted (what Keycloak
+signs access tokens with).
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ import jwt
 
 from taas.gateway.errors import Rejection
 from taas.gateway.routes import Tenant
-from taas.kit.auth import TENANT_CLAIM, TENANT_REALM_PREFIX
+from taas.kit.auth import (
+    ACCESS_TOKEN_TYPE,
+    SYSTEMS_CLIENT_SUFFIX,
+    TENANT_CLAIM,
+    TENANT_REALM_PREFIX,
+)
 
 ALGORITHMS = ["RS256"]
 FetchJwks = Callable[[str], Awaitable[dict[str, Any]]]
@@ -173,7 +182,19 @@ class TokenVerifier:
                 raise _unauthorized("the token names no single bank (organization)")
         else:
             tenant = issuer.removeprefix(self.realms + TENANT_REALM_PREFIX)
+        if claims.get("typ") != ACCESS_TOKEN_TYPE:
+            raise _unauthorized(
+                f"a {str(claims.get('typ'))[:20]!r} token is not an access token; "
+                "send the access_token, not the id_token",
+                code="wrong-token-type",
+            )
         subject, client = str(claims["sub"]), str(claims.get("azp", ""))
+        if client != tenant + SYSTEMS_CLIENT_SUFFIX:
+            raise _unauthorized(
+                f"tokens of client {client[:80]!r} are not accepted here; only the bank's "
+                f"systems client ({tenant}{SYSTEMS_CLIENT_SUFFIX}) may call modules",
+                code="wrong-client",
+            )
         scope_claim = str(claims.get("scope", ""))
         if not (subject.isprintable() and client.isprintable() and scope_claim.isprintable()):
             raise _unauthorized("the token's sub, azp or scope holds control characters")

@@ -30,6 +30,19 @@ PLATFORM_ROLES = ("platform-operator", "platform-auditor")
 TENANT_CLAIM = "taas_tenant"
 VENDOR_CLAIM = "taas_vendor"
 VENDOR_CLIENT_PREFIX = "vendor-"
+# What the control plane does in a realm: roles, clients and client scopes, users,
+# organizations, enabling or deleting the realm. Nothing in master beyond create-realm.
+REALM_MANAGEMENT_ROLES = (
+    "view-realm",
+    "manage-realm",
+    "view-users",
+    "query-users",
+    "query-groups",
+    "manage-users",
+    "view-clients",
+    "query-clients",
+    "manage-clients",
+)
 
 
 def _translate(call: Callable[[], T], what: str) -> T:
@@ -106,16 +119,32 @@ class IdentityTenants:
         banks_realm: str,
         platform_realm: str,
         vendors_realm: str = "taas-vendors",
+        client_id: str = "",
+        client_secret: str = "",
     ) -> None:
         self.url = url.rstrip("/")
         self.admin_user = admin_user
         self.admin_password = admin_password
+        self.client_id = client_id
+        self.client_secret = client_secret
         self.banks_realm = banks_realm
         self.platform_realm = platform_realm
         self.vendors_realm = vendors_realm
 
     def admin(self, realm: str) -> KeycloakAdmin:
-        """An admin client working on ``realm``, authenticated in master."""
+        """An admin client working on ``realm``, authenticated in master: as the control
+        plane's service-account client when one is configured, else as the admin user."""
+        if self.client_id:
+            return KeycloakAdmin(
+                connection=KeycloakOpenIDConnection(
+                    server_url=self.url,
+                    realm_name=realm,
+                    user_realm_name="master",
+                    client_id=self.client_id,
+                    client_secret_key=self.client_secret,
+                    timeout=15,
+                )
+            )
         connection = KeycloakOpenIDConnection(
             server_url=self.url,
             username=self.admin_user,
@@ -216,6 +245,83 @@ class IdentityTenants:
         changes += self._ensure_console_client(banks)
         changes += self._ensure_realm(self.vendors_realm, "TaaS vendors", organizations=False)
         return changes
+
+    def ensure_control_plane_client(self, client_id: str, secret: str) -> list[str]:
+        """The control plane's own service-account client in master (made with the admin
+        user, by ``taas platform init``): ``create-realm``, and the management roles of the
+        TaaS realms and of every existing tenant realm. Realms it creates itself it manages
+        already (Keycloak grants a realm's creator its management roles)."""
+        master = _translate(lambda: self.admin("master"), "log in")
+        changes: list[str] = []
+        client_uuid = _translate(lambda: master.get_client_id(client_id), "read client")
+        if client_uuid is None:
+            _translate(
+                lambda: master.create_client(
+                    {
+                        "clientId": client_id,
+                        "name": "TaaS control plane",
+                        "publicClient": False,
+                        "serviceAccountsEnabled": True,
+                        "standardFlowEnabled": False,
+                        "directAccessGrantsEnabled": False,
+                        "secret": secret,
+                    },
+                    skip_exists=True,
+                ),
+                "create control-plane client",
+            )
+            changes.append(f"created client {client_id} in master")
+            client_uuid = _translate(lambda: master.get_client_id(client_id), "read client")
+        if client_uuid is None:
+            raise TemporaryError(f"client {client_id} not visible yet", delay=1)
+        current = _translate(lambda: master.get_client_secrets(client_uuid), "read secret")
+        if current.get("value") != secret:
+            _translate(lambda: master.update_client(client_uuid, {"secret": secret}), "set secret")
+            changes.append(f"set the secret of {client_id}")
+        account = _translate(lambda: master.get_client_service_account_user(client_uuid), "sa")
+        held = {
+            role["name"]
+            for role in _translate(
+                lambda: master.get_realm_roles_of_user(account["id"]), "read roles"
+            )
+        }
+        if "create-realm" not in held:
+            wanted = _translate(lambda: master.get_realm_role("create-realm"), "read role")
+            _translate(lambda: master.assign_realm_roles(account["id"], [wanted]), "grant")
+            changes.append(f"granted create-realm to {client_id}")
+        realms = [
+            realm["realm"]
+            for realm in _translate(master.get_realms, "list realms")
+            if realm["realm"] in (self.platform_realm, self.banks_realm, self.vendors_realm)
+            or realm["realm"].startswith("bank-")
+        ]
+        for realm in realms:
+            changes += self.grant_realm_management(master, account["id"], client_id, realm)
+        return changes
+
+    def grant_realm_management(
+        self, master: KeycloakAdmin, user_id: str, who: str, realm: str
+    ) -> list[str]:
+        """Give ``user_id`` (in master) the roles it needs to manage ``realm``."""
+        management = _translate(lambda: master.get_client_id(f"{realm}-realm"), "read client")
+        if management is None:
+            return []
+        held = {
+            role["name"]
+            for role in _translate(
+                lambda: master.get_client_roles_of_user(user_id, management), "read roles"
+            )
+        }
+        missing = [name for name in REALM_MANAGEMENT_ROLES if name not in held]
+        if not missing:
+            return []
+        roles = [
+            role
+            for role in _translate(lambda: master.get_client_roles(management), "read roles")
+            if role["name"] in missing
+        ]
+        _translate(lambda: master.assign_client_role(user_id, management, roles), "grant")
+        return [f"granted {who} the management of realm {realm}"]
 
     def ensure_platform_user(self, username: str, password: str, roles: list[str]) -> str:
         """A platform-realm user with the given roles (for bootstrap and tests)."""

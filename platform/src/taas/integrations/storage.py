@@ -3,18 +3,28 @@ a quota and a service identity whose policy reaches that bucket only."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import json
+import re
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import urllib3
 from minio import Minio, MinioAdmin
 from minio.commonconfig import ENABLED, Tags
-from minio.credentials.providers import AssumeRoleProvider, StaticProvider
+from minio.credentials.credentials import Credentials
+from minio.credentials.providers import StaticProvider
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioAdminException, S3Error
+from minio.helpers import sha256_hash
+from minio.signer import sign_v4_sts
 from minio.sseconfig import Rule, SSEConfig
+from minio.time import from_iso8601utc, to_amz_date, utcnow
 from minio.versioningconfig import VersioningConfig
 
 from taas.integrations.spec import TenantSpec
@@ -23,26 +33,32 @@ from taas.kit.telemetry import traced
 
 T = TypeVar("T")
 GIB = 1024**3
+MODULE_USER_SEPARATOR = "."
+_STS_HTTP = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=15), retries=False)
 
 
 def _translate(call: Callable[[], T], what: str) -> T:
     try:
         return call()
     except S3Error as exc:
-        if exc.code in (
-            "SlowDown",
-            "ServiceUnavailable",
-            "InternalError",
-            "XMinioServerNotInitialized",
-        ):
-            raise TemporaryError(f"MinIO {what}: {exc.code}", delay=2) from exc
-        raise PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}") from exc
+        raise _s3_failure(exc, what) from exc
     except MinioAdminException as exc:
         if str(exc).startswith("admin request failed; Status: 5"):
             raise TemporaryError(f"MinIO admin {what}: {exc}", delay=2) from exc
         raise PermanentError(f"MinIO admin refused {what}: {exc}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise TemporaryError(f"MinIO unreachable during {what}: {exc}", delay=2) from exc
+
+
+def _s3_failure(exc: S3Error, what: str) -> TemporaryError | PermanentError:
+    if exc.code in (
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "XMinioServerNotInitialized",
+    ):
+        return TemporaryError(f"MinIO {what}: {exc.code}", delay=2)
+    return PermanentError(f"MinIO refused {what}: {exc.code} {exc.message}")
 
 
 def _admin_missing(exc: MinioAdminException) -> bool:
@@ -112,6 +128,87 @@ def normalized(policy: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(statements)
 
 
+def prefix_policy(bucket: str, prefix: str, actions: list[str]) -> dict[str, Any]:
+    """IAM policy: ``actions`` on the objects under ``<bucket>/<prefix>``, listing there."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": [f"arn:aws:s3:::{bucket}/{prefix}*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [f"arn:aws:s3:::{bucket}"],
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+            },
+        ],
+    }
+
+
+def derived_secret(secret_key: str, user: str) -> str:
+    """The key of a subscription's storage identity ``user``, derived from the tenant's key
+    so that nothing more has to be stored."""
+    return hmac.new(secret_key.encode(), f"module:{user}".encode(), hashlib.sha256).hexdigest()
+
+
+def assume_role(
+    sts_url: str, access_key: str, secret_key: str, *, duration_s: int, policy: dict[str, Any]
+) -> Credentials:
+    """STS AssumeRole with exactly ``duration_s`` (minio-py's provider raises anything
+    below an hour to an hour); the session policy narrows the identity's policy."""
+    body = urlencode(
+        {
+            "Action": "AssumeRole",
+            "Version": "2011-06-15",
+            "DurationSeconds": str(duration_s),
+            "Policy": json.dumps(policy),
+        }
+    )
+    url = urlsplit(sts_url)
+    now = utcnow()
+    headers = sign_v4_sts(
+        method="POST",
+        url=url,
+        region="",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Host": url.netloc,
+            "X-Amz-Date": to_amz_date(now),
+        },
+        credentials=Credentials(access_key=access_key, secret_key=secret_key),
+        content_sha256=sha256_hash(body),
+        date=now,
+    )
+    response = _STS_HTTP.urlopen("POST", sts_url, body=body, headers=headers)
+    text = response.data.decode(errors="replace")
+    if response.status != 200:
+        code = re.search(r"<Code>([^<]+)</Code>", text)
+        raise S3Error(
+            response,
+            code.group(1) if code else f"HTTP{response.status}",
+            text[:300],
+            sts_url,
+            None,
+            None,
+        )
+    found = {
+        field: match.group(1)
+        for field in ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+        if (match := re.search(f"<{field}>([^<]+)</{field}>", text))
+    }
+    if len(found) != 4:
+        raise TemporaryError(f"MinIO STS answered without credentials: {text[:200]}", delay=2)
+    return Credentials(
+        access_key=found["AccessKeyId"],
+        secret_key=found["SecretAccessKey"],
+        session_token=found["SessionToken"],
+        expiration=from_iso8601utc(found["Expiration"]),
+    )
+
+
 def _policy_name(spec: TenantSpec) -> str:
     return f"{spec.bucket}-rw"
 
@@ -143,44 +240,69 @@ class StorageTenants:
             self.endpoint, access_key=access_key, secret_key=secret_key, secure=self.secure
         )
 
+    def module_users(self, spec: TenantSpec, module: str | None = None) -> list[str]:
+        """The MinIO identities of a subscription (of all the tenant's with no ``module``):
+        ``<tenant user>.<module>.<nonce>`` (``.`` appears in no slug nor module name, so
+        one tenant's never match another's)."""
+        prefix = spec.storage_user + MODULE_USER_SEPARATOR
+        if module is not None:
+            prefix += module + MODULE_USER_SEPARATOR
+        listed = json.loads(_translate(self.admin.user_list, "list users") or "{}")
+        return sorted(name for name in listed if name.startswith(prefix))
+
+    @staticmethod
+    def module_users_prefix(spec: TenantSpec, module: str) -> str:
+        return spec.storage_user + MODULE_USER_SEPARATOR + module + MODULE_USER_SEPARATOR
+
     @traced("minio.assume_role")
     def module_credentials(
         self,
         spec: TenantSpec,
         secret_key: str,
         *,
-        prefix: str,
+        module: str,
         write: bool,
         duration_s: int,
     ) -> dict[str, Any]:
-        """Short-lived credentials (STS AssumeRole as the tenant's service identity) whose
-        session policy allows only ``<bucket>/<prefix>`` — read, or read and write."""
-        actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": actions,
-                    "Resource": [f"arn:aws:s3:::{spec.bucket}/{prefix}*"],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket"],
-                    "Resource": [f"arn:aws:s3:::{spec.bucket}"],
-                    "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-                },
-            ],
-        }
-        scheme = "https" if self.secure else "http"
-        provider = AssumeRoleProvider(
-            sts_endpoint=f"{scheme}://{self.endpoint}",
-            access_key=spec.storage_user,
-            secret_key=secret_key,
-            duration_seconds=duration_s,
-            policy=json.dumps(policy),
+        """Short-lived credentials for ``<bucket>/<module>/`` — read, or read and write.
+
+        They are STS AssumeRole sessions of an identity of this subscription alone
+        (:meth:`module_users`, its key derived from ``secret_key``), whose policy reaches
+        only the module's prefix. Removing that identity (:meth:`cut_module_access`) ends
+        every session minted from it at once. MinIO lets the sessions of a removed user
+        work again if a user of the same name is made later, so each identity gets a
+        name never used before (a random nonce) and is never made again.
+        """
+        prefix = f"{module}/"
+        existing = self.module_users(spec, module)
+        user = (
+            existing[0]
+            if existing
+            else self.module_users_prefix(spec, module) + secrets.token_hex(6)
         )
-        minted = _translate(provider.retrieve, "mint module credentials")
+        user_secret = derived_secret(secret_key, user)
+        self._ensure_module_identity(spec, module, user, user_secret)
+        actions = ["s3:GetObject"] + (["s3:PutObject", "s3:DeleteObject"] if write else [])
+
+        def mint() -> Credentials:
+            return assume_role(
+                self.sts_url,
+                user,
+                user_secret,
+                duration_s=duration_s,
+                policy=prefix_policy(spec.bucket, prefix, actions),
+            )
+
+        try:
+            minted = mint()
+        except S3Error as exc:
+            if exc.code not in ("SignatureDoesNotMatch", "InvalidAccessKeyId"):
+                raise _s3_failure(exc, "mint module credentials") from exc
+            # the tenant's key changed since the identity was made: give it the new one
+            _translate(lambda: self.admin.user_add(user, user_secret), "reset module user")
+            minted = _translate(mint, "mint module credentials")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(f"MinIO unreachable during mint: {exc}", delay=2) from exc
         return {
             "endpoint": self.endpoint,
             "secure": self.secure,
@@ -192,6 +314,54 @@ class StorageTenants:
             "session_token": minted.session_token,
             "expires_at": _utc(minted.expiration).isoformat(),
         }
+
+    @property
+    def sts_url(self) -> str:
+        return f"{'https' if self.secure else 'http'}://{self.endpoint}"
+
+    def _ensure_module_identity(
+        self, spec: TenantSpec, module: str, user: str, user_secret: str
+    ) -> None:
+        policy_name = f"{user}-rw"
+        wanted = prefix_policy(
+            spec.bucket, f"{module}/", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        )
+        try:
+            info: dict[str, Any] | None = json.loads(self.admin.user_info(user))
+        except MinioAdminException as exc:
+            if not _admin_missing(exc):
+                raise PermanentError(f"MinIO admin refused user lookup: {exc}") from exc
+            info = None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise TemporaryError(f"MinIO unreachable: {exc}", delay=2) from exc
+        if info is not None and policy_name in str(info.get("policyName", "")):
+            return
+        _translate(lambda: self.admin.policy_add(policy_name, policy=wanted), "add policy")
+        if info is None:
+            _translate(lambda: self.admin.user_add(user, user_secret), "add module user")
+        _translate(lambda: self.admin.policy_set(policy_name, user=user), "attach policy")
+
+    @traced("minio.cut_module_access")
+    def cut_module_access(self, spec: TenantSpec, modules: list[str] | None = None) -> list[str]:
+        """Remove the storage identities of these subscriptions (all of the tenant's when
+        ``modules`` is None): every credential minted from them stops working at once."""
+        if modules is None:
+            users = self.module_users(spec)
+        else:
+            users = [user for module in modules for user in self.module_users(spec, module)]
+        changes = []
+        for user in users:
+            try:
+                self.admin.user_remove(user)
+                changes.append(f"removed storage identity {user}")
+            except MinioAdminException as exc:
+                if not _admin_missing(exc):
+                    raise PermanentError(f"MinIO admin refused removing {user}: {exc}") from exc
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise TemporaryError(f"MinIO unreachable: {exc}", delay=2) from exc
+            with contextlib.suppress(MinioAdminException):  # already gone
+                self.admin.policy_remove(f"{user}-rw")
+        return changes
 
     @traced("minio.ensure_tenant")
     def ensure(self, spec: TenantSpec, secret_key: str) -> list[str]:
@@ -295,15 +465,22 @@ class StorageTenants:
     def set_enabled(self, spec: TenantSpec, *, enabled: bool) -> list[str]:
         if not self.exists(spec)["identity"]:
             return []
+        changes = []
         if enabled:
             _translate(lambda: self.admin.user_enable(spec.storage_user), "enable user")
         else:
             _translate(lambda: self.admin.user_disable(spec.storage_user), "disable user")
-        return [f"{'enabled' if enabled else 'disabled'} service identity {spec.storage_user}"]
+            # modules' credentials are minted from identities of their own: end them too
+            # (they are made again on the next grant once the tenant is active)
+            changes += self.cut_module_access(spec)
+        return [
+            f"{'enabled' if enabled else 'disabled'} service identity {spec.storage_user}",
+            *changes,
+        ]
 
     @traced("minio.remove_identity")
     def remove_identity(self, spec: TenantSpec) -> list[str]:
-        changes = []
+        changes = self.cut_module_access(spec)
         if self.exists(spec)["identity"]:
             _translate(lambda: self.admin.user_remove(spec.storage_user), "remove user")
             changes.append(f"removed service identity {spec.storage_user}")
@@ -344,3 +521,98 @@ class StorageTenants:
                 )
         _translate(lambda: self.s3.remove_bucket(bucket), "remove bucket")
         return [f"deleted bucket {bucket} ({len(versions)} object versions)"]
+
+
+# What the control plane does on MinIO, and nothing more: tenant buckets (``tenant-*``,
+# the contract-check sandbox included) and the administration of the tenant and module
+# identities and their policies. No other bucket, no server configuration, no root.
+CONTROL_PLANE_ADMIN_ACTIONS = [
+    "admin:CreateUser",
+    "admin:DeleteUser",
+    "admin:ListUsers",
+    "admin:GetUser",
+    "admin:EnableUser",
+    "admin:DisableUser",
+    "admin:CreatePolicy",
+    "admin:DeletePolicy",
+    "admin:GetPolicy",
+    "admin:AttachUserOrGroupPolicy",
+    "admin:SetBucketQuota",
+    "admin:GetBucketQuota",
+]
+
+
+CHECKPOINT_ACTIONS = [
+    # Create the object-locked bucket once, then add and read checkpoints; never delete
+    # (compliance-mode retention refuses that to everyone anyway) or loosen the lock.
+    "s3:CreateBucket",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:GetBucketVersioning",
+    "s3:PutBucketVersioning",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:GetObjectRetention",
+]
+
+
+def control_plane_policy(checkpoint_bucket: str = "taas-audit-checkpoints") -> dict[str, Any]:
+    """IAM policy of the control plane's own MinIO identity: the tenant buckets, the
+    audit checkpoints (append and read only) and the user administration it does."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:*"],
+                "Resource": ["arn:aws:s3:::tenant-*", "arn:aws:s3:::tenant-*/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": CHECKPOINT_ACTIONS,
+                "Resource": [
+                    f"arn:aws:s3:::{checkpoint_bucket}",
+                    f"arn:aws:s3:::{checkpoint_bucket}/*",
+                ],
+            },
+            {"Effect": "Allow", "Action": CONTROL_PLANE_ADMIN_ACTIONS},
+        ],
+    }
+
+
+def ensure_control_plane_identity(
+    endpoint: str,
+    root_user: str,
+    root_password: str,
+    *,
+    secure: bool,
+    access_key: str,
+    secret_key: str,
+    checkpoint_bucket: str = "taas-audit-checkpoints",
+) -> list[str]:
+    """Create or repair the control plane's MinIO identity with the root credentials
+    (``taas platform init``); the platform itself then runs with ``access_key`` only."""
+    admin = MinioAdmin(
+        endpoint=endpoint, credentials=StaticProvider(root_user, root_password), secure=secure
+    )
+    policy_name, wanted = access_key, control_plane_policy(checkpoint_bucket)
+    changes: list[str] = []
+    try:
+        current = json.loads(admin.policy_info(policy_name))
+        current_policy = current.get("Policy", current)
+    except MinioAdminException:
+        current_policy = None
+    if normalized(current_policy) != normalized(wanted):
+        _translate(lambda: admin.policy_add(policy_name, policy=wanted), "add policy")
+        changes.append(f"wrote policy {policy_name}")
+    # user_add sets the secret whether or not the user exists, so a changed key is repaired
+    _translate(lambda: admin.user_add(access_key, secret_key), "add control-plane user")
+    info = json.loads(_translate(lambda: admin.user_info(access_key), "read user"))
+    if policy_name not in str(info.get("policyName", "")):
+        _translate(lambda: admin.policy_set(policy_name, user=access_key), "attach policy")
+        changes.append(f"attached policy {policy_name} to {access_key}")
+    return changes

@@ -46,6 +46,8 @@ class Systems:
                 banks_realm=settings.banks_realm,
                 platform_realm=settings.platform_realm,
                 vendors_realm=settings.vendors_realm,
+                client_id=settings.keycloak_client_id,
+                client_secret=settings.keycloak_client_secret,
             ),
         )
 

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taas.kit.errors import ConfigurationError
@@ -29,6 +29,15 @@ def default_cache_dir() -> Path:
 def default_state_dir() -> Path:
     """Where running servers keep data, logs and pid files: ``~/.local/state/taas``."""
     return _xdg("XDG_STATE_HOME", ".local/state") / "taas"
+
+
+# Root users the local stack and MinIO/Keycloak ship with: never the control plane's identity
+# in production.
+DEV_ROOT_USERS = frozenset({"minioadmin", "taas-root", "admin", "taas-admin"})
+DEV_SECRETS = frozenset({"minioadmin", "admin", "password", "changeme", "secret"})
+MIN_SECRET_LENGTH = 24
+# `taas stack env` exports this: whoever has it runs on the local stack's generated secrets.
+LOCAL_STACK_MARKER = "TAAS_LOCAL_STACK_SECRETS"
 
 
 class StackSettings(BaseSettings):
@@ -119,7 +128,9 @@ class AppSettings(BaseSettings):
 
     environment: str = Field(
         default="development",
-        description="`development` or `production`; production refuses generated dev secrets.",
+        description="`development`, `test` or `production`. Production refuses to start with root "
+        "keys (MinIO root user, Keycloak master admin) or the local stack's dev secrets; see "
+        "``production_problems``.",
     )
     database_url: str = Field(description="Control-plane database (SQLAlchemy/psycopg URL).")
     tenants_database: str = Field(
@@ -129,11 +140,35 @@ class AppSettings(BaseSettings):
     celery_broker_url: str = Field(description="Celery broker (Redis).")
     redis_url: str = Field(description="Redis for Celery results and counters.")
     keycloak_url: str = Field(description="Keycloak base URL.")
-    keycloak_admin_user: str = Field(description="Keycloak master-realm admin user.")
-    keycloak_admin_password: str = Field(description="Password of the Keycloak admin user.")
+    keycloak_client_id: str = Field(
+        default="",
+        description="The control plane's service-account client in Keycloak's master realm "
+        "(least privilege: create-realm and the management roles of the TaaS realms). "
+        "When set, it is used instead of the admin user.",
+    )
+    keycloak_client_secret: str = Field(
+        default="", description="Secret of the service-account client."
+    )
+    keycloak_admin_user: str = Field(
+        default="",
+        description="Keycloak master-realm admin user: only for `taas platform init` and "
+        "development without a service-account client; refused in production.",
+    )
+    keycloak_admin_password: str = Field(
+        default="", description="Password of the Keycloak admin user (see above)."
+    )
     minio_endpoint: str = Field(description="MinIO S3 endpoint host:port.")
-    minio_access_key: str = Field(description="MinIO root access key.")
-    minio_secret_key: str = Field(description="MinIO root secret key.")
+    minio_access_key: str = Field(
+        description="The control plane's MinIO identity (least privilege: tenant buckets and "
+        "the user and policy administration of tenant identities), never the root user."
+    )
+    minio_secret_key: str = Field(description="Secret key of that MinIO identity.")
+    minio_root_user: str = Field(
+        default="",
+        description="MinIO root user: only for `taas platform init` (which creates the "
+        "control plane's own identity); refused in production.",
+    )
+    minio_root_password: str = Field(default="", description="MinIO root password.")
     minio_secure: bool = Field(default=False, description="Use HTTPS to reach MinIO.")
     kubeconfig: Path = Field(
         validation_alias="KUBECONFIG", description="Kubeconfig of the cluster tenants live in."
@@ -216,7 +251,11 @@ class AppSettings(BaseSettings):
     )
     storage_grant_ttl_s: int = Field(default=300, description="Lifetime of a storage grant.")
     storage_credentials_ttl_s: int = Field(
-        default=900, description="Lifetime of the STS credentials minted for a module."
+        default=900,
+        ge=900,
+        le=43200,
+        description="Lifetime of the STS credentials minted for a module (STS grants 900 s "
+        "to 12 h; unsubscribing, revoking or suspending ends them earlier).",
     )
     approval_ttl_s: int = Field(
         default=86_400,
@@ -292,6 +331,49 @@ class AppSettings(BaseSettings):
                 hint="set TAAS_AUDIT_CHECKPOINT_KEY for the API and the workers (a random "
                 "secret kept out of the database and its backups)",
             )
+
+    def production_problems(self) -> list[str]:
+        """Why these settings may not run in production (empty: they may)."""
+        problems = []
+        if self.keycloak_admin_user or self.keycloak_admin_password:
+            problems.append(
+                "TAAS_KEYCLOAK_ADMIN_USER/PASSWORD (the master-realm admin) are set: give the "
+                "control plane only its service-account client (TAAS_KEYCLOAK_CLIENT_ID/SECRET)"
+            )
+        if not (self.keycloak_client_id and self.keycloak_client_secret):
+            problems.append("TAAS_KEYCLOAK_CLIENT_ID and TAAS_KEYCLOAK_CLIENT_SECRET are not set")
+        if self.minio_root_user or self.minio_root_password:
+            problems.append("TAAS_MINIO_ROOT_USER/PASSWORD (MinIO's root) are set")
+        if self.minio_access_key in DEV_ROOT_USERS or self.minio_access_key == self.minio_root_user:
+            problems.append(f"TAAS_MINIO_ACCESS_KEY {self.minio_access_key!r} is a root user")
+        if self.keycloak_admin_user in DEV_ROOT_USERS:
+            problems.append("the Keycloak admin is the local stack's")
+        secrets = {
+            "TAAS_STORAGE_GRANT_SECRET": self.storage_grant_secret,
+            "TAAS_MINIO_SECRET_KEY": self.minio_secret_key,
+            "TAAS_KEYCLOAK_CLIENT_SECRET": self.keycloak_client_secret,
+        }
+        for name, value in secrets.items():
+            if len(value) < MIN_SECRET_LENGTH or value in DEV_SECRETS:
+                problems.append(
+                    f"{name} is empty, a known default or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters"
+                )
+        if os.environ.get(LOCAL_STACK_MARKER):
+            problems.append(
+                f"{LOCAL_STACK_MARKER} is set: these are the local stack's generated dev secrets"
+            )
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> AppSettings:
+        if self.environment == "production":
+            problems = self.production_problems()
+            if problems:
+                raise ValueError(
+                    "TAAS_ENVIRONMENT=production refuses to start: " + "; ".join(problems)
+                )
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

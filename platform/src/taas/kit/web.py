@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.base import SecurityBase
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from taas.kit.auth import Principal, TokenVerifier
@@ -27,9 +28,20 @@ _bearer = HTTPBearer(
 LOGIN_HINT = "log in: taas login"
 
 
+def tenant_realm_in_use(slug: str) -> bool:
+    """Whether a tenant that is not offboarded has ``slug`` (so ``bank-<slug>`` may issue
+    tokens the API trusts)."""
+    with new_session() as session:
+        found = session.execute(
+            text("SELECT 1 FROM tenants WHERE slug = :slug AND status <> 'offboarded'"),
+            {"slug": slug},
+        ).first()
+    return found is not None
+
+
 @lru_cache
 def verifier() -> TokenVerifier:
-    return TokenVerifier(app_settings())
+    return TokenVerifier(app_settings(), realm_in_use=tenant_realm_in_use)
 
 
 def db_session() -> Iterator[Session]:

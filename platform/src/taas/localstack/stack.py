@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taas.kit.errors import TaasError
+from taas.kit.settings import LOCAL_STACK_MARKER
 from taas.localstack import install
 from taas.localstack.components import (
     COMPONENT_TYPES,
@@ -27,6 +28,16 @@ from taas.localstack.components import (
 from taas.localstack.context import StackContext
 
 _POLL_S = 0.25
+# Name of the control plane's own MinIO user and Keycloak service-account client.
+CONTROL_PLANE_ACCOUNT = "taas-control-plane"
+
+
+def _derived(root_secret: str, purpose: str) -> str:
+    """A secret derived from a root secret, so the stack stores nothing more."""
+    message = f"taas control plane {purpose}".encode()
+    return hmac.new(root_secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 _LOG_TAIL_LINES = 15
 
 
@@ -228,11 +239,18 @@ class LocalStack:
             "TAAS_REDIS_URL": redis.url(0),
             "TAAS_CELERY_BROKER_URL": redis.url(1),
             "TAAS_MINIO_ENDPOINT": minio.endpoint,
-            "TAAS_MINIO_ACCESS_KEY": secrets.minio_root_user,
-            "TAAS_MINIO_SECRET_KEY": secrets.minio_root_password,
+            # The control plane's own least-privilege identities (made by `taas platform
+            # init`); the root credentials below are for that bootstrap only.
+            "TAAS_MINIO_ACCESS_KEY": CONTROL_PLANE_ACCOUNT,
+            "TAAS_MINIO_SECRET_KEY": _derived(secrets.minio_root_password, "minio"),
+            "TAAS_MINIO_ROOT_USER": secrets.minio_root_user,
+            "TAAS_MINIO_ROOT_PASSWORD": secrets.minio_root_password,
             "TAAS_KEYCLOAK_URL": keycloak.url,
+            "TAAS_KEYCLOAK_CLIENT_ID": CONTROL_PLANE_ACCOUNT,
+            "TAAS_KEYCLOAK_CLIENT_SECRET": _derived(secrets.keycloak_admin_password, "keycloak"),
             "TAAS_KEYCLOAK_ADMIN_USER": secrets.keycloak_admin_user,
             "TAAS_KEYCLOAK_ADMIN_PASSWORD": secrets.keycloak_admin_password,
+            LOCAL_STACK_MARKER: "1",
             "TAAS_KUBE_API_URL": self.ctx.apiserver_url,
             "KUBECONFIG": str(self.ctx.paths.kubeconfig),
             # Derived, so every process of this stack agrees without another stored secret.

@@ -73,23 +73,30 @@ class TenantService:
     # ------------------------------------------------------------------ reading
 
     def resolve(self, ref: str) -> uuid.UUID:
-        """A tenant id from an id or a slug (the id is not checked for visibility here)."""
+        """The id of the tenant ``ref`` (an id or a slug) names, if this caller may see it.
+
+        A tenant of another bank answers exactly as a missing one: the same 404 whose
+        detail echoes ``ref`` as sent, so a bank learns neither that it exists nor its id.
+        Callers who may not read tenants at all get 403 whatever ``ref`` names.
+        """
+        require_reader(self.principal)
         try:
-            return uuid.UUID(ref)
+            tenant = self.tenants.get(uuid.UUID(ref))
         except ValueError:
             tenant = self.tenants.by_slug(ref)
-            if tenant is None:
-                raise NotFound(f"tenant {ref!r} not found") from None
-            return tenant.id
+        if tenant is None or not self._may_see(tenant):
+            raise NotFound(f"tenant {ref!r} not found")
+        return tenant.id
+
+    def _may_see(self, tenant: Tenant) -> bool:
+        return self.principal.tenant is None or tenant.slug == self.principal.tenant
 
     def visible(self, tenant_id: uuid.UUID) -> Tenant:
         """The tenant, if this caller may see it; otherwise NotFound (no existence leak)."""
         require_reader(self.principal)
         tenant = self.tenants.get(tenant_id)
-        if tenant is None or (
-            self.principal.tenant is not None and tenant.slug != self.principal.tenant
-        ):
-            raise NotFound(f"tenant {tenant_id} not found")
+        if tenant is None or not self._may_see(tenant):
+            raise NotFound(f"tenant {str(tenant_id)!r} not found")
         bind_tenant(tenant.id)
         return tenant
 
@@ -291,8 +298,8 @@ class TenantService:
 
     def _locked(self, tenant_id: uuid.UUID) -> Tenant:
         tenant = self.tenants.get(tenant_id, lock=True)
-        if tenant is None:
-            raise NotFound(f"tenant {tenant_id} not found")
+        if tenant is None or not self._may_see(tenant):
+            raise NotFound(f"tenant {str(tenant_id)!r} not found")
         bind_tenant(tenant.id)
         return tenant
 

@@ -487,3 +487,46 @@ def _private_key_pem() -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+
+
+def test_only_access_tokens_of_the_banks_systems_client_reach_a_module(
+    gateway: GatewayProcess, routes: RouteMaker, make_tenant: MakeTenant
+) -> None:
+    """An ID token, and an access token of another client of the bank's realm (the console
+    its admins log in with), are refused with 401 before any routing."""
+    from support import spec_of_json
+    from taas.integrations.systems import systems
+
+    tenant = make_tenant(tier="pool")["tenant"]
+    route = routes(tenant)
+    url = f"{gateway.url}{route.path}/x"
+    eventually(
+        lambda: httpx.get(url, headers=bearer(systems_token(tenant)), timeout=10), 200, "route"
+    )
+
+    spec = spec_of_json(tenant)
+    identity = systems().identity
+    realm = identity.realm_of(spec)
+    admin = identity.admin(realm)
+    password = "Bank-admin-1-" + uuid.uuid4().hex[:8]
+    admin.set_user_password(admin.get_user_id(spec.admin_username), password, temporary=False)
+    login = httpx.post(
+        f"{identity.url}/realms/{realm}/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "taas-console",
+            "username": spec.admin_username,
+            "password": password,
+            "scope": "openid organization",
+        },
+        timeout=15,
+    ).json()
+    id_token = jwt.decode(login["id_token"], options={"verify_signature": False})
+    assert id_token["typ"] == "ID"
+    assert tenant["slug"] in str(id_token.get("organization"))
+    refused = httpx.get(url, headers=bearer(login["id_token"]), timeout=10)
+    assert refused.status_code == 401
+    assert problem_code(refused) == "wrong-token-type"
+    console = httpx.get(url, headers=bearer(login["access_token"]), timeout=10)
+    assert console.status_code == 401
+    assert problem_code(console) == "wrong-client"

@@ -46,6 +46,7 @@ class Issuer:
             "iss": iss,
             "sub": "svc-1",
             "azp": "rural-7-systems",
+            "typ": "Bearer",
             "iat": int(NOW) - 10,
             "exp": int(NOW) + 300,
             "scope": "profile email",
@@ -137,7 +138,7 @@ def test_a_silo_token_comes_from_the_tenants_own_realm(
     own = Issuer("silo-key")
     realm = f"{KEYCLOAK}/realms/bank-city-2"
     keycloak.documents[realm] = own.jwks()
-    caller = verify(verifier, own.token(iss=realm, taas_tenant=None))
+    caller = verify(verifier, own.token(iss=realm, taas_tenant=None, azp="city-2-systems"))
     assert caller.tenant == "city-2"
     assert caller.issuer == verifier.issuer_for(SILO) == realm
 
@@ -168,6 +169,22 @@ def test_missing_or_malformed_tokens_are_401(verifier: TokenVerifier, header: by
     refused = rejected(verifier, header)
     assert refused.status == 401
     assert refused.hint
+
+
+@pytest.mark.parametrize("typ", ["ID", "Refresh", None])
+def test_only_access_tokens_are_accepted(
+    verifier: TokenVerifier, issuer: Issuer, typ: str | None
+) -> None:
+    refused = rejected(verifier, issuer.token(typ=typ))
+    assert (refused.status, refused.code) == (401, "wrong-token-type")
+
+
+@pytest.mark.parametrize("azp", ["taas-console", "city-2-systems", "rural-7-systems-x", None])
+def test_only_the_tenants_systems_client_may_call(
+    verifier: TokenVerifier, issuer: Issuer, azp: str | None
+) -> None:
+    refused = rejected(verifier, issuer.token(azp=azp))
+    assert (refused.status, refused.code) == (401, "wrong-client")
 
 
 def test_a_token_signed_with_another_key_is_401(verifier: TokenVerifier, issuer: Issuer) -> None:

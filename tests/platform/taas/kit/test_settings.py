@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -40,30 +42,81 @@ def test_ports_must_be_unprivileged_and_valid(port: int) -> None:
         StackSettings(redis_port=port)
 
 
-def _app_settings(**fields: object) -> AppSettings:
-    base: dict[str, object] = {
-        "database_url": "postgresql://u:p@127.0.0.1:1/x",
-        "celery_broker_url": "redis://127.0.0.1:1/0",
-        "redis_url": "redis://127.0.0.1:1/0",
-        "keycloak_url": "http://kc.test",
-        "keycloak_admin_user": "a",
-        "keycloak_admin_password": "b",
-        "minio_endpoint": "127.0.0.1:1",
-        "minio_access_key": "a",
-        "minio_secret_key": "b",
+# --------------------------------------------------------------------------- production mode
+
+STRONG = "s" * 40
+
+
+def _production(**overrides: Any) -> AppSettings:
+    fields: dict[str, Any] = {
+        "environment": "production",
+        "database_url": "postgresql://u:p@db:5432/x",
+        "celery_broker_url": "redis://r:6379/0",
+        "redis_url": "redis://r:6379/1",
+        "keycloak_url": "https://id.bank.example",
+        "keycloak_client_id": "taas-control-plane",
+        "keycloak_client_secret": STRONG,
+        "minio_endpoint": "s3.bank.example",
+        "minio_access_key": "taas-control-plane",
+        "minio_secret_key": STRONG,
+        "storage_grant_secret": STRONG,
         "KUBECONFIG": Path("/dev/null"),
+        **overrides,
     }
-    return AppSettings(**(base | fields))
+    return AppSettings(**fields)
 
 
-def test_production_refuses_to_run_without_an_audit_checkpoint_key(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("TAAS_"):
+            monkeypatch.delenv(name)
+
+
+def test_production_starts_with_least_privilege_accounts(clean_env: None) -> None:
+    assert _production().production_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"keycloak_admin_user": "admin", "keycloak_admin_password": STRONG}, "master-realm"),
+        ({"keycloak_client_id": "", "keycloak_client_secret": ""}, "CLIENT_ID"),
+        ({"minio_access_key": "minioadmin"}, "root user"),
+        ({"minio_root_user": "root", "minio_root_password": STRONG}, "MINIO_ROOT"),
+        ({"minio_access_key": "boss", "minio_root_user": "boss"}, "root user"),
+        ({"storage_grant_secret": ""}, "STORAGE_GRANT_SECRET"),
+        ({"minio_secret_key": "minioadmin"}, "MINIO_SECRET_KEY"),
+        ({"keycloak_client_secret": "short"}, "CLIENT_SECRET"),
+    ],
+)
+def test_production_refuses_root_keys_and_weak_secrets(
+    clean_env: None, overrides: dict[str, Any], named: str
 ) -> None:
-    monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_KEY", raising=False)
-    monkeypatch.delenv("TAAS_AUDIT_CHECKPOINT_INTERVAL_S", raising=False)
+    with pytest.raises(ValidationError, match="production refuses to start") as refused:
+        _production(**overrides)
+    assert named in str(refused.value)
+
+
+def test_production_refuses_the_local_stacks_generated_secrets(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taas.localstack.context import StackContext
+    from taas.localstack.stack import LocalStack
+
+    for name, value in LocalStack(StackContext(StackSettings())).env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TAAS_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="generated dev secrets"):
+        AppSettings()
+    monkeypatch.setenv("TAAS_ENVIRONMENT", "development")
+    assert AppSettings().environment == "development"  # development takes them
+
+
+def test_production_refuses_to_run_without_an_audit_checkpoint_key(clean_env: None) -> None:
     with pytest.raises(ConfigurationError, match="TAAS_AUDIT_CHECKPOINT_KEY is not set"):
-        _app_settings(environment="production").require_audit_anchor()
-    _app_settings(environment="production", audit_checkpoint_key="k").require_audit_anchor()
-    development = _app_settings(environment="development")
+        _production().require_audit_anchor()
+    _production(audit_checkpoint_key="k" * 40).require_audit_anchor()
+    development = _production(environment="development")
     development.require_audit_anchor()  # development runs unanchored (verify says so)
     assert development.audit_checkpoint_interval_s == 60.0

@@ -20,8 +20,8 @@ def minio(stack: LocalStack) -> Minio:
     env = stack.env()
     return Minio(
         env["TAAS_MINIO_ENDPOINT"],
-        access_key=env["TAAS_MINIO_ACCESS_KEY"],
-        secret_key=env["TAAS_MINIO_SECRET_KEY"],
+        access_key=env["TAAS_MINIO_ROOT_USER"],
+        secret_key=env["TAAS_MINIO_ROOT_PASSWORD"],
         secure=False,
     )
 

@@ -198,6 +198,56 @@ def test_a_token_from_a_foreign_issuer_is_401(api: Any, control_plane: ControlPl
     assert "not accepted" in response.json()["detail"]
 
 
+def test_an_id_token_is_not_a_bearer_token(api: Any, control_plane: ControlPlane) -> None:
+    login = httpx.post(
+        f"{control_plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "taas-console",
+            "username": "test-operator",
+            "password": control_plane.passwords["test-operator"],
+            "scope": "openid",
+        },
+        timeout=10,
+    ).json()
+    assert (
+        api.get(
+            "/v1/tenants", headers={"Authorization": f"Bearer {login['access_token']}"}
+        ).status_code
+        == 200
+    )
+    response = api.get("/v1/tenants", headers={"Authorization": f"Bearer {login['id_token']}"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "not an access token" in response.json()["detail"]
+
+
+def test_tokens_of_other_clients_are_refused(api: Any, control_plane: ControlPlane) -> None:
+    """A valid access token of the platform realm, but of a client not meant for the API."""
+    admin = systems().identity.admin("taas-platform")
+    client_id = f"test-other-{uuid.uuid4().hex[:6]}"
+    admin.create_client(
+        {"clientId": client_id, "publicClient": True, "directAccessGrantsEnabled": True}
+    )
+    try:
+        token = httpx.post(
+            f"{control_plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": client_id,
+                "username": "test-operator",
+                "password": control_plane.passwords["test-operator"],
+            },
+            timeout=10,
+        ).json()["access_token"]
+    finally:
+        admin.delete_client(admin.get_client_id(client_id))
+    response = api.get("/v1/tenants", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "not accepted by this API" in response.json()["detail"]
+
+
 def test_roles_decide_what_a_platform_user_may_do(
     api: Any,
     operator: Headers,
@@ -246,7 +296,9 @@ def test_a_bank_admin_sees_only_its_own_tenant(
     ):
         denied = api.get(path, headers=headers)
         assert denied.status_code == 404, path
-        assert other["slug"] not in denied.text
+        # only what was sent comes back: neither the other name nor the id is revealed
+        hidden = other["id"] if other["slug"] in path else other["slug"]
+        assert hidden not in denied.text
     assert api.post(f"/v1/tenants/{own['id']}/suspend", headers=headers).status_code == 403
     assert api.get("/v1/audit", headers=headers).status_code == 403
 

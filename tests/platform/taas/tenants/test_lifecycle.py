@@ -14,6 +14,7 @@ import pytest
 from kubernetes import client
 from minio.error import S3Error
 
+from conftest import TEST_DATABASE
 from support import offboard, spec_of_json, wait_operation
 from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
@@ -79,7 +80,7 @@ def assert_postgres(spec: TenantSpec, other: TenantSpec | None) -> None:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f'SELECT * FROM "{other.db_name}".loans')  # noqa: S608
     # The tenant role cannot connect to the control plane's database either.
-    control_plane_dsn = dsn.rsplit("/", 1)[0] + "/taas_test"
+    control_plane_dsn = dsn.rsplit("/", 1)[0] + "/" + TEST_DATABASE
     with pytest.raises(psycopg.OperationalError, match=r"permission denied|not permitted"):
         psycopg.connect(control_plane_dsn).close()
 
