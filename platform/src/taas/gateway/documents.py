@@ -26,12 +26,12 @@ from typing import Any
 import psycopg
 
 from taas.gateway.routes import Snapshot
+from taas.kit.db import scoped_sql
 
 log = logging.getLogger("taas.gateway.documents")
 
-DOCUMENTS_SQL = (
-    "SELECT module, version, openapi, summary FROM gateway_module_documents"
-    " WHERE tenant_id = %s::uuid ORDER BY module"
+DOCUMENTS_SQL = scoped_sql(
+    "SELECT module, version, openapi, summary FROM gateway_module_documents", order_by="module"
 )
 SECURITY_SCHEME = "bankToken"
 # Component sections whose entries are renamed per module (security schemes are replaced).

@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 
+from taas.kit.db import scoped_sql
 from taas.kit.signing import signer
 
 log = logging.getLogger("taas.gateway.routes")
@@ -267,7 +268,7 @@ MODULES_SQL = "SELECT module FROM gateway_modules"
 # One query per kind of change, each on an indexed column (an OR across them would not be).
 _ROUTES_BY = {
     "subscriptions": ROUTES_SQL + " WHERE subscription_id = ANY(%s::uuid[])",
-    "tenants": ROUTES_SQL + " WHERE tenant_id = ANY(%s::uuid[])",
+    "tenants": scoped_sql(ROUTES_SQL, many=True),
     "versions": ROUTES_SQL + " WHERE plugin_version_id = ANY(%s::uuid[])",
     "vendors": ROUTES_SQL + " WHERE vendor_id = ANY(%s::uuid[])",
 }

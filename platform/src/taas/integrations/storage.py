@@ -584,6 +584,17 @@ def control_plane_policy(checkpoint_bucket: str = "taas-audit-checkpoints") -> d
     }
 
 
+def _signs_in(endpoint: str, access_key: str, secret_key: str, *, secure: bool) -> bool:
+    """Whether MinIO knows ``access_key`` with ``secret_key`` (a refusal for want of
+    permission still proves the key)."""
+    s3 = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+    try:
+        s3.list_buckets()
+    except S3Error as exc:
+        return exc.code not in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+    return True
+
+
 def ensure_control_plane_identity(
     endpoint: str,
     root_user: str,
@@ -609,8 +620,11 @@ def ensure_control_plane_identity(
     if normalized(current_policy) != normalized(wanted):
         _translate(lambda: admin.policy_add(policy_name, policy=wanted), "add policy")
         changes.append(f"wrote policy {policy_name}")
-    # user_add sets the secret whether or not the user exists, so a changed key is repaired
-    _translate(lambda: admin.user_add(access_key, secret_key), "add control-plane user")
+    # user_add sets the secret whether or not the user exists, so a changed key is repaired;
+    # it is skipped while the key works, so a running platform is never disturbed.
+    if not _signs_in(endpoint, access_key, secret_key, secure=secure):
+        _translate(lambda: admin.user_add(access_key, secret_key), "add control-plane user")
+        changes.append(f"wrote user {access_key}")
     info = json.loads(_translate(lambda: admin.user_info(access_key), "read user"))
     if policy_name not in str(info.get("policyName", "")):
         _translate(lambda: admin.policy_set(policy_name, user=access_key), "attach policy")

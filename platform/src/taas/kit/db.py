@@ -102,3 +102,12 @@ def scoped(statement: Any, model: Any, tenant_id: uuid.UUID) -> Any:
     hand-written ``tenant_id ==`` filter anywhere else.
     """
     return statement.where(model.tenant_id == tenant_id)
+
+
+def scoped_sql(query: str, *, many: bool = False, order_by: str = "") -> str:
+    """The raw-SQL form of :func:`scoped`, for the gateway's psycopg queries on views:
+    ``query`` limited to one tenant (a ``%s`` uuid parameter) or, with ``many``, to a set
+    of tenants (a ``%s`` uuid-array parameter); ``order_by`` names a column to sort by."""
+    condition = "tenant_id = ANY(%s::uuid[])" if many else "tenant_id = %s::uuid"
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return f"{query} WHERE {condition}{order}"
