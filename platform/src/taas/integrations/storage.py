@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -546,6 +547,7 @@ CHECKPOINT_ACTIONS = [
     # Create the object-locked bucket once, then add and read checkpoints; never delete
     # (compliance-mode retention refuses that to everyone anyway) or loosen the lock.
     "s3:CreateBucket",
+    "s3:GetBucketLocation",  # MinIO adds it to any policy that lists a bucket
     "s3:GetBucketObjectLockConfiguration",
     "s3:PutBucketObjectLockConfiguration",
     "s3:GetBucketVersioning",
@@ -629,4 +631,27 @@ def ensure_control_plane_identity(
     if policy_name not in str(info.get("policyName", "")):
         _translate(lambda: admin.policy_set(policy_name, user=access_key), "attach policy")
         changes.append(f"attached policy {policy_name} to {access_key}")
+    if changes:
+        _await_policy(endpoint, access_key, secret_key, checkpoint_bucket, secure=secure)
     return changes
+
+
+def _await_policy(
+    endpoint: str, access_key: str, secret_key: str, bucket: str, *, secure: bool
+) -> None:
+    """Wait (at most 15 s) until MinIO applies a changed policy: right after a change it
+    can still refuse what the new policy allows."""
+    s3 = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            s3.bucket_exists(bucket)
+        except S3Error as exc:
+            if exc.code != "AccessDenied" or time.monotonic() > deadline:
+                raise PermanentError(
+                    f"MinIO does not apply the control plane's policy: {exc.code}",
+                    hint="run `taas platform init` again; see MinIO's log",
+                ) from exc
+            time.sleep(0.2)
+        else:
+            return

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.error import S3Error
 from minio.retention import Retention
@@ -186,7 +187,15 @@ def test_checkpoints_cannot_be_deleted_overwritten_or_unlocked(
     make_vendor()
     _anchored(api, auditor, control_plane)
     store = checkpoint_store()
-    s3, bucket = store.s3, store.bucket
+    bucket = store.bucket
+    # The attacks are made with MinIO's root account: the platform's own identity may not
+    # even ask to delete (its policy only appends), and root is refused by the lock.
+    s3 = Minio(
+        os.environ["TAAS_MINIO_ENDPOINT"],
+        access_key=os.environ["TAAS_MINIO_ROOT_USER"],
+        secret_key=os.environ["TAAS_MINIO_ROOT_PASSWORD"],
+        secure=False,
+    )
     prefix = os.environ["TAAS_AUDIT_CHECKPOINT_PREFIX"]
     real = next(iter(store.versions(f"{prefix}/checkpoints/")))
     retention = s3.get_object_retention(bucket, real.key, version_id=real.version_id)
@@ -202,6 +211,8 @@ def test_checkpoints_cannot_be_deleted_overwritten_or_unlocked(
             version_id=real.version_id,
         )
     assert next(iter(s3.list_objects(bucket, prefix=real.key, include_version=True)))
+    with pytest.raises(S3Error, match="AccessDenied"):
+        store.s3.remove_object(bucket, real.key)  # the platform cannot even add a marker
 
     # Overwriting and "deleting" (a delete marker), in a chain of its own so that the
     # session's chain keeps verifying: the original version stays, and readers see it.
