@@ -6,7 +6,8 @@
 4. the health probe answers 2xx;
 5. the contract: every example in the OpenAPI document, sent to the running plugin,
    is answered with the declared status and a body that matches the declared schema;
-6. the signature probes: each operation with a successful example is sent that example
+6. the signature probes: each operation with an example (a successful one first; never one
+   that expects 401 or 403) is sent that example
    again with identity headers the gateway did not sign (no signature, a signature made
    with another key, and a signed set whose ``X-TaaS-Tenant`` was changed afterwards), and
    must refuse every one with 401 or 403: a plugin trusts only gateway-signed headers.
@@ -283,11 +284,13 @@ def forged_headers(genuine: dict[str, str], kind: str, method: str, path: str) -
 
 
 def probe_targets(calls: list[ContractCall], health_path: str) -> list[ContractCall]:
-    """One successful example call per operation (not the health probe, which is open)."""
+    """One example call per operation (not the health probe, which is open): a successful
+    one if there is, else one whose signed answer is not itself a refusal (a 404 for an
+    object the sandbox lacks, say), so that a refusal of the forged call tells."""
     targets: dict[str, ContractCall] = {}
-    for call in calls:
+    for call in sorted(calls, key=lambda call: not 200 <= call.expect_status < 300):
         operation = call.label.split(" [", 1)[0]
-        if 200 <= call.expect_status < 300 and call.path != health_path:
+        if call.path != health_path and call.expect_status not in REFUSALS:
             targets.setdefault(operation, call)
     return list(targets.values())[:MAX_PROBED_OPERATIONS]
 
@@ -420,9 +423,9 @@ def _run_checks(
             Check(
                 "signature.probes",
                 False,
-                "no example call with a 2xx answer (other than the health probe) to send "
-                "unsigned and forged requests to; add one, so that validation can check "
-                "the plugin refuses them",
+                "no example call (other than the health probe) whose answer is not a "
+                "refusal, to send unsigned and forged requests to; add one, so that "
+                "validation can check the plugin refuses them",
             )
         )
     for target in targets:

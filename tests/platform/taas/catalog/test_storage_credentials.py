@@ -14,6 +14,7 @@ import pytest
 from minio import Minio
 from minio.error import S3Error
 
+from catalog_support import revoke
 from gateway_support import RouteMaker, RouteRows, Upstream, sql
 from support import wait_operation
 from taas.kit import grants
@@ -36,7 +37,7 @@ def route_maker(make_tenant: MakeTenant) -> Iterator[RouteMaker]:
     maker.remove_all()
 
 
-def _credentials(api: Any, tenant: dict[str, Any], route: RouteRows) -> dict[str, Any]:
+def _ask_credentials(api: Any, tenant: dict[str, Any], route: RouteRows) -> Any:
     grant = grants.issue(
         app_settings().storage_grant_secret,
         grants.Grant(
@@ -48,7 +49,11 @@ def _credentials(api: Any, tenant: dict[str, Any], route: RouteRows) -> dict[str
             expires_at=time.time() + 60,
         ),
     )
-    response = api.post("/v1/storage/credentials", headers={"Authorization": f"Bearer {grant}"})
+    return api.post("/v1/storage/credentials", headers={"Authorization": f"Bearer {grant}"})
+
+
+def _credentials(api: Any, tenant: dict[str, Any], route: RouteRows) -> dict[str, Any]:
+    response = _ask_credentials(api, tenant, route)
     assert response.status_code == 200, response.text
     minted: dict[str, Any] = response.json()
     return minted
@@ -134,19 +139,35 @@ def test_unsubscribing_ends_issued_credentials_at_once(
 
 
 def test_revoking_the_version_ends_issued_credentials(
+    api: Any,
+    operator: dict[str, str],
+    operator2: dict[str, str],
+    make_tenant: MakeTenant,
+    route_maker: RouteMaker,
+) -> None:
+    tenant = make_tenant()["tenant"]
+    route = route_maker(tenant, storage=["read", "write"])
+    minted = _credentials(api, tenant, route)
+    assert _put(minted, "a.txt") == "allowed"
+    approval = revoke(api, operator, operator2, route.module, route.version, "leaks data")
+    assert approval["status"] == "approved", approval
+    assert _put(minted, "b.txt") == "AccessDenied"
+
+
+def test_suspending_the_version_ends_issued_credentials_and_refuses_new_ones(
     api: Any, operator: dict[str, str], make_tenant: MakeTenant, route_maker: RouteMaker
 ) -> None:
     tenant = make_tenant()["tenant"]
     route = route_maker(tenant, storage=["read", "write"])
     minted = _credentials(api, tenant, route)
     assert _put(minted, "a.txt") == "allowed"
-    revoked = api.post(
-        f"/v1/plugins/{route.module}/versions/{route.version}/revoke",
-        json={"reason": "leaks data"},
-        headers=operator,
-    )
-    assert revoked.status_code == 200, revoked.text
+    path = f"/v1/plugins/{route.module}/versions/{route.version}"
+    suspended = api.post(f"{path}/suspend", json={"reason": "incident"}, headers=operator)
+    assert suspended.status_code == 200, suspended.text
     assert _put(minted, "b.txt") == "AccessDenied"
+    refused = _ask_credentials(api, tenant, route)
+    assert refused.status_code == 403, refused.text
+    assert "not served (suspended)" in refused.json()["detail"]
 
 
 def test_suspending_the_tenant_ends_issued_credentials(
