@@ -132,6 +132,7 @@ def test_only_operators_may_manage_operators(
     "body",
     [
         {"username": "Upper", "email": "x@ops.example"},
+        {"username": "a0", "email": "x@ops.example"},  # Keycloak wants 3 or more: not a 502
         {"username": "ok-name", "email": "not an address"},
         {"username": "ok-name", "email": "x@ops.example", "role": "admin"},
         {"username": "ok-name", "email": "x@ops.example", "role": "bank-admin"},
