@@ -71,3 +71,17 @@ def revoke(
     assert approved.status_code == 200, approved.text
     body: dict[str, Any] = approved.json()
     return body
+
+
+def delete_vendor(
+    api: Any, requester: dict[str, str], approver: dict[str, str], slug: str
+) -> dict[str, Any]:
+    """Delete a vendor through maker-checker: ``requester`` asks, ``approver`` (another
+    operator) approves; returns the decided approval (its ``result`` says what was done)."""
+    asked = api.delete(f"/v1/vendors/{slug}", headers=requester)
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["status"] == "pending"
+    approved = api.post(f"/v1/approvals/{asked.json()['id']}/approve", json={}, headers=approver)
+    assert approved.status_code == 200, approved.text
+    body: dict[str, Any] = approved.json()
+    return body

@@ -27,7 +27,6 @@ IdempotencyKey = Annotated[
     "",
     response_model=list[ApprovalOut],
     responses=problems(401, 403, 422),
-    operation_id="list_approvals",
     summary="Approval requests, newest first (operators and auditors)",
 )
 def list_approvals(
@@ -45,7 +44,6 @@ def list_approvals(
     "/{approval_id}",
     response_model=ApprovalOut,
     responses=problems(401, 403, 404, 422),
-    operation_id="get_approval",
 )
 def get_approval(
     approval_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
@@ -59,7 +57,6 @@ def get_approval(
     "/{approval_id}/approve",
     response_model=ApprovalOut,
     responses=DECIDE_ERRORS,
-    operation_id="approve_request",
     summary="Approve a request and run its action (never the requester: 409)",
 )
 def approve_request(
@@ -87,7 +84,6 @@ def approve_request(
     "/{approval_id}/reject",
     response_model=ApprovalOut,
     responses=DECIDE_ERRORS,
-    operation_id="reject_request",
     summary="Refuse a request: nothing runs",
 )
 def reject_request(
@@ -108,7 +104,6 @@ def reject_request(
     "/{approval_id}/cancel",
     response_model=ApprovalOut,
     responses=DECIDE_ERRORS,
-    operation_id="cancel_request",
     summary="Withdraw your own pending request",
 )
 def cancel_request(

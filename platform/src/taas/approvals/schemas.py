@@ -23,6 +23,7 @@ class ApprovalAction(StrEnum):
 
     TENANT_OFFBOARD = "tenant.offboard"
     PLUGIN_REVOKE = "plugin.revoke"
+    VENDOR_DELETE = "vendor.delete"
 
 
 class Decision(BaseModel):
@@ -38,7 +39,7 @@ class ApprovalOut(BaseModel):
 
     id: uuid.UUID
     action: ApprovalAction
-    target: Annotated[str, Field(description="Tenant id, or `<module>@<version>`.")]
+    target: Annotated[str, Field(description="Tenant id, `<module>@<version>`, or vendor slug.")]
     summary: Annotated[str, Field(description="What approving it will do, in words.")]
     params: dict[str, Any]
     reason: str

@@ -187,20 +187,35 @@ def enable_vendor(
 
 @vendors.delete(
     "/{vendor}",
-    status_code=204,
-    responses=problems(401, 403, 404, 409, 422, 502, 503),
-    summary="Delete a vendor that no bank subscribes to",
+    status_code=202,
+    response_model=ApprovalOut,
+    responses=problems(401, 403, 404, 409, 422)
+    | {204: {"description": "The vendor is already deleted: nothing to approve"}},
+    summary="Ask for a vendor to be deleted for good (a second operator approves)",
 )
 def delete_vendor(
-    vendor: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
-) -> Response:
-    """Its client is deleted and its versions end (revoked, or rejected if never approved);
-    the record stays with status ``deleted`` for the audit trail and usage history, and
-    its slug and module names stay taken. Refused (409) while a bank subscribes to one of
-    its versions, or while one is being validated."""
-    CatalogService(session, principal, request_id).delete_vendor(vendor)
+    vendor: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request_id: RequestId,
+    reason: Annotated[
+        str, Query(min_length=1, max_length=1000, description="Why (kept in the audit trail).")
+    ] = "by operator",
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Deletion is final, so this records a pending request: it runs when a different
+    operator approves it (POST /v1/approvals/{id}/approve). Then its client is deleted and
+    its versions end (revoked, or rejected if never approved); the record stays with status
+    ``deleted`` for the audit trail and usage history, and its slug and module names stay
+    taken. Refused (409) while a bank subscribes to one of its versions, or while one is
+    being validated: when asked, and again when approved. To stop the vendor at once
+    meanwhile, disable it."""
+    service = CatalogService(session, principal, request_id)
+    approval = service.request_vendor_delete(vendor, reason, idempotency_key)
     session.commit()
-    return Response(status_code=204)
+    if approval is None:
+        return Response(status_code=204)
+    return JSONResponse(approval.model_dump(mode="json"), status_code=202)
 
 
 @vendors.post(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taas.approvals.schemas import ApprovalAction, ApprovalOut
-from taas.approvals.service import ApprovalService
+from taas.approvals.service import ApprovalService, ApprovedAction, Executed, register
 from taas.audit.repository import AuditRepository
 from taas.catalog.manifest import PluginManifest, version_key
 from taas.catalog.models import PluginVersion, Subscription, UsageDaily, Vendor
@@ -174,15 +174,73 @@ class CatalogService:
         )
         return vendor
 
-    def delete_vendor(self, ref: str) -> None:
-        """Withdraw the vendor for good: its client is deleted, its versions end (revoked,
-        or rejected if never approved). Refused while a bank subscribes to one of them.
-        The record stays (status ``deleted``) for the audit trail and usage history."""
+    def request_vendor_delete(
+        self, ref: str, reason: str, idempotency_key: str | None
+    ) -> ApprovalOut | None:
+        """Deleting a vendor is final, so one operator only asks for it here: it runs when a
+        second operator approves the request. Refused (409) at once, as it would be on
+        approval, while a bank subscribes to one of its versions or one is being validated.
+        None when the vendor is already deleted: there is nothing to approve."""
         require_operator(self.principal, "delete vendors")
         vendor = self._vendor_by_slug(ref)
         if vendor.status == VendorStatus.DELETED:
-            return
+            return None
+        self._ending_versions(vendor)  # refuse early what could not run
+        return ApprovalService(self.session, self.principal, self.request_id).request(
+            ApprovalAction.VENDOR_DELETE,
+            vendor.slug,
+            summary=f"delete vendor {vendor.slug} for good: its client is deleted and every "
+            "version of its plugins ends (revoked, or rejected if never approved)",
+            params={"vendor": vendor.slug},
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
+    def delete_vendor(self, ref: str, reason: str, approval: str) -> tuple[Vendor, list[str]]:
+        """Withdraw the vendor for good (run on approval): its client is deleted, its
+        versions end (revoked, or rejected if never approved). Refused while a bank
+        subscribes to one of them. The record stays (status ``deleted``) for the audit
+        trail and usage history."""
+        require_operator(self.principal, "delete vendors")
+        vendor = self._vendor_by_slug(ref)
+        if vendor.status == VendorStatus.DELETED:
+            return vendor, []
+        versions = self._ending_versions(vendor)
+        ended = f"vendor {vendor.slug} deleted"
+        for row in versions:
+            if PluginStatus.REVOKED in TRANSITIONS[PluginStatus(row.status)]:
+                self._move(row, PluginStatus.REVOKED, ended, approval=approval)
+                row.revoked_at = utcnow()
+                row.suspended_from = None
+            else:
+                self._move(row, PluginStatus.REJECTED, ended, approval=approval)
+        systems().identity.remove_vendor(vendor.slug)
+        before = vendor.status
+        vendor.status = VendorStatus.DELETED
+        ended_versions = [f"{v.name} {v.version}" for v in versions]
+        self._audit(
+            "vendor.delete",
+            {
+                "vendor": vendor.slug,
+                "from": before,
+                "reason": reason,
+                "approval": approval,
+                "versions_ended": ended_versions,
+            },
+        )
+        return vendor, ended_versions
+
+    def _ending_versions(self, vendor: Vendor) -> list[PluginVersion]:
+        """The vendor's versions that deleting it ends (locked); Conflict while a bank
+        subscribes to one of them or one is being validated."""
         final = [s.value for s in FINAL]
+        versions = list(
+            self.session.scalars(
+                select(PluginVersion)
+                .where(PluginVersion.vendor_id == vendor.id, PluginVersion.status.not_in(final))
+                .with_for_update()
+            )
+        )
         served = self.session.execute(
             select(PluginVersion.name, PluginVersion.version, func.count(Subscription.id))
             .join(Subscription, Subscription.plugin_version_id == PluginVersion.id)
@@ -197,44 +255,20 @@ class CatalogService:
         if served:
             listed = ", ".join(f"{name} {version} ({count})" for name, version, count in served)
             raise Conflict(
-                f"banks still subscribe to vendor {ref!r}'s versions: {listed}",
+                f"banks still subscribe to vendor {vendor.slug!r}'s versions: {listed}",
                 hint="revoke those versions (taas plugins revoke NAME VERSION --reason ...) "
                 "and delete again, or disable the vendor instead (taas vendors disable "
                 f"{vendor.slug}), which keeps serving banks",
             )
-        versions = list(
-            self.session.scalars(
-                select(PluginVersion)
-                .where(PluginVersion.vendor_id == vendor.id, PluginVersion.status.not_in(final))
-                .with_for_update()
-            )
-        )
         pending = [v for v in versions if not TRANSITIONS[PluginStatus(v.status)] & _ENDINGS]
         if pending:
             listed = ", ".join(f"{v.name} {v.version}" for v in pending)
             raise Conflict(
-                f"vendor {ref!r} has versions being validated: {listed}",
+                f"vendor {vendor.slug!r} has versions being validated: {listed}",
                 hint="wait until validation has ended (taas plugins status NAME VERSION), "
                 "then delete again",
             )
-        reason = f"vendor {vendor.slug} deleted"
-        for row in versions:
-            if PluginStatus.REVOKED in TRANSITIONS[PluginStatus(row.status)]:
-                self._move(row, PluginStatus.REVOKED, reason)
-                row.revoked_at = utcnow()
-            else:
-                self._move(row, PluginStatus.REJECTED, reason)
-        systems().identity.remove_vendor(vendor.slug)
-        before = vendor.status
-        vendor.status = VendorStatus.DELETED
-        self._audit(
-            "vendor.delete",
-            {
-                "vendor": vendor.slug,
-                "from": before,
-                "versions_ended": [f"{v.name} {v.version}" for v in versions],
-            },
-        )
+        return versions
 
     def _active_vendor(self, vendor: Vendor) -> None:
         """A vendor's own calls are refused once it is disabled or deleted."""
@@ -586,3 +620,25 @@ class CatalogService:
             request_id=self.request_id,
             detail=detail,
         )
+
+
+def execute_vendor_delete(
+    session: Session, principal: Principal, request_id: str | None, action: ApprovedAction
+) -> Executed:
+    """Run an approved vendor deletion, as the approving operator; the checks made when it
+    was asked for are made again (a bank may have subscribed since)."""
+    catalog = CatalogService(session, principal, request_id)
+    vendor, ended = catalog.delete_vendor(
+        str(action.params["vendor"]), action.reason, str(action.id)
+    )
+    session.flush()
+    session.refresh(vendor)
+    return Executed(
+        result={
+            "vendor": VendorOut.model_validate(vendor).model_dump(mode="json"),
+            "versions_ended": ended,
+        }
+    )
+
+
+register(ApprovalAction.VENDOR_DELETE, execute_vendor_delete)

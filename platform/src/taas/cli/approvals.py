@@ -14,8 +14,8 @@ from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 
 app = typer.Typer(
-    help="Requests for destructive actions (offboard with short retention, revoke) that a "
-    "second operator approves.",
+    help="Requests for destructive actions (offboard with short retention, revoke, delete "
+    "a vendor) that a second operator approves.",
     no_args_is_help=True,
 )
 console = Console(highlight=False)
@@ -86,6 +86,12 @@ def approve(
         console.print(
             f"{version['name']} {version['version']} is {version['status']}; "
             f"{result.get('moved_subscriptions', 0)} subscription(s) on the stable channel moving"
+        )
+    if "vendor" in result:
+        ended = ", ".join(result.get("versions_ended") or []) or "none"
+        console.print(
+            f"vendor {result['vendor']['slug']} is {result['vendor']['status']}; "
+            f"versions ended: {ended}"
         )
 
 

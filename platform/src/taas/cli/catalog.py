@@ -99,16 +99,28 @@ def enable_vendor(
 @friendly_errors
 def delete_vendor(
     vendor: str,
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail).")] = "by operator",
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a vendor no bank subscribes to: its client goes, its versions end. Final."""
+    """Ask for a vendor no bank subscribes to to be deleted for good (its client goes, its
+    versions end); it happens when a second operator approves (taas approvals approve).
+    To stop the vendor at once meanwhile: taas vendors disable."""
     if not yes:
         typer.confirm(
-            f"delete vendor {vendor} for good (its client and every version of its plugins)?",
+            f"ask for vendor {vendor} to be deleted for good (its client and every version "
+            "of its plugins)?",
             abort=True,
         )
-    ApiClient().request("DELETE", f"/v1/vendors/{vendor}")
-    console.print(f"[green]✓[/] vendor {vendor} deleted")
+    approval = ApiClient().request(
+        "DELETE",
+        f"/v1/vendors/{vendor}",
+        params={"reason": reason},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    if approval is None:
+        console.print(f"vendor {vendor} is already deleted")
+        return
+    show_pending(approval)
 
 
 @vendors.command("login")

@@ -20,7 +20,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 from keycloak.exceptions import KeycloakError
 
 from taas.integrations.spec import TenantSpec
-from taas.kit.errors import PermanentError, TemporaryError
+from taas.kit.errors import Conflict, PermanentError, TaasError, TemporaryError
 from taas.kit.telemetry import traced
 
 T = TypeVar("T")
@@ -49,17 +49,22 @@ def _translate(call: Callable[[], T], what: str) -> T:
     try:
         return call()
     except KeycloakError as exc:
-        code = exc.response_code or 0
-        if code == 0:
-            raise TemporaryError(f"Keycloak unreachable during {what}: {exc}", delay=2) from exc
-        if code >= 500 or code == 429:
-            raise TemporaryError(f"Keycloak {what}: HTTP {code}", delay=2) from exc
-        raise PermanentError(
-            f"Keycloak refused {what}: HTTP {code} {exc.error_message!s:.300}",
-            hint="check the realm in the Keycloak admin console",
-        ) from exc
+        raise _failure(exc, what) from exc
     except requests.RequestException as exc:
         raise TemporaryError(f"Keycloak unreachable during {what}: {exc}", delay=2) from exc
+
+
+def _failure(exc: KeycloakError, what: str) -> TaasError:
+    """The typed error for Keycloak's refusal ``exc`` of ``what``."""
+    code = exc.response_code or 0
+    if code == 0:
+        return TemporaryError(f"Keycloak unreachable during {what}: {exc}", delay=2)
+    if code >= 500 or code == 429:
+        return TemporaryError(f"Keycloak {what}: HTTP {code}", delay=2)
+    return PermanentError(
+        f"Keycloak refused {what}: HTTP {code} {exc.error_message!s:.300}",
+        hint="check the realm in the Keycloak admin console",
+    )
 
 
 def _missing(call: Callable[[], T]) -> T | None:
@@ -378,22 +383,31 @@ class IdentityTenants:
         the first login; returns that password."""
         admin = self.admin(self.platform_realm)
         password = new_password()
-        user_id = _translate(
-            lambda: admin.create_user(
-                {
-                    "username": username,
-                    "email": email,
-                    "emailVerified": True,
-                    "enabled": True,
-                    "firstName": username,
-                    "lastName": "operator",
-                    "requiredActions": ["UPDATE_PASSWORD"],
-                    "credentials": [{"type": "password", "value": password, "temporary": True}],
-                },
-                exist_ok=False,
-            ),
-            "create user",
-        )
+        payload = {
+            "username": username,
+            "email": email,
+            "emailVerified": True,
+            "enabled": True,
+            "firstName": username,
+            "lastName": "operator",
+            "requiredActions": ["UPDATE_PASSWORD"],
+            "credentials": [{"type": "password", "value": password, "temporary": True}],
+        }
+        try:
+            user_id = admin.create_user(payload, exist_ok=False)
+        except requests.RequestException as exc:
+            raise TemporaryError(
+                f"Keycloak unreachable during create user: {exc}", delay=2
+            ) from exc
+        except KeycloakError as exc:
+            if exc.response_code != 409:
+                raise _failure(exc, "create user") from exc
+            # The realm refuses a second user with the same name or email address.
+            raise Conflict(
+                f"a platform user with the name {username!r} or the email address {email!r} "
+                "already exists",
+                hint="each person gets their own account: use another name and address",
+            ) from exc
         wanted = _translate(lambda: admin.get_realm_role(role), "read role")
         _translate(lambda: admin.assign_realm_roles(str(user_id), [wanted]), "assign role")
         return password

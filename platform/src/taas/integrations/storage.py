@@ -546,6 +546,9 @@ CONTROL_PLANE_ADMIN_ACTIONS = [
 CHECKPOINT_ACTIONS = [
     # Create the object-locked bucket once, then add and read checkpoints; never delete
     # (compliance-mode retention refuses that to everyone anyway) or loosen the lock.
+    # minio-py asks for the bucket's location before its first call on a bucket: without
+    # GetBucketLocation every call below is refused.
+    "s3:GetBucketLocation",
     "s3:CreateBucket",
     "s3:GetBucketLocation",  # MinIO adds it to any policy that lists a bucket
     "s3:GetBucketObjectLockConfiguration",

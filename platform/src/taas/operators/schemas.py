@@ -11,7 +11,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from taas.kit.schemas import JsonEnum, StrictInput
 
-USERNAME = r"^[a-z][a-z0-9._-]{1,62}$"
+USERNAME = r"^[a-z][a-z0-9._-]{2,62}$"  # Keycloak: 3 to 255 characters
 
 
 class PlatformRole(StrEnum):

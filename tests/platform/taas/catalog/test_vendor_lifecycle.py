@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from catalog_support import VendorAccount, subscribe, wait_version
+from catalog_support import VendorAccount, delete_vendor, subscribe, wait_version
 from plugin_app import PluginServer, manifest
 from support import unique_slug, wait_operation
 
@@ -120,6 +120,7 @@ def test_a_disabled_vendor_gets_no_token_and_its_calls_are_refused(
 def test_a_vendor_is_deleted_only_when_no_bank_subscribes(
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     make_vendor: Callable[[], VendorAccount],
     make_tenant: Callable[..., dict[str, Any]],
     plugin: PluginServer,
@@ -136,13 +137,59 @@ def test_a_vendor_is_deleted_only_when_no_bank_subscribes(
     assert f"{name} 1.0.0 (1)" in refused.json()["detail"]
     assert "taas plugins revoke" in refused.json()["hint"]
     assert api.delete(f"/v1/vendors/{vendor.slug}", headers=held).status_code == 403
+    assert not pending_for(api, operator, vendor.slug)  # nothing was asked for
 
     removed = api.delete(f"/v1/tenants/{tenant['id']}/subscriptions/{name}", headers=operator)
     assert removed.status_code == 202, removed.text
     wait_operation(api, operator, tenant["id"], removed.json()["operation"]["id"])
 
-    deleted = api.delete(f"/v1/vendors/{vendor.slug}", headers=operator)
-    assert deleted.status_code == 204, deleted.text
+    # One operator's call alone deletes nothing: it is a request for a second operator.
+    asked = api.delete(
+        f"/v1/vendors/{vendor.slug}", params={"reason": "contract ended"}, headers=operator
+    )
+    assert asked.status_code == 202, asked.text
+    request = asked.json()
+    assert request["status"] == "pending"
+    assert request["action"] == "vendor.delete"
+    assert request["target"] == vendor.slug
+    assert request["reason"] == "contract ended"
+    assert api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()["status"] == "active"
+    version = api.get(f"/v1/plugins/{name}/versions/1.0.0", headers=operator).json()
+    assert version["status"] == "published"
+    assert token_status(vendor) == 200  # its client is still there
+    twice = api.delete(f"/v1/vendors/{vendor.slug}", headers=operator2)
+    assert twice.status_code == 409, twice.text
+    assert request["id"] in twice.json()["hint"]
+
+    own = api.post(f"/v1/approvals/{request['id']}/approve", json={}, headers=operator)
+    assert own.status_code == 409, own.text
+    assert own.headers["content-type"] == PROBLEM
+    assert "four eyes" in own.json()["detail"]
+    assert api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()["status"] == "active"
+
+    approved = api.post(f"/v1/approvals/{request['id']}/approve", json={}, headers=operator2)
+    assert approved.status_code == 200, approved.text
+    decided = approved.json()
+    assert decided["status"] == "approved"
+    assert decided["result"]["vendor"]["status"] == "deleted"
+    assert decided["result"]["versions_ended"] == [f"{name} 1.0.0"]
+    assert_deleted(api, operator, vendor, name, held, plugin)
+    events = audit_events(api, operator)
+    delete = [e for e in events if e["action"] == "vendor.delete"]
+    assert delete[-1]["detail"]["versions_ended"] == [f"{name} 1.0.0"]
+    assert delete[-1]["detail"]["approval"] == request["id"]
+    assert delete[-1]["actor"] != request["requested_by"]  # run as the approver
+
+
+def assert_deleted(
+    api: Any,
+    operator: dict[str, str],
+    vendor: VendorAccount,
+    name: str,
+    held: dict[str, str],
+    plugin: PluginServer,
+) -> None:
+    """Deleted for good: revoked version, no client, no submissions, no way back."""
     row = api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()
     assert row["status"] == "deleted"
     version = api.get(f"/v1/plugins/{name}/versions/1.0.0", headers=operator).json()
@@ -150,7 +197,6 @@ def test_a_vendor_is_deleted_only_when_no_bank_subscribes(
     assert version["status_reason"] == f"vendor {vendor.slug} deleted"
     assert name not in {m["name"] for m in api.get("/v1/catalog", headers=operator).json()}
     assert token_status(vendor) in (400, 401)  # its client is gone
-
     late = api.post(
         f"/v1/vendors/{vendor.slug}/plugins",
         json=manifest(unique_slug("p"), "1.0.0", plugin.url),
@@ -161,14 +207,50 @@ def test_a_vendor_is_deleted_only_when_no_bank_subscribes(
     back = api.post(f"/v1/vendors/{vendor.slug}/enable", headers=operator)
     assert back.status_code == 409
     assert back.headers["content-type"] == PROBLEM
-    events = audit_events(api, operator)
-    delete = [e for e in events if e["action"] == "vendor.delete"]
-    assert delete[-1]["detail"]["versions_ended"] == [f"{name} 1.0.0"]
+
+
+def pending_for(api: Any, operator: dict[str, str], slug: str) -> list[dict[str, Any]]:
+    rows = api.get("/v1/approvals", params={"status": "pending"}, headers=operator).json()
+    return [r for r in rows if r["action"] == "vendor.delete" and r["target"] == slug]
+
+
+def test_a_bank_subscribing_after_the_request_stops_the_deletion_on_approval(
+    api: Any,
+    operator: dict[str, str],
+    operator2: dict[str, str],
+    make_vendor: Callable[[], VendorAccount],
+    make_tenant: Callable[..., dict[str, Any]],
+    plugin: PluginServer,
+) -> None:
+    vendor = make_vendor()
+    name = published(api, operator, vendor, plugin)
+    asked = api.delete(f"/v1/vendors/{vendor.slug}", headers=operator)
+    assert asked.status_code == 202, asked.text
+    tenant = make_tenant()["tenant"]
+    subscribe(api, operator, tenant, name)  # while the request waits
+
+    stopped = api.post(f"/v1/approvals/{asked.json()['id']}/approve", json={}, headers=operator2)
+    assert stopped.status_code == 409, stopped.text
+    assert stopped.headers["content-type"] == PROBLEM
+    assert f"{name} 1.0.0 (1)" in stopped.json()["detail"]
+    assert api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()["status"] == "active"
+    version = api.get(f"/v1/plugins/{name}/versions/1.0.0", headers=operator).json()
+    assert version["status"] == "published"
+    assert token_status(vendor) == 200
+    still = api.get(f"/v1/approvals/{asked.json()['id']}", headers=operator).json()
+    assert still["status"] == "pending"  # nothing ran; it can be rejected or cancelled
+
+    rejected = api.post(
+        f"/v1/approvals/{asked.json()['id']}/reject", json={"reason": "in use"}, headers=operator2
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()["status"] == "active"
 
 
 def test_deleting_ends_unpublished_versions_and_waits_for_validation(
     api: Any,
     operator: dict[str, str],
+    operator2: dict[str, str],
     make_vendor: Callable[[], VendorAccount],
     plugin: PluginServer,
 ) -> None:
@@ -190,7 +272,8 @@ def test_deleting_ends_unpublished_versions_and_waits_for_validation(
     validated = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
     assert validated["status"] == "validated", validated["validation"]
 
-    assert api.delete(f"/v1/vendors/{vendor.slug}", headers=operator).status_code == 204
+    decided = delete_vendor(api, operator, operator2, vendor.slug)
+    assert decided["result"]["versions_ended"] == [f"{name} 1.0.0"]
     version = api.get(f"/v1/plugins/{name}/versions/1.0.0", headers=operator).json()
     assert version["status"] == "rejected"
     assert api.get(f"/v1/vendors/{vendor.slug}", headers=operator).json()["status"] == "deleted"
@@ -199,6 +282,9 @@ def test_deleting_ends_unpublished_versions_and_waits_for_validation(
 def test_unknown_vendors_and_bad_bodies(api: Any, operator: dict[str, str]) -> None:
     assert api.post("/v1/vendors/nobody-here/disable", headers=operator).status_code == 404
     assert api.delete("/v1/vendors/nobody-here", headers=operator).status_code == 404
+    empty = api.delete("/v1/vendors/nobody-here", params={"reason": ""}, headers=operator)
+    assert empty.status_code == 422
+    assert empty.headers["content-type"] == PROBLEM
     bad = api.post("/v1/vendors/nobody-here/disable", json={"reason": 5}, headers=operator)
     assert bad.status_code == 422
     extra = api.post("/v1/vendors/x/enable", json={"reason": "r", "x": 1}, headers=operator)

@@ -9,6 +9,7 @@ time between the two is the hot-plug bound measured by ``benchmarks/hotplug.py``
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,9 @@ MakeTenant = Callable[..., dict[str, Any]]
 # Phases of the test: even = steady (the last change applied by the gateway), odd = a change
 # being made. A call remembers the phase when it started and when it was answered.
 STEADY_V1, UPGRADING, ON_V2, REVOKING_OLD, OLD_REVOKED, REVOKING_MINE, MINE_REVOKED = range(7)
+# The same for the reversible kill switch (second test).
+SERVED, SUSPENDING, SUSPENDED, RESUMING, RESUMED = range(5)
+PROBLEM = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Made:
     request_id: str
     status: int
     body: str
+    content_type: str = ""
 
 
 @dataclass
@@ -60,7 +65,14 @@ class Traffic:
                     json={"amount": 20000},
                     headers={"Authorization": f"Bearer {self.token}", "X-Request-Id": request_id},
                 )
-                made = Made(started, self.phase, request_id, response.status_code, response.text)
+                made = Made(
+                    started,
+                    self.phase,
+                    request_id,
+                    response.status_code,
+                    response.text,
+                    response.headers.get("content-type", ""),
+                )
                 with self.lock:
                     self.calls.append(made)
 
@@ -191,3 +203,78 @@ def test_upgrade_moves_traffic_and_revoke_stops_it_with_calls_in_flight(
         assert seen["x-taas-plugin-version"] == "2.0.0"
     for seen in first.behaviour.seen:
         assert seen["x-taas-plugin-version"] == "1.0.0"
+
+
+def test_suspend_stops_traffic_and_resume_brings_it_back_with_calls_in_flight(
+    api: Any,
+    operator: dict[str, str],
+    gateway: GatewayProcess,
+    make_tenant: MakeTenant,
+    vendor: VendorAccount,
+    servers: tuple[PluginServer, PluginServer],
+) -> None:
+    first, second = servers
+    module = unique_slug("hp")
+    _publish(api, operator, vendor, first, module, "1.0.0")
+    bank = make_tenant(quotas={"requests_per_second": 1000})["tenant"]
+    subscribe(api, operator, bank, module)
+    traffic = Traffic(
+        f"{gateway.url}/t/{bank['slug']}/{module}/score", systems_token(bank), phase=SERVED
+    )
+    gateway.sync()
+    threads = [threading.Thread(target=traffic.run, daemon=True) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        traffic.enter(SERVED)
+
+        # Suspend the bank's version (one operator, at once): acknowledged once the API has
+        # answered and the gateway has applied what was committed.
+        traffic.enter(SUSPENDING)
+        suspended = api.post(
+            f"/v1/plugins/{module}/versions/1.0.0/suspend",
+            json={"reason": "incident"},
+            headers=operator,
+        )
+        assert suspended.status_code == 200, suspended.text
+        assert suspended.json()["status"] == "suspended"
+        gateway.sync()
+        traffic.enter(SUSPENDED)
+
+        traffic.enter(RESUMING)
+        resumed = api.post(f"/v1/plugins/{module}/versions/1.0.0/resume", headers=operator)
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["status"] == "published"
+        gateway.sync()
+        traffic.enter(RESUMED)
+    finally:
+        traffic.stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+
+    # The suspension does not move the bank: it stays on 1.0.0 and is served by it again.
+    sub = api.get(f"/v1/tenants/{bank['id']}/subscriptions/{module}", headers=operator).json()
+    assert (sub["version"], sub["status"]) == ("1.0.0", "active"), sub
+    # Every call either reached 1.0.0 and succeeded, or was refused by the gateway as
+    # withdrawn without reaching it; none failed any other way, even across each change.
+    for call in traffic.calls:
+        served = _served_by(call.request_id, first, second)
+        if call.status == 200:
+            assert served == {"1.0.0"}, call
+        else:
+            assert (call.status, call.content_type) == (503, PROBLEM), call
+            assert served == set(), call
+            assert call.ended >= SUSPENDING, call  # refused only once the suspend was asked
+            assert call.started <= RESUMING, call  # and never once the resume was applied
+    # Once the suspension was applied, no call reached the version: 503 naming its status.
+    for call in traffic.started_in(SUSPENDED):
+        assert call.status == 503, call
+        problem = json.loads(call.body)
+        assert problem["version"] == "1.0.0", problem
+        assert problem["version_status"] == "suspended", problem
+        assert "suspended" in problem["detail"], problem
+    # Once the resume was applied, every new call reached it again.
+    assert traffic.started_in(RESUMED)
+    for call in traffic.started_in(RESUMED):
+        assert call.status == 200, call
+    assert not second.behaviour.seen

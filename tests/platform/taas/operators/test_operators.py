@@ -132,6 +132,7 @@ def test_only_operators_may_manage_operators(
     "body",
     [
         {"username": "Upper", "email": "x@ops.example"},
+        {"username": "a0", "email": "x@ops.example"},  # Keycloak wants 3 or more: not a 502
         {"username": "ok-name", "email": "not an address"},
         {"username": "ok-name", "email": "x@ops.example", "role": "admin"},
         {"username": "ok-name", "email": "x@ops.example", "role": "bank-admin"},
@@ -174,6 +175,12 @@ def test_adding_is_idempotent_and_keeps_no_password_at_rest(
     taken = api.post("/v1/operators", json=body, headers=operator)
     assert taken.status_code == 409
     assert "already exists" in taken.json()["detail"]
+    # Another name with the same address: Keycloak refuses it, which is a 409, not a 502.
+    same_email = {**body, "username": unique_slug("op")}
+    clash = api.post("/v1/operators", json=same_email, headers=operator)
+    assert clash.status_code == 409, clash.text
+    assert clash.headers["content-type"] == PROBLEM
+    assert "email address" in clash.json()["detail"]
 
     with psycopg.connect(os.environ["TAAS_DATABASE_URL"]) as conn:
         stored = conn.execute(
