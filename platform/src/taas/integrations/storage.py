@@ -116,7 +116,7 @@ def normalized(policy: dict[str, Any] | None) -> frozenset[str]:
         return frozenset()
 
     def as_list(value: Any) -> list[Any]:
-        return sorted(value) if isinstance(value, list) else [value]
+        return sorted(set(value)) if isinstance(value, list) else [value]
 
     statements = []
     for statement in policy.get("Statement", []):
@@ -550,7 +550,6 @@ CHECKPOINT_ACTIONS = [
     # GetBucketLocation every call below is refused.
     "s3:GetBucketLocation",
     "s3:CreateBucket",
-    "s3:GetBucketLocation",  # MinIO adds it to any policy that lists a bucket
     "s3:GetBucketObjectLockConfiguration",
     "s3:PutBucketObjectLockConfiguration",
     "s3:GetBucketVersioning",
