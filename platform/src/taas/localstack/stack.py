@@ -34,7 +34,7 @@ CONTROL_PLANE_ACCOUNT = "taas-control-plane"
 
 def _derived(root_secret: str, purpose: str) -> str:
     """A secret derived from a root secret, so the stack stores nothing more."""
-    message = f"taas control plane {purpose}".encode()
+    message = b"taas control plane " + purpose.encode()  # bytes: a key label, not a message
     return hmac.new(root_secret.encode(), message, hashlib.sha256).hexdigest()
 
 
