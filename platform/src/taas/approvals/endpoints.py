@@ -12,7 +12,7 @@ from taas.approvals.schemas import ApprovalOut, ApprovalStatus, Decision
 from taas.approvals.service import ApprovalService
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue
+from taas.provisioning.tasks import enqueue_committed
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], responses=problems(400))
@@ -72,11 +72,7 @@ def approve_request(
     service = ApprovalService(session, principal, request_id)
     decided, operations = service.approve(approval_id, body or Decision(), idempotency_key)
     session.commit()
-    for operation in operations:
-        try:
-            enqueue(operation)
-        except Exception:
-            log.exception("could not enqueue operation %s; it will be resumed", operation)
+    enqueue_committed(operations)
     return decided
 
 

@@ -41,7 +41,7 @@ from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
 from taas.kit.schemas import IsoDate
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue
+from taas.provisioning.tasks import enqueue_committed
 from taas.tenants.service import Outcome
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,7 @@ def _commit_and_enqueue(
     session: Session, operations: list[uuid.UUID], validations: tuple[uuid.UUID, ...] = ()
 ) -> None:
     session.commit()
-    for operation in operations:
-        try:
-            enqueue(operation)
-        except Exception:
-            log.exception("could not enqueue operation %s; it will be resumed", operation)
+    enqueue_committed(operations)
     for version in validations:
         enqueue_validation(version)
 
@@ -364,7 +360,8 @@ def suspend_plugin(
     request_id: RequestId,
 ) -> PluginVersionOut:
     """The reversible kill switch (the vendor or one operator, at once): every gateway
-    answers 503 for this version from the next request, until an operator resumes it."""
+    answers 503 for this version once it has applied the change (the hot-plug bound),
+    until an operator resumes it."""
     changes = lifecycle.VersionLifecycle(session, principal, request_id)
     row = changes.suspend(name, version, body.reason)
     return _reviewed(session, changes.catalog, row, [])

@@ -49,6 +49,16 @@ def enqueue(operation_id: uuid.UUID) -> None:
     celery_app().send_task(RUN_OPERATION, args=[str(operation_id)])
 
 
+def enqueue_committed(operation_ids: list[uuid.UUID]) -> None:
+    """:func:`enqueue` each committed operation; one the broker refuses is only logged,
+    since ``resume_stalled`` hands it to a worker later."""
+    for operation_id in operation_ids:
+        try:
+            enqueue(operation_id)
+        except Exception:
+            log.exception("could not enqueue operation %s; it will be resumed", operation_id)
+
+
 @shared_task(name="taas.provisioning.resume_stalled")  # type: ignore[untyped-decorator]
 def resume_stalled() -> int:
     """Re-enqueue open operations no worker has touched for a while (e.g. its worker died)."""

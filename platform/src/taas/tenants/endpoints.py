@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue
+from taas.provisioning.tasks import enqueue_committed
 from taas.tenants.models import Tenant
 from taas.tenants.schemas import (
     OffboardRequest,
@@ -39,10 +39,7 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 def _respond(service: TenantService, outcome: Outcome) -> JSONResponse:
     service.session.commit()
     if outcome.enqueue is not None:
-        try:
-            enqueue(outcome.enqueue)
-        except Exception:
-            log.exception("could not enqueue operation %s; it will be resumed", outcome.enqueue)
+        enqueue_committed([outcome.enqueue])
     return JSONResponse(outcome.body, status_code=outcome.status_code)
 
 
