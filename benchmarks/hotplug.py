@@ -229,7 +229,7 @@ class Bench:
             while time.monotonic() < deadline:
                 row = conn.execute(
                     "SELECT o.status, o.finished_at FROM operations o"
-                    " JOIN subscriptions s ON s.id = o.subscription_id"
+                    " JOIN subscriptions s ON o.lane = 'subscription:' || s.id"
                     " WHERE s.tenant_id = %s AND s.module = %s AND o.kind = %s"
                     " ORDER BY o.created_at DESC LIMIT 1",
                     (tenant_id, module, kind),

@@ -21,7 +21,6 @@ from taas.approvals import endpoints as approval_endpoints
 from taas.audit import endpoints as audit_endpoints
 from taas.audit.repository import AuditRepository
 from taas.catalog import endpoints as catalog_endpoints
-from taas.catalog.states import IllegalPluginTransition
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session
 from taas.kit.errors import (
@@ -36,11 +35,12 @@ from taas.kit.errors import (
 )
 from taas.kit.problems import PROBLEM_JSON, problem_body, problems
 from taas.kit.settings import app_settings
+from taas.kit.states import IllegalTransition
 from taas.kit.telemetry import request_tenant_holder, setup_tracing
 from taas.kit.web import authentication_failure
 from taas.operators import endpoints as operator_endpoints
 from taas.tenants import endpoints as tenant_endpoints
-from taas.tenants.states import IllegalTransition
+from taas.wiring import wire
 
 log = logging.getLogger(__name__)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -102,6 +102,7 @@ def operation_ids() -> Callable[[APIRoute], str]:
 def create_app() -> FastAPI:
     app_settings().require_audit_anchor()
     setup_tracing("taas-api")
+    wire()
     celery_app()
     app = FastAPI(
         title="TaaS control plane",
@@ -133,7 +134,7 @@ def create_app() -> FastAPI:
     async def taas_error(request: Request, exc: TaasError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
         extra: dict[str, object] = {**exc.extra, "hint": exc.hint}
-        if isinstance(exc, IllegalTransition | IllegalPluginTransition):
+        if isinstance(exc, IllegalTransition):
             extra["current_status"] = exc.current.value
         _audit_rejection(request, status, exc.message)
         return _problem(request, status, exc.message, **extra)

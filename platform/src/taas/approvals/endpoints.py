@@ -12,7 +12,6 @@ from taas.approvals.schemas import ApprovalOut, ApprovalStatus, Decision
 from taas.approvals.service import ApprovalService
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue_committed
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/approvals", tags=["approvals"], responses=problems(400))
@@ -70,9 +69,8 @@ def approve_request(
     """The action runs as the approving operator, in this request; a request that is no
     longer pending answers 409, and so does the requester approving their own request."""
     service = ApprovalService(session, principal, request_id)
-    decided, operations = service.approve(approval_id, body or Decision(), idempotency_key)
-    session.commit()
-    enqueue_committed(operations)
+    decided = service.approve(approval_id, body or Decision(), idempotency_key)
+    session.commit()  # the outbox hands operations the action started to the workers
     return decided
 
 

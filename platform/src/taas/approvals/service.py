@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
@@ -45,10 +45,10 @@ class ApprovedAction:
 
 @dataclass(frozen=True)
 class Executed:
-    """What an executor did: a body for the record, and operations to start once committed."""
+    """What an executor did: a body for the record. Operations it started are handed to
+    the workers when the approval's transaction commits (the engine's outbox)."""
 
     result: dict[str, Any]
-    enqueue: list[uuid.UUID] = field(default_factory=list)
 
 
 Executor = Callable[[Session, Principal, str | None, ApprovedAction], Executed]
@@ -143,7 +143,7 @@ class ApprovalService:
         self._audit("approval.request", row, {"summary": summary, "params": params})
         body = self._out(row)
         if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, 202, body.model_dump(mode="json"))
+            store.remember(self.principal.name, idempotency_key, body.model_dump(mode="json"))
         return body
 
     def _no_pending(self, action: ApprovalAction, target: str) -> None:
@@ -161,13 +161,12 @@ class ApprovalService:
 
     def approve(
         self, approval_id: uuid.UUID, decision: Decision, idempotency_key: str | None
-    ) -> tuple[ApprovalOut, list[uuid.UUID]]:
-        """Approve and run the action as this (second) operator; returns the operations to
-        start once the transaction is committed. Never by the requester."""
+    ) -> ApprovalOut:
+        """Approve and run the action as this (second) operator; never by the requester."""
         _require_operator(self.principal, "approve requests")
         replay = self._replay("approve", approval_id, decision, idempotency_key)
         if replay is not None:
-            return replay, []
+            return replay
         row = self._pending(approval_id)
         if row.requested_by_subject == self.principal.subject:
             raise Conflict(
@@ -194,7 +193,7 @@ class ApprovalService:
         row.result = executed.result
         body = self._out(row)
         self._remember("approve", idempotency_key, body)
-        return body, executed.enqueue
+        return body
 
     def reject(
         self, approval_id: uuid.UUID, decision: Decision, idempotency_key: str | None
@@ -271,7 +270,7 @@ class ApprovalService:
     def _remember(self, verb: str, idempotency_key: str | None, body: ApprovalOut) -> None:
         if idempotency_key:
             IdempotencyStore(self.session).remember(
-                self.principal.name, idempotency_key, 200, body.model_dump(mode="json")
+                self.principal.name, idempotency_key, body.model_dump(mode="json")
             )
 
     def _expire_due(self) -> None:

@@ -1,4 +1,5 @@
-"""HTTP API over the audit trail: /v1/audit and /v1/tenants/{tenant}/audit."""
+"""HTTP API over the audit trail: /v1/audit (a tenant's own trail is served by the tenants
+domain, at /v1/tenants/{tenant}/audit)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from taas.audit.service import verify
 from taas.kit.errors import Forbidden
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession
-from taas.tenants.service import TenantService
 
 router = APIRouter(tags=["audit"], responses=problems(400))
 
@@ -54,7 +54,7 @@ class ChainReportOut(BaseModel):
     )
 
 
-def _page(rows: list[Any], limit: int) -> AuditPage:
+def audit_page(rows: list[Any], limit: int) -> AuditPage:
     return AuditPage(
         items=[AuditEventOut.model_validate(row) for row in rows],
         next_after=rows[-1].seq if len(rows) == limit else None,
@@ -72,7 +72,7 @@ def list_audit(
     if not (principal.is_operator or principal.is_auditor):
         raise Forbidden("only platform operators and auditors may read the whole audit trail")
     rows = AuditRepository(session).page(tenant_id=None, after_seq=after, limit=limit)
-    return _page(rows, limit)
+    return audit_page(rows, limit)
 
 
 @router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403, 503))
@@ -91,20 +91,3 @@ def verify_audit(session: DbSession, principal: CurrentPrincipal) -> ChainReport
         checkpoints=report.checkpoints,
         anchored_seq=report.anchored_seq,
     )
-
-
-@router.get(
-    "/v1/tenants/{tenant}/audit", response_model=AuditPage, responses=problems(401, 403, 404, 422)
-)
-def tenant_audit(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> AuditPage:
-    """Audit events of one tenant (its bank admins see their own)."""
-    service = TenantService(session, principal, None)
-    found = service.visible(service.resolve(tenant))
-    rows = AuditRepository(session).page(tenant_id=found.id, after_seq=after, limit=limit)
-    return _page(rows, limit)

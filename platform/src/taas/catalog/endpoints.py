@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
@@ -41,8 +40,6 @@ from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
 from taas.kit.schemas import IsoDate
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue_committed
-from taas.tenants.service import Outcome
 
 log = logging.getLogger(__name__)
 vendors = APIRouter(prefix="/v1/vendors", tags=["vendors"], responses=problems(400))
@@ -81,18 +78,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _commit_and_enqueue(
-    session: Session, operations: list[uuid.UUID], validations: tuple[uuid.UUID, ...] = ()
-) -> None:
+def _respond(session: Session, accepted: SubscriptionAccepted) -> JSONResponse:
+    """Commit (the outbox then hands a started operation to the workers) and answer 202
+    when an operation started, 200 when there was nothing to carry out."""
     session.commit()
-    enqueue_committed(operations)
-    for version in validations:
-        enqueue_validation(version)
-
-
-def _respond(session: Session, outcome: Outcome) -> JSONResponse:
-    _commit_and_enqueue(session, [outcome.enqueue] if outcome.enqueue else [])
-    return JSONResponse(outcome.body, status_code=outcome.status_code)
+    status = 202 if accepted.operation is not None else 200
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=status)
 
 
 def _default_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -117,8 +108,9 @@ def create_vendor(
     request_id: RequestId,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    outcome = CatalogService(session, principal, request_id).create_vendor(body, idempotency_key)
-    return _respond(session, outcome)
+    created = CatalogService(session, principal, request_id).create_vendor(body, idempotency_key)
+    session.commit()
+    return JSONResponse(created, status_code=201)
 
 
 @vendors.get("", response_model=list[VendorOut], responses=problems(401, 403))
@@ -231,11 +223,13 @@ def submit_plugin(
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    outcome = CatalogService(session, principal, request_id).submit(
+    submitted = CatalogService(session, principal, request_id).submit(
         vendor, manifest, idempotency_key
     )
-    _commit_and_enqueue(session, [], (outcome.enqueue,) if outcome.enqueue else ())
-    return JSONResponse(outcome.body, status_code=outcome.status_code)
+    session.commit()
+    if submitted.new:
+        enqueue_validation(submitted.version.id)
+    return JSONResponse(submitted.version.model_dump(mode="json"), status_code=202)
 
 
 @vendors.get("/{vendor}/usage", response_model=UsageReport, responses=READ_ERRORS)
@@ -278,11 +272,9 @@ def get_plugin_version(
     return service.out(service.get_version(name, version))
 
 
-def _reviewed(
-    session: Session, service: CatalogService, row: PluginVersion, operations: list[uuid.UUID]
-) -> PluginVersionOut:
+def _reviewed(session: Session, service: CatalogService, row: PluginVersion) -> PluginVersionOut:
     body = service.out(row)
-    _commit_and_enqueue(session, operations)
+    session.commit()  # the outbox hands operations the change started to the workers
     return body
 
 
@@ -300,8 +292,8 @@ def approve_plugin(
     """Approve a validated version (and by default publish it). Never by its submitter."""
     service = CatalogService(session, principal, request_id)
     row = service.approve(name, version, body or Review())
-    started = SubscriptionService(session, principal, request_id).follow_channel(name)
-    return _reviewed(session, service, row, started)
+    SubscriptionService(session, principal, request_id).follow_channel(name)
+    return _reviewed(session, service, row)
 
 
 @plugins.post(
@@ -317,7 +309,7 @@ def reject_plugin(
 ) -> PluginVersionOut:
     service = CatalogService(session, principal, request_id)
     row = service.reject(name, version, body.reason)
-    return _reviewed(session, service, row, [])
+    return _reviewed(session, service, row)
 
 
 @plugins.post(
@@ -328,8 +320,8 @@ def publish_plugin(
 ) -> PluginVersionOut:
     service = CatalogService(session, principal, request_id)
     row = service.publish(name, version)
-    started = SubscriptionService(session, principal, request_id).follow_channel(name)
-    return _reviewed(session, service, row, started)
+    SubscriptionService(session, principal, request_id).follow_channel(name)
+    return _reviewed(session, service, row)
 
 
 @plugins.post(
@@ -345,7 +337,7 @@ def deprecate_plugin(
 ) -> PluginVersionOut:
     service = CatalogService(session, principal, request_id)
     row = service.deprecate(name, version, body.reason)
-    return _reviewed(session, service, row, [])
+    return _reviewed(session, service, row)
 
 
 @plugins.post(
@@ -364,7 +356,7 @@ def suspend_plugin(
     until an operator resumes it."""
     changes = lifecycle.VersionLifecycle(session, principal, request_id)
     row = changes.suspend(name, version, body.reason)
-    return _reviewed(session, changes.catalog, row, [])
+    return _reviewed(session, changes.catalog, row)
 
 
 @plugins.post(
@@ -382,7 +374,7 @@ def resume_plugin(
     reason = body.reason if body else "resumed"
     changes = lifecycle.VersionLifecycle(session, principal, request_id)
     row = changes.resume(name, version, reason)
-    return _reviewed(session, changes.catalog, row, [])
+    return _reviewed(session, changes.catalog, row)
 
 
 @plugins.post(

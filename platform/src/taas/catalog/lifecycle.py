@@ -46,8 +46,7 @@ def execute_revoke(
         result={
             "plugin_version": catalog.out(row).model_dump(mode="json"),
             "moved_subscriptions": len(started),
-        },
-        enqueue=started,
+        }
     )
 
 

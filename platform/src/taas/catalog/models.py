@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from taas.catalog.states import PLUGIN_VERSION, SUBSCRIPTION, VENDOR
 from taas.kit.db import Base, Timestamped, new_id
 
 
@@ -119,3 +120,8 @@ class UsageDaily(Base):
     bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_ms_sum: Mapped[float] = mapped_column(default=0.0)
     latency_ms_max: Mapped[float] = mapped_column(default=0.0)
+
+
+VENDOR.guard(Vendor.status)
+PLUGIN_VERSION.guard(PluginVersion.status)
+SUBSCRIPTION.guard(Subscription.status)

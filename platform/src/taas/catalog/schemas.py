@@ -13,7 +13,7 @@ from pydantic_core import CoreSchema, core_schema
 from taas.catalog.manifest import PluginManifest
 from taas.catalog.states import PluginStatus, SubscriptionStatus, VendorStatus
 from taas.kit.schemas import StrictInput
-from taas.provisioning.models import OperationKind, OperationStatus
+from taas.operations.states import OperationStatus
 
 VENDOR_SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
 
@@ -227,7 +227,7 @@ class SubscriptionOut(BaseModel):
 
 class OperationRef(BaseModel):
     id: uuid.UUID
-    kind: OperationKind
+    kind: Annotated[str, Field(description="What the operation does (provision, subscribe, ...).")]
     status: OperationStatus
 
 

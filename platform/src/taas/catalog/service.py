@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,7 +45,6 @@ from taas.kit.auth import Principal
 from taas.kit.db import scoped, utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from taas.kit.idempotency import IdempotencyStore, request_hash
-from taas.tenants.service import Outcome
 
 MAX_USAGE_DAYS = 366
 _ENDINGS = frozenset({PluginStatus.REVOKED, PluginStatus.REJECTED})
@@ -71,6 +71,14 @@ def _inactive_hint(vendor: Vendor) -> str:
     return f"a platform operator can enable it again: taas vendors enable {vendor.slug}"
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A submitted version, and whether this call recorded it (a replay did not)."""
+
+    version: PluginVersionOut
+    new: bool
+
+
 class CatalogService:
     def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
         self.session = session
@@ -80,7 +88,8 @@ class CatalogService:
 
     # ------------------------------------------------------------------ vendors
 
-    def create_vendor(self, request: VendorCreate, idempotency_key: str | None) -> Outcome:
+    def create_vendor(self, request: VendorCreate, idempotency_key: str | None) -> dict[str, Any]:
+        """Register a vendor; the body (with its credentials, shown this once)."""
         require_operator(self.principal, "register vendors")
         store = IdempotencyStore(self.session)
         if idempotency_key:
@@ -92,7 +101,7 @@ class CatalogService:
             )
             if earlier is not None and earlier.response is not None:
                 vendor = self._vendor_by_slug(request.slug)
-                return Outcome(earlier.status_code or 201, self._created(vendor), None)
+                return self._created(vendor)
         if self._vendor_by_slug(request.slug, missing_ok=True) is not None:
             raise Conflict(
                 f"a vendor named {request.slug!r} already exists",
@@ -114,8 +123,8 @@ class CatalogService:
         body = self._created(vendor)  # creates the Keycloak client before we commit
         self._audit("vendor.create", request.model_dump(mode="json"))
         if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, 201, {"vendor": body["vendor"]})
-        return Outcome(201, body, None)
+            store.remember(self.principal.name, idempotency_key, {"vendor": body["vendor"]})
+        return body
 
     def _created(self, vendor: Vendor) -> dict[str, Any]:
         identity = systems().identity
@@ -281,8 +290,8 @@ class CatalogService:
 
     def submit(
         self, vendor_ref: str, manifest: dict[str, Any], idempotency_key: str | None
-    ) -> Outcome:
-        """Record a new version (status submitted) and hand it to validation."""
+    ) -> Submitted:
+        """Record a new version (status submitted), to be handed to validation."""
         vendor = self.vendor(vendor_ref)
         if not (self.principal.vendor == vendor.slug or self.principal.is_operator):
             raise Forbidden("only the vendor itself (or an operator) may submit its plugins")
@@ -297,7 +306,7 @@ class CatalogService:
                 self.principal.name, idempotency_key, "plugins.submit", request_hash(manifest)
             )
             if earlier is not None and earlier.response is not None:
-                return Outcome(earlier.status_code or 202, earlier.response, None)
+                return Submitted(PluginVersionOut.model_validate(earlier.response), new=False)
         try:
             parsed = PluginManifest.model_validate(manifest)
         except ValidationError as exc:
@@ -339,10 +348,10 @@ class CatalogService:
         self._audit(
             "plugin.submit", {"name": parsed.name, "version": parsed.version, "vendor": vendor.slug}
         )
-        body = self.out(version).model_dump(mode="json")
+        out = self.out(version)
         if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, 202, body)
-        return Outcome(202, body, version.id)
+            store.remember(self.principal.name, idempotency_key, out.model_dump(mode="json"))
+        return Submitted(out, new=True)
 
     def get_version(self, name: str, version: str) -> PluginVersion:
         row = self.session.scalars(

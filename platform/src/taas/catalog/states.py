@@ -22,7 +22,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from taas.kit.errors import Conflict
+from taas.kit.states import IllegalTransition, Lifecycle
 
 
 class PluginStatus(StrEnum):
@@ -40,18 +40,24 @@ class PluginStatus(StrEnum):
 
 P = PluginStatus
 
-TRANSITIONS: Final[dict[PluginStatus, frozenset[PluginStatus]]] = {
-    P.SUBMITTED: frozenset({P.VALIDATING}),
-    P.VALIDATING: frozenset({P.VALIDATED, P.INVALID}),
-    P.VALIDATED: frozenset({P.APPROVED, P.REJECTED}),
-    P.INVALID: frozenset(),
-    P.REJECTED: frozenset(),
-    P.APPROVED: frozenset({P.PUBLISHED, P.REVOKED}),
-    P.PUBLISHED: frozenset({P.DEPRECATED, P.SUSPENDED, P.REVOKED}),
-    P.DEPRECATED: frozenset({P.PUBLISHED, P.SUSPENDED, P.REVOKED}),
-    P.SUSPENDED: frozenset({P.PUBLISHED, P.DEPRECATED, P.REVOKED}),
-    P.REVOKED: frozenset(),
-}
+PLUGIN_VERSION: Final = Lifecycle(
+    "plugin version",
+    PluginStatus,
+    {
+        P.SUBMITTED: {P.VALIDATING},
+        P.VALIDATING: {P.VALIDATED, P.INVALID},
+        P.VALIDATED: {P.APPROVED, P.REJECTED},
+        P.INVALID: set(),
+        P.REJECTED: set(),
+        P.APPROVED: {P.PUBLISHED, P.REVOKED},
+        P.PUBLISHED: {P.DEPRECATED, P.SUSPENDED, P.REVOKED},
+        P.DEPRECATED: {P.PUBLISHED, P.SUSPENDED, P.REVOKED},
+        P.SUSPENDED: {P.PUBLISHED, P.DEPRECATED, P.REVOKED},
+        P.REVOKED: set(),
+    },
+    initial=P.SUBMITTED,
+)
+TRANSITIONS: Final = PLUGIN_VERSION.transitions
 
 # Versions a gateway routes to; a subscription to any other version answers 503.
 SERVABLE: Final = frozenset({P.PUBLISHED, P.DEPRECATED})
@@ -81,19 +87,38 @@ class SubscriptionStatus(StrEnum):
     REMOVED = "removed"
 
 
-class IllegalPluginTransition(Conflict):
-    """The plugin version cannot go from its current status to the one asked for."""
-
-    def __init__(self, current: PluginStatus, wanted: PluginStatus) -> None:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final)"
-        super().__init__(
-            f"plugin version is {current}; it cannot become {wanted}",
-            hint=f"from {current} the allowed next states are: {allowed}",
-        )
-        self.current = current
-        self.wanted = wanted
+# A refused plugin-version move (the lifecycle's own error; the old name stays for callers).
+IllegalPluginTransition = IllegalTransition
 
 
 def check_plugin_transition(current: PluginStatus, wanted: PluginStatus) -> None:
-    if wanted not in TRANSITIONS[current]:
-        raise IllegalPluginTransition(current, wanted)
+    PLUGIN_VERSION.check(current, wanted)
+
+
+V = VendorStatus
+
+VENDOR: Final = Lifecycle(
+    "vendor",
+    VendorStatus,
+    {V.ACTIVE: {V.DISABLED, V.DELETED}, V.DISABLED: {V.ACTIVE, V.DELETED}, V.DELETED: set()},
+    initial=V.ACTIVE,
+)
+
+U = SubscriptionStatus
+
+# A subscription is provisioned, changes version (``updating``, back to ``active`` whether
+# the change worked or not: it stays routed on the version it had), and is removed by an
+# unsubscribe or when its tenant is offboarded (from any state).
+SUBSCRIPTION: Final = Lifecycle(
+    "subscription",
+    SubscriptionStatus,
+    {
+        U.PROVISIONING: {U.ACTIVE, U.FAILED, U.REMOVED},
+        U.ACTIVE: {U.UPDATING, U.REMOVING, U.REMOVED},
+        U.UPDATING: {U.ACTIVE, U.REMOVED},
+        U.FAILED: {U.REMOVING, U.REMOVED},
+        U.REMOVING: {U.REMOVED, U.FAILED},
+        U.REMOVED: set(),
+    },
+    initial=U.PROVISIONING,
+)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
 from taas.catalog.models import PluginVersion, Subscription
+from taas.catalog.plans import SubscriptionOperation, module_of, subscription_lane
 from taas.catalog.schemas import (
     OperationRef,
     SubscriptionAccepted,
@@ -37,12 +38,11 @@ from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import current_traceparent
-from taas.provisioning.models import Operation, OperationKind
-from taas.provisioning.repository import OperationRepository
-from taas.provisioning.runner import spec_of
-from taas.provisioning.saga import PLANS, module_of
+from taas.operations.models import Operation
+from taas.operations.repository import OperationRepository
 from taas.tenants.models import Tenant
-from taas.tenants.service import Outcome, TenantService
+from taas.tenants.plans import spec_of
+from taas.tenants.service import TenantService
 from taas.tenants.states import TenantStatus
 
 LIVE = [s.value for s in SubscriptionStatus if s != SubscriptionStatus.REMOVED]
@@ -134,7 +134,7 @@ class SubscriptionService:
 
     def subscribe(
         self, tenant_ref: str, request: SubscriptionCreate, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> SubscriptionAccepted:
         tenant = self.tenant(tenant_ref, write=True)
         store = IdempotencyStore(self.session)
         if idempotency_key:
@@ -145,7 +145,7 @@ class SubscriptionService:
                 request_hash(request.model_dump(mode="json")),
             )
             if earlier is not None and earlier.response is not None:
-                return Outcome(earlier.status_code or 202, earlier.response, None)
+                return SubscriptionAccepted.model_validate(earlier.response)
         if tenant.status != TenantStatus.ACTIVE:
             raise Conflict(
                 f"tenant is {tenant.status}; only active tenants can subscribe",
@@ -176,14 +176,18 @@ class SubscriptionService:
                 self.session.add(row)
         except IntegrityError as exc:
             raise Conflict(f"tenant already subscribes to {request.module}") from exc
-        operation = self._start(tenant, row, OperationKind.SUBSCRIBE, module_params(version))
+        operation = self._start(
+            tenant, row, SubscriptionOperation.SUBSCRIBE, module_params(version)
+        )
         self._audit("subscription.create", tenant, request.model_dump(mode="json"))
-        outcome = self._accepted(tenant, row, operation)
+        accepted = self._accepted(tenant, row, operation)
         if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, outcome.status_code, outcome.body)
-        return outcome
+            store.remember(self.principal.name, idempotency_key, accepted.model_dump(mode="json"))
+        return accepted
 
-    def change(self, tenant_ref: str, module: str, request: SubscriptionUpdate) -> Outcome:
+    def change(
+        self, tenant_ref: str, module: str, request: SubscriptionUpdate
+    ) -> SubscriptionAccepted:
         tenant = self.tenant(tenant_ref, write=True)
         row = self._live(tenant, module, lock=True)
         changes = request.model_dump(exclude_unset=True, exclude_none=True)
@@ -205,12 +209,12 @@ class SubscriptionService:
         self._audit("subscription.update", tenant, {"module": module, **changes})
         return self._accepted(tenant, row, operation)
 
-    def unsubscribe(self, tenant_ref: str, module: str) -> Outcome:
+    def unsubscribe(self, tenant_ref: str, module: str) -> SubscriptionAccepted:
         tenant = self.tenant(tenant_ref, write=True)
         row = self._live(tenant, module, lock=True)
         if row.status == SubscriptionStatus.REMOVING:
             # Asked again while it is being removed: the same answer, no second operation.
-            return self._accepted(tenant, row, self.operations.open_for(tenant.id, row.id))
+            return self._accepted(tenant, row, self.operations.open_in(subscription_lane(row.id)))
         if row.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.FAILED):
             raise Conflict(
                 f"subscription is {row.status}; it can be removed when active or failed",
@@ -219,7 +223,9 @@ class SubscriptionService:
         version = self.session.get(PluginVersion, row.plugin_version_id)
         assert version is not None  # noqa: S101 - a foreign key
         row.status, row.status_reason = SubscriptionStatus.REMOVING, "unsubscribed"
-        operation = self._start(tenant, row, OperationKind.UNSUBSCRIBE, module_params(version))
+        operation = self._start(
+            tenant, row, SubscriptionOperation.UNSUBSCRIBE, module_params(version)
+        )
         self._audit("subscription.delete", tenant, {"module": module})
         cut_module_storage(tenant, [module])
         return self._accepted(tenant, row, operation)
@@ -243,7 +249,7 @@ class SubscriptionService:
         )
         for row in rows:
             tenant = self.session.get(Tenant, row.tenant_id)
-            if tenant is None or self.operations.open_for(tenant.id, row.id) is not None:
+            if tenant is None or self.operations.open_in(subscription_lane(row.id)) is not None:
                 continue
             current = self.session.get(PluginVersion, row.plugin_version_id)
             started.append(self._change_version(tenant, row, target).id)
@@ -268,7 +274,7 @@ class SubscriptionService:
         started = []
         for row, tenant in self._on_version(revoked):
             what = f"{revoked.name} {revoked.version} was revoked ({reason})"
-            open_op = self.operations.open_for(tenant.id, row.id)
+            open_op = self.operations.open_in(subscription_lane(row.id))
             if (
                 row.channel == "stable"
                 and target is not None
@@ -364,7 +370,7 @@ class SubscriptionService:
         return self._start(
             tenant,
             row,
-            OperationKind.CHANGE_SUBSCRIPTION,
+            SubscriptionOperation.CHANGE_VERSION,
             module_params(target),
             previous=module_params(current),
         )
@@ -404,26 +410,20 @@ class SubscriptionService:
         self,
         tenant: Tenant,
         row: Subscription,
-        kind: OperationKind,
+        kind: SubscriptionOperation,
         module: dict[str, Any],
         previous: dict[str, Any] | None = None,
     ) -> Operation:
         self.session.flush()
-        open_op = self.operations.open_for(tenant.id, row.id)
-        if open_op is not None:
-            raise Conflict(
-                f"operation {open_op.id} ({open_op.kind}) is still running for this subscription",
-                hint="wait until it finishes, then try again",
-            )
-        return self.operations.create(
+        return self.operations.start(
+            lane=subscription_lane(row.id),
             tenant_id=tenant.id,
-            subscription_id=row.id,
             kind=kind,
-            step_names=[step.name for step in PLANS[kind]],
             requested_by=self.principal.name,
             request_id=self.request_id,
             traceparent=current_traceparent(),
             params={"subscription_id": str(row.id), "module": module, "previous": previous},
+            busy="this subscription",
         )
 
     def _audit(self, action: str, tenant: Tenant, detail: dict[str, Any]) -> None:
@@ -436,16 +436,17 @@ class SubscriptionService:
             detail=detail,
         )
 
-    def _accepted(self, tenant: Tenant, row: Subscription, operation: Operation | None) -> Outcome:
+    def _accepted(
+        self, tenant: Tenant, row: Subscription, operation: Operation | None
+    ) -> SubscriptionAccepted:
         self.session.flush()
         self.session.refresh(row)
-        body = SubscriptionAccepted(
+        return SubscriptionAccepted(
             subscription=self.out(row, tenant),
             operation=OperationRef.model_validate(operation, from_attributes=True)
             if operation
             else None,
-        ).model_dump(mode="json")
-        return Outcome(202 if operation else 200, body, operation.id if operation else None)
+        )
 
 
 # Contract checks call a plugin as this pretend tenant; its storage is a sandbox bucket.

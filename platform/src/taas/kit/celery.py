@@ -28,16 +28,16 @@ def celery_app() -> Celery:
         broker_transport_options={"visibility_timeout": settings.task_visibility_timeout_s},
         worker_hijack_root_logger=False,
         beat_schedule={
-            "resume-stalled-operations": {
-                "task": "taas.provisioning.resume_stalled",
-                "schedule": settings.stalled_check_interval_s,
+            "relay-operations": {
+                "task": "taas.operations.relay",
+                "schedule": settings.outbox_relay_interval_s,
             },
             "resume-stalled-validations": {
                 "task": "taas.catalog.resume_validations",
                 "schedule": settings.stalled_check_interval_s,
             },
             "reconcile-tenants": {
-                "task": "taas.provisioning.reconcile_all",
+                "task": "taas.tenants.reconcile_all",
                 "schedule": settings.reconcile_interval_s,
             },
             "checkpoint-audit-chain": {
@@ -47,7 +47,7 @@ def celery_app() -> Celery:
                 "options": {"expires": settings.audit_checkpoint_interval_s},
             },
             "purge-expired-retention": {
-                "task": "taas.provisioning.purge_expired",
+                "task": "taas.tenants.purge_expired",
                 "schedule": 3600.0,
             },
         },

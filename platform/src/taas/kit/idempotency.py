@@ -67,10 +67,8 @@ class IdempotencyStore:
             )
         return earlier
 
-    def remember(
-        self, principal: str, key: str, status_code: int, response: dict[str, Any]
-    ) -> None:
+    def remember(self, principal: str, key: str, response: dict[str, Any]) -> None:
+        """Keep the first response for (caller, key); a retry answers it again."""
         record = self.session.get(IdempotencyRecord, (principal, key))
         if record is not None:
-            record.status_code = status_code
             record.response = response

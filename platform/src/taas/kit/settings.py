@@ -198,6 +198,12 @@ class AppSettings(BaseSettings):
     reconcile_interval_s: float = Field(
         default=60.0, description="How often the reconciler compares desired and actual state."
     )
+    outbox_relay_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the outbox relay sends operations whose process died between "
+        "committing them and handing them to the workers (those older than this interval).",
+    )
     stalled_check_interval_s: float = Field(
         default=15.0, description="How often open operations are checked for a dead worker."
     )

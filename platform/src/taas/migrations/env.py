@@ -10,7 +10,7 @@ from taas.audit import models as audit_models
 from taas.catalog import models as catalog_models
 from taas.kit import idempotency
 from taas.kit.db import Base
-from taas.provisioning import models as provisioning_models
+from taas.operations import models as operation_models
 from taas.tenants import models as tenant_models
 
 # Imported for their side effect: registering tables on Base.metadata.
@@ -19,7 +19,7 @@ _MODELS = (
     audit_models,
     catalog_models,
     idempotency,
-    provisioning_models,
+    operation_models,
     tenant_models,
 )
 

@@ -44,9 +44,9 @@ def add_operator(
     request_id: RequestId,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    outcome = OperatorService(session, principal, request_id).add(body, idempotency_key)
+    created = OperatorService(session, principal, request_id).add(body, idempotency_key)
     session.commit()
-    return JSONResponse(outcome.body, status_code=outcome.status_code)
+    return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 
 @router.delete(

@@ -20,7 +20,6 @@ from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.operators.repository import OperatorsRepository
 from taas.operators.schemas import OperatorCreate, OperatorCreated, OperatorList, OperatorOut
-from taas.tenants.service import Outcome
 
 
 def operator_out(member: PlatformMember) -> OperatorOut:
@@ -75,7 +74,7 @@ class OperatorService:
     def list(self) -> OperatorList:
         return OperatorList(items=[operator_out(m) for m in self.identity.platform_members()])
 
-    def add(self, request: OperatorCreate, idempotency_key: str | None) -> Outcome:
+    def add(self, request: OperatorCreate, idempotency_key: str | None) -> OperatorCreated:
         """Create the user with a temporary password; a retry with the same key gives a new
         temporary password while the user has not logged in yet."""
         store = IdempotencyStore(self.session)
@@ -106,12 +105,11 @@ class OperatorService:
             store.remember(
                 self.principal.name,
                 idempotency_key,
-                201,
                 {"operator": body.operator.model_dump(mode="json")},
             )
-        return Outcome(201, body.model_dump(mode="json"), None)
+        return body
 
-    def _replay(self, username: str) -> Outcome:
+    def _replay(self, username: str) -> OperatorCreated:
         member = self._member(username)
         if member is None:
             raise Conflict(
@@ -122,8 +120,7 @@ class OperatorService:
         if member.pending_setup:
             password = self.identity.reset_temporary_password(member.id)
             self._audit("operator.temporary_password", {"username": username})
-        body = self._created(member, password)
-        return Outcome(201, body.model_dump(mode="json"), None)
+        return self._created(member, password)
 
     def remove(self, username: str) -> None:
         OperatorsRepository(self.session).lock_membership()

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
+from taas.audit.endpoints import AuditPage, audit_page
+from taas.audit.repository import AuditRepository
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
-from taas.provisioning.tasks import enqueue_committed
 from taas.tenants.models import Tenant
 from taas.tenants.schemas import (
     OffboardRequest,
@@ -22,7 +23,7 @@ from taas.tenants.schemas import (
     TenantPage,
     TenantUpdate,
 )
-from taas.tenants.service import Outcome, TenantService
+from taas.tenants.service import TenantService
 from taas.tenants.states import TenantStatus
 
 log = logging.getLogger(__name__)
@@ -36,11 +37,12 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _respond(service: TenantService, outcome: Outcome) -> JSONResponse:
+def _respond(service: TenantService, accepted: TenantAccepted) -> JSONResponse:
+    """Commit (the outbox then hands a started operation to the workers) and answer 202
+    when something was started or awaits approval, 200 when there was nothing to do."""
     service.session.commit()
-    if outcome.enqueue is not None:
-        enqueue_committed([outcome.enqueue])
-    return JSONResponse(outcome.body, status_code=outcome.status_code)
+    started = accepted.operation is not None or accepted.approval is not None
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=202 if started else 200)
 
 
 @router.post(
@@ -199,3 +201,18 @@ def reconcile_tenant(
     tenant_row = service.reconcile(service.resolve(tenant))
     session.commit()
     return tenant_row
+
+
+@router.get("/{tenant}/audit", response_model=AuditPage, responses=READ_ERRORS, tags=["audit"])
+def tenant_audit(
+    tenant: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """Audit events of one tenant (its bank admins see their own)."""
+    service = TenantService(session, principal, None)
+    found = service.visible(service.resolve(tenant))
+    rows = AuditRepository(session).page(tenant_id=found.id, after_seq=after, limit=limit)
+    return audit_page(rows, limit)

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, Enum, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taas.kit.db import Base, Timestamped, new_id
-from taas.tenants.states import TenantStatus
+from taas.tenants.states import TENANT, TenantStatus
 
 
 class Tenant(Timestamped, Base):
@@ -38,3 +38,6 @@ class Tenant(Timestamped, Base):
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - SQLAlchemy's API
+
+
+TENANT.guard(Tenant.status)

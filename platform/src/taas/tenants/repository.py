@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
@@ -60,3 +61,12 @@ class TenantRepository:
 
     def in_states(self, statuses: Sequence[TenantStatus]) -> list[Tenant]:
         return list(self.session.scalars(select(Tenant).where(Tenant.status.in_(statuses))))
+
+    def retention_over(self, now: dt.datetime) -> list[Tenant]:
+        """Offboarded tenants whose data may be purged now."""
+        query = select(Tenant).where(
+            Tenant.status == TenantStatus.OFFBOARDED,
+            Tenant.purge_after.is_not(None),
+            Tenant.purge_after < now,
+        )
+        return list(self.session.scalars(query))

@@ -8,11 +8,11 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
 
 from taas.approvals.schemas import ApprovalOut
 from taas.kit.schemas import JsonEnum, StrictInput
-from taas.provisioning.models import OperationKind, OperationStatus, StepStatus
+from taas.operations.states import OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
 
 SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
@@ -160,8 +160,7 @@ class OperationOut(BaseModel):
 
     id: uuid.UUID
     tenant_id: uuid.UUID
-    subscription_id: uuid.UUID | None = None
-    kind: OperationKind
+    kind: Annotated[str, Field(description="What the operation does (provision, subscribe, ...).")]
     status: OperationStatus
     error: str | None
     requested_by: str
@@ -170,6 +169,13 @@ class OperationOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     steps: list[StepOut]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def subscription_id(self) -> uuid.UUID | None:
+        """The subscription a subscribe, change or unsubscribe operation works on."""
+        value = self.params.get("subscription_id")
+        return uuid.UUID(value) if value else None
 
 
 class TenantAccepted(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -19,11 +18,11 @@ from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import bind_tenant, current_traceparent
-from taas.provisioning import reconciler
-from taas.provisioning.models import Operation, OperationKind
-from taas.provisioning.repository import OperationRepository
-from taas.provisioning.saga import PLANS, retain_until
+from taas.operations.models import Operation
+from taas.operations.repository import OperationRepository
+from taas.tenants import reconciler
 from taas.tenants.models import Tenant
+from taas.tenants.plans import TenantOperation, retain_until, tenant_lane
 from taas.tenants.repository import TenantRepository
 from taas.tenants.schemas import (
     OffboardRequest,
@@ -40,15 +39,6 @@ from taas.tenants.states import TenantStatus, check_transition
 MAX_PAGE = 200
 # Tiers with their own realm and database: a tenant may move between them in place.
 ISOLATED_TIERS = {"silo", "dedicated"}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a mutating call returns, and the operation to enqueue once it is committed."""
-
-    status_code: int
-    body: dict[str, Any]
-    enqueue: uuid.UUID | None
 
 
 def require_operator(principal: Principal) -> None:
@@ -137,7 +127,7 @@ class TenantService:
 
     # ------------------------------------------------------------------ changing
 
-    def create(self, request: TenantCreate, idempotency_key: str | None) -> Outcome:
+    def create(self, request: TenantCreate, idempotency_key: str | None) -> TenantAccepted:
         require_operator(self.principal)
         store = IdempotencyStore(self.session)
         if idempotency_key:
@@ -148,7 +138,7 @@ class TenantService:
                 request_hash(request.model_dump(mode="json")),
             )
             if earlier is not None and earlier.response is not None:
-                return Outcome(earlier.status_code or 202, earlier.response, None)
+                return TenantAccepted.model_validate(earlier.response)
         if self.tenants.by_slug(request.slug) is not None:
             raise Conflict(
                 f"a tenant with slug {request.slug!r} already exists",
@@ -170,14 +160,14 @@ class TenantService:
         except IntegrityError as exc:
             raise Conflict(f"a tenant with slug {request.slug!r} already exists") from exc
         bind_tenant(tenant.id)
-        operation = self._start(tenant, OperationKind.PROVISION)
+        operation = self._start(tenant, TenantOperation.PROVISION)
         self._audit("tenant.create", tenant, request.model_dump(mode="json"))
-        outcome = self._accepted(tenant, operation)
+        accepted = self._accepted(tenant, operation)
         if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, outcome.status_code, outcome.body)
-        return outcome
+            store.remember(self.principal.name, idempotency_key, accepted.model_dump(mode="json"))
+        return accepted
 
-    def update(self, tenant_id: uuid.UUID, request: TenantUpdate) -> Outcome:
+    def update(self, tenant_id: uuid.UUID, request: TenantUpdate) -> TenantAccepted:
         require_operator(self.principal)
         tenant = self._locked(tenant_id)
         if tenant.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
@@ -205,15 +195,17 @@ class TenantService:
         if "quotas" in changes and changes["quotas"] != tenant.quotas:
             tenant.quotas = changes["quotas"]
             needs_operation = True
-        operation = self._start(tenant, OperationKind.UPDATE) if needs_operation else None
+        operation = self._start(tenant, TenantOperation.UPDATE) if needs_operation else None
         self._audit("tenant.update", tenant, changes)
         return self._accepted(tenant, operation)
 
-    def suspend(self, tenant_id: uuid.UUID, request: StatusChange) -> Outcome:
-        return self._move(tenant_id, TenantStatus.SUSPENDED, OperationKind.SUSPEND, request.reason)
+    def suspend(self, tenant_id: uuid.UUID, request: StatusChange) -> TenantAccepted:
+        return self._move(
+            tenant_id, TenantStatus.SUSPENDED, TenantOperation.SUSPEND, request.reason
+        )
 
-    def resume(self, tenant_id: uuid.UUID, request: StatusChange) -> Outcome:
-        return self._move(tenant_id, TenantStatus.ACTIVE, OperationKind.RESUME, request.reason)
+    def resume(self, tenant_id: uuid.UUID, request: StatusChange) -> TenantAccepted:
+        return self._move(tenant_id, TenantStatus.ACTIVE, TenantOperation.RESUME, request.reason)
 
     def reconcile(self, tenant_id: uuid.UUID) -> Tenant:
         """Compare and repair this tenant now (the reconciler also runs periodically)."""
@@ -222,13 +214,13 @@ class TenantService:
         reconciler.reconcile_tenant(self.session, systems(), tenant)
         return tenant
 
-    def retry(self, tenant_id: uuid.UUID) -> Outcome:
+    def retry(self, tenant_id: uuid.UUID) -> TenantAccepted:
         """Run provisioning again for a failed tenant."""
-        return self._move(tenant_id, TenantStatus.PROVISIONING, OperationKind.PROVISION, "retry")
+        return self._move(tenant_id, TenantStatus.PROVISIONING, TenantOperation.PROVISION, "retry")
 
     def offboard(
         self, tenant_id: uuid.UUID, request: OffboardRequest, idempotency_key: str | None = None
-    ) -> Outcome:
+    ) -> TenantAccepted:
         """Offboard now, or, when it keeps data for less than the approval threshold (data
         destroyed soon), record a request that runs once a second operator approves it."""
         days = request.retention.keep_data_days
@@ -248,14 +240,13 @@ class TenantService:
             idempotency_key=idempotency_key,
         )
         self.session.refresh(tenant)
-        body = TenantAccepted(
+        return TenantAccepted(
             tenant=TenantOut.model_validate(tenant), operation=None, approval=approval
-        ).model_dump(mode="json")
-        return Outcome(202, body, None)
+        )
 
     def _offboard_now(
         self, tenant_id: uuid.UUID, request: OffboardRequest, approval: uuid.UUID | None = None
-    ) -> Outcome:
+    ) -> TenantAccepted:
         until = retain_until(request.retention.keep_data_days)
         params: dict[str, Any] = {
             "retain_until": until,
@@ -266,7 +257,7 @@ class TenantService:
         return self._move(
             tenant_id,
             TenantStatus.OFFBOARDING,
-            OperationKind.OFFBOARD,
+            TenantOperation.OFFBOARD,
             request.reason,
             params=params,
             retention=request.retention.model_dump() | {"retain_until": until},
@@ -276,12 +267,12 @@ class TenantService:
         self,
         tenant_id: uuid.UUID,
         target: TenantStatus,
-        kind: OperationKind,
+        kind: TenantOperation,
         reason: str,
         *,
         params: dict[str, Any] | None = None,
         retention: dict[str, Any] | None = None,
-    ) -> Outcome:
+    ) -> TenantAccepted:
         require_operator(self.principal)
         tenant = self._locked(tenant_id)
         check_transition(tenant.status, target)
@@ -304,7 +295,7 @@ class TenantService:
         return tenant
 
     def _no_open_operation(self, tenant: Tenant) -> None:
-        open_op = self.operations.open_for(tenant.id)
+        open_op = self.operations.open_in(tenant_lane(tenant.id))
         if open_op is not None:
             raise Conflict(
                 f"operation {open_op.id} ({open_op.kind}) is still running for this tenant",
@@ -312,17 +303,17 @@ class TenantService:
             )
 
     def _start(
-        self, tenant: Tenant, kind: OperationKind, params: dict[str, Any] | None = None
+        self, tenant: Tenant, kind: TenantOperation, params: dict[str, Any] | None = None
     ) -> Operation:
-        self._no_open_operation(tenant)
-        return self.operations.create(
+        return self.operations.start(
+            lane=tenant_lane(tenant.id),
             tenant_id=tenant.id,
             kind=kind,
-            step_names=[step.name for step in PLANS[kind]],
             requested_by=self.principal.name,
             request_id=self.request_id,
             traceparent=current_traceparent(),
             params=params,
+            busy="this tenant",
         )
 
     def _audit(self, action: str, tenant: Tenant, detail: dict[str, Any]) -> None:
@@ -335,16 +326,15 @@ class TenantService:
             detail=detail,
         )
 
-    def _accepted(self, tenant: Tenant, operation: Operation | None) -> Outcome:
+    def _accepted(self, tenant: Tenant, operation: Operation | None) -> TenantAccepted:
         self.session.flush()
         self.session.refresh(tenant)
         if operation is not None:
             self.session.refresh(operation)
-        body = TenantAccepted(
+        return TenantAccepted(
             tenant=TenantOut.model_validate(tenant),
             operation=OperationOut.model_validate(operation) if operation else None,
-        ).model_dump(mode="json")
-        return Outcome(202 if operation else 200, body, operation.id if operation else None)
+        )
 
 
 def execute_offboard(
@@ -352,12 +342,10 @@ def execute_offboard(
 ) -> Executed:
     """Run an approved offboarding, as the approving operator."""
     service = TenantService(session, principal, request_id)
-    outcome = service._offboard_now(
+    accepted = service._offboard_now(
         uuid.UUID(action.target), OffboardRequest.model_validate(action.params), action.id
     )
-    return Executed(
-        result=outcome.body, enqueue=[outcome.enqueue] if outcome.enqueue is not None else []
-    )
+    return Executed(result=accepted.model_dump(mode="json"))
 
 
 register(ApprovalAction.TENANT_OFFBOARD, execute_offboard)

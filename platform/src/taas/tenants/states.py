@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from taas.kit.errors import Conflict
+from taas.kit.states import IllegalTransition, Lifecycle
 
 
 class TenantStatus(StrEnum):
@@ -28,31 +28,25 @@ class TenantStatus(StrEnum):
 
 S = TenantStatus
 
-TRANSITIONS: Final[dict[TenantStatus, frozenset[TenantStatus]]] = {
-    S.REQUESTED: frozenset({S.PROVISIONING, S.FAILED}),
-    S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED}),
-    S.ACTIVE: frozenset({S.SUSPENDED, S.OFFBOARDING}),
-    S.SUSPENDED: frozenset({S.ACTIVE, S.OFFBOARDING}),
-    S.FAILED: frozenset({S.PROVISIONING, S.OFFBOARDING}),
-    S.OFFBOARDING: frozenset({S.OFFBOARDED, S.FAILED}),
-    S.OFFBOARDED: frozenset(),
-}
+TENANT: Final = Lifecycle(
+    "tenant",
+    TenantStatus,
+    {
+        S.REQUESTED: {S.PROVISIONING, S.FAILED},
+        S.PROVISIONING: {S.ACTIVE, S.FAILED},
+        S.ACTIVE: {S.SUSPENDED, S.OFFBOARDING},
+        S.SUSPENDED: {S.ACTIVE, S.OFFBOARDING},
+        S.FAILED: {S.PROVISIONING, S.OFFBOARDING},
+        S.OFFBOARDING: {S.OFFBOARDED, S.FAILED},
+        S.OFFBOARDED: set(),
+    },
+    initial=S.REQUESTED,
+)
+TRANSITIONS: Final = TENANT.transitions
 
-
-class IllegalTransition(Conflict):
-    """The tenant cannot go from its current status to the one asked for."""
-
-    def __init__(self, current: TenantStatus, wanted: TenantStatus) -> None:
-        allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (final)"
-        super().__init__(
-            f"tenant is {current}; it cannot become {wanted}",
-            hint=f"from {current} the allowed next states are: {allowed}",
-        )
-        self.current = current
-        self.wanted = wanted
+__all__ = ["TENANT", "TRANSITIONS", "IllegalTransition", "TenantStatus", "check_transition"]
 
 
 def check_transition(current: TenantStatus, wanted: TenantStatus) -> None:
     """Raise IllegalTransition unless ``current -> wanted`` is declared."""
-    if wanted not in TRANSITIONS[current]:
-        raise IllegalTransition(current, wanted)
+    TENANT.check(current, wanted)

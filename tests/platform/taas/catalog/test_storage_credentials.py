@@ -30,10 +30,10 @@ def route_maker(make_tenant: MakeTenant) -> Iterator[RouteMaker]:
     for rows in maker.made:  # operations of an unsubscribe name the subscription
         sql(
             "DELETE FROM operation_steps WHERE operation_id IN"
-            " (SELECT id FROM operations WHERE subscription_id = %s)",
+            " (SELECT id FROM operations WHERE lane = 'subscription:' || %s)",
             rows.subscription_id,
         )
-        sql("DELETE FROM operations WHERE subscription_id = %s", rows.subscription_id)
+        sql("DELETE FROM operations WHERE lane = 'subscription:' || %s", rows.subscription_id)
     maker.remove_all()
 
 

@@ -19,13 +19,10 @@ from support import offboard, spec_of_json, wait_operation
 from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
-from taas.kit.settings import app_settings
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
-from taas.provisioning.models import OperationKind
-from taas.provisioning.repository import OperationRepository
-from taas.provisioning.runner import OperationRunner
-from taas.provisioning.saga import PLANS
+from taas.operations.repository import OperationRepository
+from taas.tenants.plans import TenantOperation, tenant_lane
 
 
 def credentials(spec: TenantSpec) -> dict[str, str]:
@@ -223,20 +220,21 @@ def test_offboarding_keeps_data_read_only_for_the_retention_period(
     assert not any(s.identity.exists(spec).values())
     assert s.storage.exists(spec) == {"bucket": True, "identity": False}
     assert s.postgres.exists(spec)["schema"] is True
-    # purge once the retention is over (run the purge saga directly)
+    # purge once the retention is over: the retention task's operation, run by the worker
 
     with new_session() as session:
-        op = OperationRepository(session).create(
+        op = OperationRepository(session).start(
+            lane=tenant_lane(uuid.UUID(tenant["id"])),
             tenant_id=uuid.UUID(tenant["id"]),
-            kind=OperationKind.PURGE,
-            step_names=[st.name for st in PLANS[OperationKind.PURGE]],
+            kind=TenantOperation.PURGE,
             requested_by="test",
             request_id=None,
             traceparent=None,
         )
         session.commit()
         op_id = op.id
-    OperationRunner(s, app_settings()).run(op_id)
+    purged = wait_operation(api, operator, tenant["id"], str(op_id))
+    assert purged["status"] == "succeeded", purged
     assert s.storage.exists(spec)["bucket"] is False
     assert s.postgres.exists(spec) == {"role": False, "database": False, "schema": False}
 

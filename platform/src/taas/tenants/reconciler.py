@@ -13,9 +13,9 @@ from taas.integrations.identity import new_password
 from taas.integrations.systems import Systems
 from taas.kit.db import utcnow
 from taas.kit.telemetry import tracer
-from taas.provisioning.repository import OperationRepository
-from taas.provisioning.runner import spec_of
+from taas.operations.repository import OperationRepository
 from taas.tenants.models import Tenant
+from taas.tenants.plans import spec_of, tenant_lane
 from taas.tenants.repository import TenantRepository
 from taas.tenants.states import TenantStatus
 
@@ -28,7 +28,7 @@ def reconcile_tenant(session: Session, systems: Systems, tenant: Tenant) -> list
     """Repair one tenant; record and return the drift found (empty when none)."""
     if tenant.status not in RECONCILED:
         return []
-    if OperationRepository(session).open_for(tenant.id) is not None:
+    if OperationRepository(session).open_in(tenant_lane(tenant.id)) is not None:
         return []  # an operation is converging this tenant already
     spec = spec_of(tenant)
     drift: list[dict[str, Any]] = []

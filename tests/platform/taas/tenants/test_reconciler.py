@@ -64,7 +64,7 @@ def test_the_periodic_reconciler_task_repairs_drift(
         client.NetworkingV1Api(kube).delete_namespaced_network_policy(
             "tenant-isolation", spec.namespace
         )
-    celery_app().send_task("taas.provisioning.reconcile_all")  # what Celery beat sends
+    celery_app().send_task("taas.tenants.reconcile_all")  # what Celery beat sends
 
     def repaired() -> bool:
         # The tenant's drift field shows the latest run; the audit trail keeps every repair.

@@ -1,65 +1,32 @@
-"""Operations and their steps, as recorded while a saga runs."""
+"""Operations and their steps, as recorded while a plan runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from taas.kit.db import Base, Timestamped, new_id
-
-
-class OperationKind(StrEnum):
-    PROVISION = "provision"
-    UPDATE = "update"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    OFFBOARD = "offboard"
-    PURGE = "purge"
-    SUBSCRIBE = "subscribe"
-    CHANGE_SUBSCRIPTION = "change_subscription"
-    UNSUBSCRIBE = "unsubscribe"
-
-
-# Operations on one subscription run beside the tenant's own; each has its own lane.
-SUBSCRIPTION_KINDS = frozenset(
-    {OperationKind.SUBSCRIBE, OperationKind.CHANGE_SUBSCRIPTION, OperationKind.UNSUBSCRIBE}
-)
-
-
-NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-
-
-class OperationStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    UNDONE = "undone"
+from taas.operations.states import OPERATION, STEP, OperationStatus, StepStatus
 
 
 class Operation(Timestamped, Base):
-    """One change to the outside world for one tenant, run as a saga."""
+    """One change to the outside world, run as a plan of steps in one lane.
+
+    A lane (``tenant:<id>``, ``subscription:<id>``, ``plugin-version:<id>``) holds at most
+    one unfinished operation: the database enforces it. ``tenant_id`` is set for the
+    operations a bank may see (its tenant's and its subscriptions').
+    """
 
     __tablename__ = "operations"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
-    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("subscriptions.id"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(24))
+    lane: Mapped[str] = mapped_column(String(120))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default=OperationStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(200))
@@ -68,18 +35,17 @@ class Operation(Timestamped, Base):
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once the operation was handed to the workers (the outbox relay sends the rest).
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     steps: Mapped[list[OperationStep]] = relationship(
         back_populates="operation", order_by="OperationStep.position", lazy="selectin"
     )
 
     __table_args__ = (
-        # At most one unfinished operation per tenant, and one per subscription: the
-        # database enforces it.
         Index(
             "uq_operations_one_open_per_lane",
-            "tenant_id",
-            text(f"coalesce(subscription_id, '{NO_SUBSCRIPTION}'::uuid)"),
+            "lane",
             unique=True,
             postgresql_where=text("status IN ('pending', 'running')"),
         ),
@@ -105,3 +71,7 @@ class OperationStep(Base):
     operation: Mapped[Operation] = relationship(back_populates="steps")
 
     __table_args__ = (UniqueConstraint("operation_id", "name"),)
+
+
+OPERATION.guard(Operation.status)
+STEP.guard(OperationStep.status)

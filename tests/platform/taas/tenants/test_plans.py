@@ -13,8 +13,8 @@ from conftest import Worker
 from support import spec_of_json, unique_slug, wait_for, wait_operation
 from taas.integrations.systems import systems
 from taas.localstack.stack import LocalStack
-from taas.provisioning import faults
-from taas.provisioning.saga import PROVISION
+from taas.operations import faults
+from taas.tenants.plans import PROVISION
 
 Headers = dict[str, str]
 STEPS = [step.name for step in PROVISION]

@@ -1,1 +1,0 @@
-"""Operations: sagas of idempotent steps that make the outside world match desired state."""
