@@ -49,7 +49,7 @@ def contract_check(app: FastAPI) -> set[str]:
     from taas_sdk import manifest
     from taas_sdk.testing import ModuleClient
 
-    from taas.catalog.validation import validate
+    from taas.plugins.validation import validate
 
     signer = ModuleClient(app, tenant="taas-contract-check")
     http: Any = TestClient(app)  # an httpx-style client, as validate() expects

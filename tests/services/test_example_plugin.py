@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from taas.catalog.validation import validate
 from taas.kit import signing
+from taas.plugins.validation import validate
 
 APP = Path(__file__).resolve().parents[2] / "services" / "example_plugin" / "app.py"
 SECRET = "example-plugin-test-secret"

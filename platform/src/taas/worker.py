@@ -12,5 +12,5 @@ setup_tracing("taas-worker")
 wire()
 app = celery_app()
 app.autodiscover_tasks(
-    ["taas.operations", "taas.tenants", "taas.catalog", "taas.audit"], force=True
+    ["taas.operations", "taas.tenants", "taas.plugins", "taas.audit"], force=True
 )

@@ -20,7 +20,7 @@ from taas_sdk import (
 )
 from taas_sdk.testing import ModuleClient
 
-from taas.catalog.manifest import PluginManifest
+from taas.plugins.manifest import PluginManifest
 
 SECRET = "module-test-secret"
 

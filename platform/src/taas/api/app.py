@@ -39,7 +39,10 @@ from taas.kit.states import IllegalTransition
 from taas.kit.telemetry import request_tenant_holder, setup_tracing
 from taas.kit.web import authentication_failure
 from taas.operators import endpoints as operator_endpoints
+from taas.plugins import endpoints as plugin_endpoints
+from taas.subscriptions import endpoints as subscription_endpoints
 from taas.tenants import endpoints as tenant_endpoints
+from taas.usage import endpoints as usage_endpoints
 from taas.wiring import wire
 
 log = logging.getLogger(__name__)
@@ -206,11 +209,13 @@ def create_app() -> FastAPI:
     app.include_router(operator_endpoints.router)
     app.include_router(approval_endpoints.router)
     for router in (
-        catalog_endpoints.vendors,
-        catalog_endpoints.plugins,
+        plugin_endpoints.vendors,
+        usage_endpoints.vendor_usage_router,
+        plugin_endpoints.plugins,
         catalog_endpoints.catalog,
-        catalog_endpoints.subscriptions,
-        catalog_endpoints.storage,
+        subscription_endpoints.subscriptions,
+        usage_endpoints.tenant_usage_router,
+        subscription_endpoints.storage,
     ):
         app.include_router(router)
     return app

@@ -174,7 +174,7 @@ class ApprovalService:
                 hint="ask a second platform operator: taas approvals approve " + str(row.id),
             )
         executor = _EXECUTORS.get(ApprovalAction(row.action))
-        if executor is None:  # pragma: no cover - every action registers at import
+        if executor is None:  # pragma: no cover - wiring registers every executor
             raise Conflict(f"no executor is registered for {row.action}")
         executed = executor(
             self.session,

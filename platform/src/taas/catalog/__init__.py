@@ -1,1 +1,1 @@
-"""The open platform: vendors, plugin versions, the module catalog, subscriptions, usage."""
+"""The module catalog: what banks browse and subscribe to."""

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from taas.catalog.manifest import version_key
 from taas.cli.catalog import show_report, wait_validated
 from taas.cli.platform import DEMO_PLUGIN
 from taas.cli.platform import log_file as platform_log
@@ -31,6 +30,7 @@ from taas.integrations.systems import Systems
 from taas.kit.errors import ConfigurationError, TaasError
 from taas.kit.settings import AppSettings, StackSettings
 from taas.localstack.process import ensure_port_free, spawn
+from taas.plugins.manifest import version_key
 
 console = Console(highlight=False)
 VENDOR = "demo-fintech"

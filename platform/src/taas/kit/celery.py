@@ -33,7 +33,7 @@ def celery_app() -> Celery:
                 "schedule": settings.outbox_relay_interval_s,
             },
             "resume-stalled-validations": {
-                "task": "taas.catalog.resume_validations",
+                "task": "taas.plugins.resume_validations",
                 "schedule": settings.stalled_check_interval_s,
             },
             "reconcile-tenants": {

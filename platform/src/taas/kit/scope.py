@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.sql import Select
 
-T = TypeVar("T", bound=tuple[Any, ...])
+# Any SELECT, whatever its columns (their types are kept through ``apply``).
+Sel = TypeVar("Sel", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,15 @@ class Scope:
             return column == next(iter(self.tenants))  # type: ignore[no-any-return]
         return column.in_(sorted(self.tenants))  # type: ignore[no-any-return]
 
-    def apply(self, statement: Select[T], model: Any) -> Select[T]:
+    def apply(self, statement: Sel, model: Any) -> Sel:
         """``statement`` limited to rows of ``model`` this scope may read."""
         return statement.where(self.where(model.tenant_id))
+
+
+def caller_scope(subject: str, caller_tenant: str | None, tenant_id: uuid.UUID, slug: str) -> Scope:
+    """What a caller may read of one tenant (id ``tenant_id``, slug ``slug``): all of it for
+    a platform-wide caller (``caller_tenant`` None), its own tenant's rows for a bank's
+    caller, and nothing when a bank's caller names another tenant."""
+    if caller_tenant is None:
+        return Scope.platform(subject).narrow(tenant_id)
+    return Scope.tenant(subject, tenant_id if caller_tenant == slug else None)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.base import SecurityBase
@@ -112,3 +112,7 @@ def request_id(request: Request) -> str:
 DbSession = Annotated[Session, Depends(db_session)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 RequestId = Annotated[str, Depends(request_id)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=200, description="Retrying with the same key does the same thing once."),
+]

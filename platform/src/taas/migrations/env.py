@@ -7,20 +7,24 @@ from sqlalchemy import create_engine, pool
 
 from taas.approvals import models as approval_models
 from taas.audit import models as audit_models
-from taas.catalog import models as catalog_models
 from taas.kit import idempotency
 from taas.kit.db import Base
 from taas.operations import models as operation_models
+from taas.plugins import models as plugin_models
+from taas.subscriptions import models as subscription_models
 from taas.tenants import models as tenant_models
+from taas.usage import models as usage_models
 
 # Imported for their side effect: registering tables on Base.metadata.
 _MODELS = (
     approval_models,
     audit_models,
-    catalog_models,
     idempotency,
     operation_models,
+    plugin_models,
+    subscription_models,
     tenant_models,
+    usage_models,
 )
 
 config = context.config

@@ -17,8 +17,8 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
-from taas.catalog.manifest import PluginManifest
 from taas.kit.schemas import StrictInput
+from taas.plugins.manifest import PluginManifest
 
 Headers = dict[str, str]
 PROBLEM = "application/problem+json"
@@ -37,10 +37,14 @@ def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
 def _request_models() -> set[type[BaseModel]]:
     from taas.audit import endpoints as audit
     from taas.catalog import endpoints as catalog
+    from taas.plugins import endpoints as plugins
+    from taas.subscriptions import endpoints as subscriptions
     from taas.tenants import endpoints as tenants
+    from taas.usage import endpoints as usage
 
-    routers = [tenants.router, audit.router, catalog.vendors, catalog.plugins, catalog.catalog]
-    routers += [catalog.subscriptions, catalog.storage]
+    routers = [tenants.router, audit.router, plugins.vendors, plugins.plugins, catalog.catalog]
+    routers += [subscriptions.subscriptions, subscriptions.storage]
+    routers += [usage.tenant_usage_router, usage.vendor_usage_router]
     found: set[type[BaseModel]] = {PluginManifest}
     for route in (route for router in routers for route in router.routes):
         if isinstance(route, APIRoute):

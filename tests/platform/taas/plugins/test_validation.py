@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from plugin_app import plugin_openapi
-from taas.catalog.validation import Check, ContractCall, _schema_errors, contract_calls
+from taas.plugins.validation import Check, ContractCall, _schema_errors, contract_calls
 
 
 def _calls(document: dict[str, Any]) -> list[ContractCall | Check]:

@@ -10,28 +10,25 @@ from typing import Any
 
 import httpx
 from celery import shared_task
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
-from taas.catalog.models import PluginVersion, Vendor
-from taas.catalog.states import PluginStatus, check_plugin_transition
-from taas.catalog.subscriptions import (
-    CONTRACT_TENANT,
-    CONTRACT_TENANT_ID,
-    cut_sandbox_storage,
-    requestable_scopes,
-)
-from taas.catalog.validation import HeadersFor, failed_report, validate
 from taas.kit import grants, signing
 from taas.kit.celery import celery_app
 from taas.kit.db import new_session, utcnow
 from taas.kit.errors import TaasError
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import tracer
+from taas.plugins.manifest import requestable_scopes
+from taas.plugins.models import PluginVersion
+from taas.plugins.repository import PluginVersionRepository, VendorRepository
+from taas.plugins.sandbox import CONTRACT_TENANT, CONTRACT_TENANT_ID, cut_sandbox_storage
+from taas.plugins.states import PluginStatus, check_plugin_transition
+from taas.plugins.validation import HeadersFor, failed_report, validate
 
 log = logging.getLogger(__name__)
-VALIDATE = "taas.catalog.validate_version"
+VALIDATE = "taas.plugins.validate_version"
+RESUME_VALIDATIONS = "taas.plugins.resume_validations"
 ACTOR = "system:plugin-validator"
 CALL_TIMEOUT_S = 10.0
 HEARTBEAT_S = 5.0  # at most; and at most a third of stalled_after_s
@@ -91,7 +88,7 @@ def validate_version(version_id: str) -> str:
     ``validation_attempts_limit`` starts instead of being re-enqueued for ever.
     """
     with new_session() as session, tracer().start_as_current_span("plugin.validate") as span:
-        row = session.get(PluginVersion, uuid.UUID(version_id), with_for_update=True)
+        row = PluginVersionRepository(session).get(uuid.UUID(version_id), lock=True)
         if row is None or row.status not in (PluginStatus.SUBMITTED, PluginStatus.VALIDATING):
             return row.status if row else "missing"
         span.set_attribute("plugin.name", row.name)
@@ -118,7 +115,7 @@ def validate_version(version_id: str) -> str:
             return _finish(session, row, report, attempt - 1)
         row.validation = {"attempts": attempt}
         session.commit()  # the start counts even if this worker dies during the checks
-        vendor = session.get(Vendor, row.vendor_id)
+        vendor = VendorRepository(session).get(row.vendor_id)
         assert vendor is not None  # noqa: S101 - a foreign key
         headers = _alive(row.id, contract_headers(row, vendor.signing_secret))
         try:
@@ -149,14 +146,7 @@ def _alive(version_id: uuid.UUID, headers: HeadersFor) -> HeadersFor:
         if time.monotonic() - last >= every:
             last = time.monotonic()
             with new_session() as session:
-                session.execute(
-                    update(PluginVersion)
-                    .where(
-                        PluginVersion.id == version_id,
-                        PluginVersion.status == PluginStatus.VALIDATING,
-                    )
-                    .values(updated_at=func.now())
-                )
+                PluginVersionRepository(session).touch_validating(version_id)
                 session.commit()
         return headers(method, path)
 
@@ -192,19 +182,12 @@ def _finish(session: Session, row: PluginVersion, report: dict[str, Any], attemp
     return target.value
 
 
-@shared_task(name="taas.catalog.resume_validations")  # type: ignore[untyped-decorator]
+@shared_task(name=RESUME_VALIDATIONS)  # type: ignore[untyped-decorator]
 def resume_validations() -> int:
     """Re-enqueue versions no worker has finished validating for a while (e.g. it died)."""
     threshold = utcnow() - dt.timedelta(seconds=app_settings().stalled_after_s)
     with new_session() as session:
-        stalled = list(
-            session.scalars(
-                select(PluginVersion.id).where(
-                    PluginVersion.status.in_([PluginStatus.SUBMITTED, PluginStatus.VALIDATING]),
-                    PluginVersion.updated_at < threshold,
-                )
-            )
-        )
+        stalled = PluginVersionRepository(session).stalled(threshold)
     for version_id in stalled:
         log.warning("validation of %s looks stalled; re-enqueueing it", version_id)
         enqueue_validation(version_id)

@@ -1,4 +1,4 @@
-"""Plugin-version and subscription lifecycles as declared transitions.
+"""Plugin-version and vendor lifecycles as declared transitions.
 
 submitted ──► validating ──► validated ──► approved ──► published ◄──► deprecated
                   │              │             │          │   ▲          ▲   │
@@ -78,15 +78,6 @@ class VendorStatus(StrEnum):
     DELETED = "deleted"
 
 
-class SubscriptionStatus(StrEnum):
-    PROVISIONING = "provisioning"
-    ACTIVE = "active"
-    UPDATING = "updating"
-    FAILED = "failed"
-    REMOVING = "removing"
-    REMOVED = "removed"
-
-
 # A refused plugin-version move (the lifecycle's own error; the old name stays for callers).
 IllegalPluginTransition = IllegalTransition
 
@@ -102,23 +93,4 @@ VENDOR: Final = Lifecycle(
     VendorStatus,
     {V.ACTIVE: {V.DISABLED, V.DELETED}, V.DISABLED: {V.ACTIVE, V.DELETED}, V.DELETED: set()},
     initial=V.ACTIVE,
-)
-
-U = SubscriptionStatus
-
-# A subscription is provisioned, changes version (``updating``, back to ``active`` whether
-# the change worked or not: it stays routed on the version it had), and is removed by an
-# unsubscribe or when its tenant is offboarded (from any state).
-SUBSCRIPTION: Final = Lifecycle(
-    "subscription",
-    SubscriptionStatus,
-    {
-        U.PROVISIONING: {U.ACTIVE, U.FAILED, U.REMOVED},
-        U.ACTIVE: {U.UPDATING, U.REMOVING, U.REMOVED},
-        U.UPDATING: {U.ACTIVE, U.REMOVED},
-        U.FAILED: {U.REMOVING, U.REMOVED},
-        U.REMOVING: {U.REMOVED, U.FAILED},
-        U.REMOVED: set(),
-    },
-    initial=U.PROVISIONING,
 )

@@ -1,4 +1,5 @@
-"""Fixtures of the open platform: a vendor with its credentials, and a running plugin."""
+"""Fixtures of the open-platform tests (plugins, catalog, subscriptions, usage): a running
+plugin, and a way to publish it."""
 
 from __future__ import annotations
 

@@ -207,3 +207,9 @@ def manifest_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "TaaS plugin manifest"
     return schema
+
+
+def requestable_scopes(manifest: dict[str, Any]) -> list[str]:
+    """The scopes a subscribed bank's systems may ask for: the plugin's required scopes and
+    those only some of its operations need."""
+    return sorted({*manifest.get("scopes", []), *manifest.get("operation_scopes", [])})

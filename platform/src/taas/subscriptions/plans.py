@@ -1,9 +1,8 @@
 """A subscription's operations as plans for the engine: subscribe, change version and
 unsubscribe, each in the subscription's own lane (beside the tenant's operations).
 
-On success the subscription's version and the address of its upstream change in the same
-transaction as the operation's end: the gateways route to the version the subscription is
-on, never to a mix of the two. When a tenant is offboarded, its subscriptions end.
+What the operations' ends change (the subscription's version, status and upstream, in the
+engine's transaction) is in :mod:`taas.subscriptions.reactions`.
 """
 
 from __future__ import annotations
@@ -12,18 +11,12 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from taas.catalog.models import Subscription
-from taas.catalog.states import SubscriptionStatus
 from taas.integrations.spec import ModuleSpec
-from taas.integrations.systems import systems
-from taas.kit.db import scoped
-from taas.operations.models import Operation
-from taas.operations.plans import Plan, Step, When, on, register
+from taas.operations.plans import Plan, Step, register
 from taas.operations.repository import lane
-from taas.tenants.plans import TenantContext, TenantOperation, context_of, spec_of, tenant_of
+from taas.plugins.manifest import requestable_scopes
+from taas.plugins.models import PluginVersion
+from taas.tenants.plans import TenantContext, context_of
 
 
 class SubscriptionOperation(StrEnum):
@@ -51,6 +44,30 @@ def module_of(params: dict[str, Any] | None) -> ModuleSpec | None:
         replicas=int(params.get("replicas", 1)),
         scopes=tuple(params.get("scopes", ())),
     )
+
+
+def module_params(row: PluginVersion) -> dict[str, Any]:
+    """What a subscription operation deploys of this version (see :func:`module_of`)."""
+    upstream = row.manifest.get("upstream", {})
+    resources = row.manifest.get("resources", {})
+    return {
+        "plugin_version_id": str(row.id),
+        "name": row.name,
+        "version": row.version,
+        "image": upstream.get("image"),
+        "port": int(upstream.get("port", 8080)),
+        "upstream_url": upstream.get("url"),
+        "cpu": resources.get("cpu", "100m"),
+        "memory": resources.get("memory", "128Mi"),
+        "replicas": int(resources.get("replicas", 1)),
+        "scopes": requestable_scopes(row.manifest),
+    }
+
+
+def module_spec(row: PluginVersion) -> ModuleSpec:
+    spec = module_of(module_params(row))
+    assert spec is not None  # noqa: S101 - built from a non-empty dict
+    return spec
 
 
 def _module(ctx: TenantContext, key: str = "module") -> ModuleSpec:
@@ -107,54 +124,8 @@ STEPS: dict[SubscriptionOperation, tuple[ModuleStep, ...]] = {
 }
 
 
-def _subscription(session: Session, operation: Operation) -> Subscription | None:
-    return session.get(Subscription, uuid.UUID(operation.params["subscription_id"]))
-
-
-def _settled(session: Session, operation: Operation) -> None:
-    row = _subscription(session, operation)
-    if row is None:
-        return
-    if operation.kind == SubscriptionOperation.UNSUBSCRIBE:
-        row.status, row.status_reason = SubscriptionStatus.REMOVED, "unsubscribed"
-        return
-    row.status, row.status_reason = SubscriptionStatus.ACTIVE, None
-    row.plugin_version_id = uuid.UUID(operation.params["module"]["plugin_version_id"])
-    module = module_of(operation.params.get("module"))
-    if module is not None:
-        tenant = tenant_of(session, operation)
-        row.upstream_url = module.upstream_url or systems().modules.service_url(
-            spec_of(tenant), module
-        )
-
-
-def _unsettled(session: Session, operation: Operation) -> None:
-    row = _subscription(session, operation)
-    if row is None:
-        return
-    if operation.kind == SubscriptionOperation.CHANGE_VERSION:
-        # Still deployed and routed on the version it had.
-        row.status = SubscriptionStatus.ACTIVE
-        row.status_reason = f"version change failed: {operation.error}"
-    else:
-        row.status, row.status_reason = SubscriptionStatus.FAILED, operation.error
-
-
-def _tenant_offboarded(session: Session, operation: Operation) -> None:
-    """An offboarded tenant's subscriptions end with it (its module paths closed first)."""
-    assert operation.tenant_id is not None  # noqa: S101 - a tenant operation
-    live = scoped(select(Subscription), Subscription, operation.tenant_id).where(
-        Subscription.status != SubscriptionStatus.REMOVED
-    )
-    for row in session.scalars(live):
-        row.status, row.status_reason = SubscriptionStatus.REMOVED, "tenant offboarded"
-
-
 def register_plans() -> None:
-    """Register the subscription plans and hooks with the engine."""
+    """Register the subscription plans with the engine (their hooks: ``reactions``)."""
     for kind, steps in STEPS.items():
         compensate = kind == SubscriptionOperation.SUBSCRIBE
         register(Plan(kind=kind, steps=steps, context=context_of, compensate=compensate))
-        on(kind, When.SUCCESS, _settled)
-        on(kind, When.FAILURE, _unsettled)
-    on(TenantOperation.OFFBOARD, When.SUCCESS, _tenant_offboarded)

@@ -38,8 +38,8 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
 
-from taas.catalog.manifest import PLUGIN_API_VERSION, PluginManifest, plugin_api_compatible
 from taas.kit import signing
+from taas.plugins.manifest import PLUGIN_API_VERSION, PluginManifest, plugin_api_compatible
 
 METHODS = ("get", "put", "post", "delete", "patch")
 MAX_CALLS = 100

@@ -1,0 +1,1 @@
+"""Vendors and their plugin versions: submission, validation, review, kill switches."""

@@ -1,0 +1,126 @@
+"""All queries of vendors and plugin versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from taas.plugins.models import PluginVersion, Vendor
+from taas.plugins.states import FINAL, PluginStatus
+
+# One page of versions in a listing.
+LIST_LIMIT = 500
+
+
+class VendorRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, vendor: Vendor) -> bool:
+        """Insert ``vendor``; False when its slug is taken (nothing else is undone)."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(vendor)
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, vendor_id: uuid.UUID) -> Vendor | None:
+        return self.session.get(Vendor, vendor_id)
+
+    def by_slug(self, slug: str) -> Vendor | None:
+        return self.session.scalars(select(Vendor).where(Vendor.slug == slug)).first()
+
+    def all(self) -> list[Vendor]:
+        return list(self.session.scalars(select(Vendor).order_by(Vendor.slug)))
+
+
+class PluginVersionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, version: PluginVersion) -> bool:
+        """Insert ``version``; False when that name and version exist already."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(version)
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, version_id: uuid.UUID, *, lock: bool = False) -> PluginVersion | None:
+        return self.session.get(PluginVersion, version_id, with_for_update=lock)
+
+    def find(
+        self, name: str, version: str, *, status: PluginStatus | None = None
+    ) -> PluginVersion | None:
+        query = select(PluginVersion).where(
+            PluginVersion.name == name, PluginVersion.version == version
+        )
+        if status is not None:
+            query = query.where(PluginVersion.status == status)
+        return self.session.scalars(query).first()
+
+    def of_module(self, name: str) -> list[PluginVersion]:
+        """Every version of the module ``name``."""
+        return list(self.session.scalars(select(PluginVersion).where(PluginVersion.name == name)))
+
+    def owner_of(self, name: str) -> uuid.UUID | None:
+        """The vendor whose module ``name`` is (None while nobody has submitted it)."""
+        query = select(PluginVersion.vendor_id).where(PluginVersion.name == name).limit(1)
+        return self.session.scalars(query).first()
+
+    def listing(
+        self, *, name: str | None, status: str | None, vendor: str | None
+    ) -> list[PluginVersion]:
+        """Versions by module and age, filtered; only ``vendor``'s when it is given."""
+        query = select(PluginVersion).order_by(PluginVersion.name, PluginVersion.created_at)
+        if name:
+            query = query.where(PluginVersion.name == name)
+        if status:
+            query = query.where(PluginVersion.status == status)
+        if vendor is not None:
+            query = query.join(Vendor).where(Vendor.slug == vendor)
+        return list(self.session.scalars(query.limit(LIST_LIMIT)))
+
+    def open_of_vendor(self, vendor_id: uuid.UUID) -> list[PluginVersion]:
+        """The vendor's versions that can still change (locked)."""
+        query = (
+            select(PluginVersion)
+            .where(
+                PluginVersion.vendor_id == vendor_id,
+                PluginVersion.status.not_in([s.value for s in FINAL]),
+            )
+            .with_for_update()
+        )
+        return list(self.session.scalars(query))
+
+    def labels(self, version_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+        """Name and version of each of ``version_ids``."""
+        if not version_ids:
+            return {}
+        query = select(PluginVersion.id, PluginVersion.name, PluginVersion.version).where(
+            PluginVersion.id.in_(list(version_ids))
+        )
+        return {row.id: (row.name, row.version) for row in self.session.execute(query)}
+
+    def stalled(self, before: dt.datetime) -> list[uuid.UUID]:
+        """Versions waiting for validation, or being validated, untouched since ``before``."""
+        query = select(PluginVersion.id).where(
+            PluginVersion.status.in_([PluginStatus.SUBMITTED, PluginStatus.VALIDATING]),
+            PluginVersion.updated_at < before,
+        )
+        return list(self.session.scalars(query))
+
+    def touch_validating(self, version_id: uuid.UUID) -> None:
+        """Mark a version being validated as worked on now (its ``updated_at``)."""
+        self.session.execute(
+            update(PluginVersion)
+            .where(PluginVersion.id == version_id, PluginVersion.status == PluginStatus.VALIDATING)
+            .values(updated_at=func.now())
+        )

@@ -1,0 +1,1 @@
+"""Subscriptions: a bank's tenant using a module of the catalog."""

@@ -1,0 +1,1 @@
+"""Metered usage: what banks called through the gateways, per day and module."""
