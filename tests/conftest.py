@@ -65,7 +65,6 @@ def pytest_configure(config: pytest.Config) -> None:
             "TAAS_STEP_RETRY_BASE_S": "0.5",
             "TAAS_STEP_RETRY_LIMIT": "8",
             "TAAS_STALLED_AFTER_S": "6",
-            "TAAS_STALLED_CHECK_INTERVAL_S": "2",
             "TAAS_RECONCILE_INTERVAL_S": "3600",
             "TAAS_OTEL_EXPORTER": "jsonl",
             "TAAS_OTEL_FILE": str(SPANS),

@@ -16,6 +16,7 @@ from taas.audit.journal import record_operation_event
 from taas.kit.events import subscribe
 from taas.operations.plans import observe
 from taas.plugins import executors as plugin_executors
+from taas.plugins import plans as plugin_plans
 from taas.plugins.events import (
     VendorDeleting,
     VersionPublished,
@@ -33,6 +34,7 @@ def wire() -> None:
     """Register every plan, hook, observer, approval executor and event handler
     (idempotent)."""
     tenant_plans.register_plans()
+    plugin_plans.register_plans()
     subscription_plans.register_plans()
     subscription_reactions.register_hooks()
     observe(record_operation_event)

@@ -11,6 +11,4 @@ app_settings().require_audit_anchor()  # workers write the audit checkpoints
 setup_tracing("taas-worker")
 wire()
 app = celery_app()
-app.autodiscover_tasks(
-    ["taas.operations", "taas.tenants", "taas.plugins", "taas.audit"], force=True
-)
+app.autodiscover_tasks(["taas.operations", "taas.tenants", "taas.audit"], force=True)

@@ -32,10 +32,6 @@ def celery_app() -> Celery:
                 "task": "taas.operations.relay",
                 "schedule": settings.outbox_relay_interval_s,
             },
-            "resume-stalled-validations": {
-                "task": "taas.plugins.resume_validations",
-                "schedule": settings.stalled_check_interval_s,
-            },
             "reconcile-tenants": {
                 "task": "taas.tenants.reconcile_all",
                 "schedule": settings.reconcile_interval_s,

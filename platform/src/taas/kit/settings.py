@@ -204,9 +204,6 @@ class AppSettings(BaseSettings):
         description="How often the outbox relay sends operations whose process died between "
         "committing them and handing them to the workers (those older than this interval).",
     )
-    stalled_check_interval_s: float = Field(
-        default=15.0, description="How often open operations are checked for a dead worker."
-    )
     stalled_after_s: float = Field(
         default=45.0,
         description="An open operation untouched this long is handed to another worker "
@@ -215,8 +212,9 @@ class AppSettings(BaseSettings):
     validation_attempts_limit: int = Field(
         default=3,
         ge=1,
-        description="Starts of one plugin validation (each re-enqueued as stalled when its "
-        "worker died) before the version is failed as `invalid` with a report.",
+        description="Starts of one plugin validation's checks (each handed to another "
+        "worker by the operations relay when its worker died) before the version is failed "
+        "as `invalid` with a report.",
     )
     task_visibility_timeout_s: float = Field(
         default=3600.0, description="Redis broker: when an unacknowledged task is redelivered."

@@ -26,7 +26,6 @@ from taas.plugins.schemas import (
 )
 from taas.plugins.service import PluginService
 from taas.plugins.states import PluginStatus, VendorStatus
-from taas.plugins.tasks import enqueue_validation
 from taas.plugins.vendors import VendorService
 
 log = logging.getLogger(__name__)
@@ -169,9 +168,7 @@ def submit_plugin(
     submitted = PluginService(session, principal, request_id).submit(
         vendor, manifest, idempotency_key
     )
-    session.commit()
-    if submitted.new:
-        enqueue_validation(submitted.version.id)
+    session.commit()  # the outbox then hands the validation to the workers
     return JSONResponse(submitted.version.model_dump(mode="json"), status_code=202)
 
 

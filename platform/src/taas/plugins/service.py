@@ -15,6 +15,8 @@ from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from taas.kit.events import publish
 from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.telemetry import current_traceparent
+from taas.operations.repository import OperationRepository
 from taas.plugins.events import (
     VersionEvent,
     VersionPublished,
@@ -24,6 +26,7 @@ from taas.plugins.events import (
 )
 from taas.plugins.manifest import PluginManifest
 from taas.plugins.models import PluginVersion, Vendor
+from taas.plugins.plans import VALIDATE_PLUGIN, plugin_lane
 from taas.plugins.repository import PluginVersionRepository, VendorRepository
 from taas.plugins.schemas import PluginVersionOut, Review
 from taas.plugins.states import SERVABLE, PluginStatus, VendorStatus, check_plugin_transition
@@ -50,7 +53,7 @@ class PluginService:
     def submit(
         self, vendor_ref: str, manifest: dict[str, Any], idempotency_key: str | None
     ) -> Submitted:
-        """Record a new version (status submitted), to be handed to validation."""
+        """Record a new version (status submitted) and start its validation."""
         vendor = VendorService(self.session, self.principal, self.request_id).visible(vendor_ref)
         if not (self.principal.vendor == vendor.slug or self.principal.is_operator):
             raise Forbidden("only the vendor itself (or an operator) may submit its plugins")
@@ -92,10 +95,24 @@ class PluginService:
         self.audit.record(
             "plugin.submit", {"name": parsed.name, "version": parsed.version, "vendor": vendor.slug}
         )
+        self._validate(version)
         out = self.out(version)
         if idempotency_key:
             store.remember(self.principal.name, idempotency_key, out.model_dump(mode="json"))
         return Submitted(out, new=True)
+
+    def _validate(self, version: PluginVersion) -> None:
+        """Start the version's validation (handed to the workers once this commits)."""
+        self.session.flush()
+        OperationRepository(self.session).start(
+            lane=plugin_lane(version.id),
+            kind=VALIDATE_PLUGIN,
+            requested_by=self.principal.name,
+            request_id=self.request_id,
+            traceparent=current_traceparent(),
+            params={"plugin_version_id": str(version.id)},
+            busy="this plugin version",
+        )
 
     def get_version(self, name: str, version: str) -> PluginVersion:
         row = self.versions.find(name, version)

@@ -14,9 +14,14 @@ from taas.kit import grants
 from taas.kit.errors import Conflict, Forbidden
 from taas.kit.scope import Scope
 from taas.kit.settings import app_settings
+from taas.plugins.contract import (
+    SANDBOX,
+    STS_MIN_DURATION_S,
+    is_sandbox,
+    sandbox_secret,
+)
 from taas.plugins.repository import PluginVersionRepository
-from taas.plugins.sandbox import is_sandbox, sandbox_credentials
-from taas.plugins.states import SERVABLE
+from taas.plugins.states import SERVABLE, PluginStatus
 from taas.subscriptions.repository import SubscriptionRepository
 from taas.tenants.models import Tenant
 from taas.tenants.plans import spec_of
@@ -32,7 +37,7 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     settings = app_settings()
     grant = grants.verify(settings.storage_grant_secret, token)
     if is_sandbox(grant):  # the contract check's pretend tenant
-        return sandbox_credentials(session, grant, settings.storage_grant_secret)
+        return _sandbox_credentials(session, grant, settings.storage_grant_secret)
     tenant = TenantRepository(session).get(uuid.UUID(grant.tenant_id))
     if tenant is None or tenant.slug != grant.tenant or tenant.status != TenantStatus.ACTIVE:
         raise Forbidden("the grant's tenant is not active")
@@ -73,6 +78,23 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     )
     session.commit()
     return minted
+
+
+def _sandbox_credentials(
+    session: Session, grant: grants.Grant, grant_secret: str
+) -> dict[str, Any]:
+    """Credentials in the sandbox bucket, only for a version being validated right now."""
+    validating = PluginVersionRepository(session).find(
+        grant.module, grant.version, status=PluginStatus.VALIDATING
+    )
+    if validating is None:
+        raise Forbidden(f"{grant.module} {grant.version} is not being validated")
+    secret = sandbox_secret(grant_secret)
+    storage = systems().storage
+    storage.ensure(SANDBOX, secret)
+    return storage.module_credentials(
+        SANDBOX, secret, module=grant.module, write=True, duration_s=STS_MIN_DURATION_S
+    )
 
 
 def cut_version_storage(session: Session, version_id: uuid.UUID) -> list[str]:

@@ -225,6 +225,32 @@ def test_vendor_registration_is_idempotent(api: Any, operator: dict[str, str]) -
     assert duplicate.status_code == 409
 
 
+def _as_if_its_worker_died(control_plane: Any, name: str, interrupted: int) -> None:
+    """Put the validation of ``name`` back as a killed worker leaves it (after its checks
+    were interrupted ``interrupted`` times before)."""
+    with psycopg.connect(control_plane.database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE plugin_versions SET status = 'validating', validation = '{}' WHERE name = %s",
+            (name,),
+        )
+        (operation_id,) = conn.execute(
+            "SELECT o.id FROM operations o JOIN plugin_versions v"
+            " ON o.lane = 'plugin-version:' || v.id::text WHERE v.name = %s",
+            (name,),
+        ).fetchone() or (None,)
+        assert operation_id is not None
+        conn.execute(
+            "UPDATE operation_steps SET status = 'running', finished_at = NULL,"
+            " attempts = %s, detail = %s WHERE operation_id = %s",
+            (interrupted + 1, Jsonb({"interrupted": interrupted}), operation_id),
+        )
+        conn.execute(
+            "UPDATE operations SET status = 'running', finished_at = NULL,"
+            " updated_at = now() - interval '1 hour' WHERE id = %s",
+            (operation_id,),
+        )
+
+
 def test_a_validation_whose_worker_died_is_picked_up_again(
     api: Any,
     operator: dict[str, str],
@@ -237,13 +263,9 @@ def test_a_validation_whose_worker_died_is_picked_up_again(
     name = unique_slug("p")
     _submit(api, vendor, manifest(name, "1.0.0", plugin.url))
     wait_version(api, operator, name, "1.0.0", {"validated"})
-    # As a worker killed mid-validation leaves it: validating, no report, untouched for long.
-    with psycopg.connect(control_plane.database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE plugin_versions SET status = 'validating', validation = '{}',"
-            " updated_at = now() - interval '1 hour' WHERE name = %s",
-            (name,),
-        )
+    # As a worker killed mid-validation leaves it: validating, no report, its operation
+    # running the checks and untouched for long. The engine's relay hands it on.
+    _as_if_its_worker_died(control_plane, name, interrupted=0)
     again = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
     assert again["status"] == "validated"
     assert again["validation"]["checks"]
@@ -282,15 +304,10 @@ def test_a_validation_that_never_finishes_is_failed_after_bounded_attempts(
     name = unique_slug("p")
     _submit(api, vendor, manifest(name, "1.0.0", plugin.url))
     wait_version(api, operator, name, "1.0.0", {"validated"})
-    # As a poison manifest leaves it after killing its worker on every attempt: validating,
-    # started as often as allowed, untouched for long. The stalled-validation task
-    # re-enqueues it once more; that start ends it invalid, with a report.
-    with psycopg.connect(control_plane.database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE plugin_versions SET status = 'validating', validation = %s,"
-            " updated_at = now() - interval '1 hour' WHERE name = %s",
-            (Jsonb({"attempts": 3}), name),
-        )
+    # As a poison manifest leaves it after killing its worker on every attempt but this
+    # one: validating, its checks interrupted twice, untouched for long. The relay hands it
+    # on; finding the checks interrupted a third time ends it invalid, with a report.
+    _as_if_its_worker_died(control_plane, name, interrupted=2)
     failed = wait_version(api, operator, name, "1.0.0", {"validated", "invalid"})
     assert failed["status"] == "invalid"
     assert failed["status_reason"] == "failed: validation.attempts"

@@ -1,0 +1,178 @@
+"""Plugin validation as a plan for the operations engine.
+
+Submitting a version starts a ``validate_plugin`` operation in the version's own lane
+(``plugin-version:<id>``): one step runs every check against the running plugin and stores
+the report on the version. Hooks move the version in the engine's transaction: to
+``validating`` when the operation starts, to ``validated`` or ``invalid`` (with the
+report) when it ends. A worker that dies mid-check is replaced by the engine's relay (its
+advisory lock keeps a live run from being run twice); after ``max_starts`` interrupted
+starts the operation fails and the version ends ``invalid`` with a report that says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+from sqlalchemy.orm import Session
+
+from taas.audit.repository import AuditRepository
+from taas.kit.db import new_session
+from taas.kit.errors import TaasError
+from taas.kit.settings import app_settings
+from taas.kit.telemetry import tracer
+from taas.operations.models import Operation
+from taas.operations.plans import Plan, Step, When, on, plan_for, register
+from taas.operations.repository import lane
+from taas.plugins.contract import ACTOR, contract_headers, cut_sandbox_storage
+from taas.plugins.models import PluginVersion, Vendor
+from taas.plugins.states import PluginStatus
+from taas.plugins.validation import failed_report, validate
+
+log = logging.getLogger(__name__)
+VALIDATE_PLUGIN: Final = "validate_plugin"
+CHECKS: Final = "plugin.contract_checks"
+CALL_TIMEOUT_S: Final = 10.0
+
+
+def plugin_lane(version_id: uuid.UUID) -> str:
+    return lane("plugin-version", version_id)
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What the check step works on: one plugin version."""
+
+    version_id: uuid.UUID
+    label: str
+
+
+def _context(session: Session, operation: Operation) -> ValidationContext:
+    version_id = uuid.UUID(operation.params["plugin_version_id"])
+    row = session.get(PluginVersion, version_id)
+    label = f"{row.name} {row.version}" if row else str(version_id)
+    return ValidationContext(version_id, label)
+
+
+def _run_checks(ctx: ValidationContext) -> list[str]:
+    """Run every check and store the report on the version (still ``validating``):
+    running it again runs the checks again and replaces the report."""
+    with new_session() as session, tracer().start_as_current_span("plugin.validate") as span:
+        row = session.get(PluginVersion, ctx.version_id)
+        if row is None or row.status != PluginStatus.VALIDATING:
+            return []
+        span.set_attribute("plugin.name", row.name)
+        span.set_attribute("plugin.version", row.version)
+        vendor = session.get(Vendor, row.vendor_id)
+        assert vendor is not None  # noqa: S101 - a foreign key
+        started = dt.datetime.now(dt.UTC)
+        try:
+            with httpx.Client(timeout=CALL_TIMEOUT_S, follow_redirects=False) as http:
+                report = validate(row.manifest, http, contract_headers(row, vendor.signing_secret))
+        except Exception as exc:  # validate() reports its own failures; this is a last resort
+            log.exception("validation of %s %s failed", row.name, row.version)
+            report = failed_report(
+                started,
+                "validation",
+                f"validation stopped: {type(exc).__name__}: {exc}; ask the platform "
+                "operators to look at the worker logs",
+            )
+        row.validation = report
+        session.commit()
+    failed = [c["name"] for c in report["checks"] if not c["ok"]]
+    return [f"failed: {', '.join(failed)}" if failed else "all checks passed"]
+
+
+def _started(session: Session, operation: Operation) -> None:
+    row = _version(session, operation)
+    if row is not None and row.status == PluginStatus.SUBMITTED:
+        row.status = PluginStatus.VALIDATING
+
+
+def _validated(session: Session, operation: Operation) -> None:
+    row = _version(session, operation)
+    if row is None or row.status != PluginStatus.VALIDATING:
+        return
+    report = row.validation if row.validation.get("checks") else None
+    if report is None:  # the step found nothing to check: never leave it validating
+        report = failed_report(dt.datetime.now(dt.UTC), "validation", "no report was stored")
+    _finish(session, operation, row, report)
+
+
+def _not_validated(session: Session, operation: Operation) -> None:
+    row = _version(session, operation)
+    if row is None or row.status not in (PluginStatus.SUBMITTED, PluginStatus.VALIDATING):
+        return
+    started = operation.started_at or dt.datetime.now(dt.UTC)
+    limit = plan_for(VALIDATE_PLUGIN).max_starts
+    if _interrupted(operation) >= limit:
+        report = failed_report(
+            started,
+            "validation.attempts",
+            f"validation was started {limit} times and never finished (the worker "
+            "running it stopped each time, e.g. killed for memory or time); make the "
+            "manifest and the plugin's answers smaller or simpler and submit a new "
+            "version, or ask the platform operators to look at the worker logs",
+        )
+    else:
+        report = failed_report(
+            started,
+            "validation",
+            f"validation stopped: {operation.error}; ask the platform operators to look at "
+            "the worker logs",
+        )
+    if row.status == PluginStatus.SUBMITTED:
+        row.status = PluginStatus.VALIDATING
+    _finish(session, operation, row, report)
+
+
+def _finish(
+    session: Session, operation: Operation, row: PluginVersion, report: dict[str, Any]
+) -> None:
+    """Store the report and end the version validated or invalid."""
+    target = PluginStatus.VALIDATED if report["passed"] else PluginStatus.INVALID
+    row.validation = report | {"attempts": _starts(operation)}
+    row.status = target
+    failed = [c["name"] for c in report["checks"] if not c["ok"]]
+    reason = "failed: " + ", ".join(failed) if failed else "all checks passed"
+    row.status_reason = reason if len(reason) <= 1000 else reason[:999] + "…"
+    AuditRepository(session).append(
+        actor=ACTOR,
+        action=f"plugin.{target}",
+        outcome="succeeded" if report["passed"] else "failed",
+        detail={"name": row.name, "version": row.version, "failed_checks": failed[:50]},
+    )
+    try:
+        cut_sandbox_storage(row.name)  # the contract calls' credentials end with them
+    except TaasError as exc:
+        log.warning("sandbox credentials of %s not ended: %s", row.name, exc)
+
+
+def _version(session: Session, operation: Operation) -> PluginVersion | None:
+    version_id = uuid.UUID(operation.params["plugin_version_id"])
+    # the check step stored its report from another session: read it fresh, locked
+    return session.get(PluginVersion, version_id, populate_existing=True, with_for_update=True)
+
+
+def _interrupted(operation: Operation) -> int:
+    return max((int(s.detail.get("interrupted", 0)) for s in operation.steps), default=0)
+
+
+def _starts(operation: Operation) -> int:
+    """How many times the check step was started."""
+    return max((s.attempts for s in operation.steps), default=0)
+
+
+def register_plans() -> None:
+    """Register plugin validation and its hooks with the engine: a check step whose worker
+    stopped ``validation_attempts_limit`` times fails the validation."""
+    limit = app_settings().validation_attempts_limit
+    step = Step[ValidationContext](CHECKS, _run_checks)
+    register(Plan(kind=VALIDATE_PLUGIN, steps=(step,), context=_context, max_starts=limit))
+    on(VALIDATE_PLUGIN, When.START, _started)
+    on(VALIDATE_PLUGIN, When.SUCCESS, _validated)
+    on(VALIDATE_PLUGIN, When.FAILURE, _not_validated)
