@@ -180,11 +180,29 @@ def _prepare_control_plane(url: str) -> ControlPlane:
     }.items():
         # Derived, not random: concurrent sessions on one stack must agree on it.
         plane.passwords[username] = _platform_password(username)
-        identity.ensure_platform_user(username, plane.passwords[username], roles)
-        admin = identity.admin("taas-platform")
-        user_id = admin.get_user_id(username)
-        admin.set_user_password(user_id, plane.passwords[username], temporary=False)
+        user_id = identity.ensure_platform_user(username, plane.passwords[username], roles)
+        if not _logs_in(plane, username):
+            # Only when needed: resetting a password that other sessions on this stack are
+            # logging in with fails their logins meanwhile, and Keycloak's brute-force
+            # protection then locks the user for everyone.
+            admin = identity.admin("taas-platform")
+            admin.set_user_password(user_id, plane.passwords[username], temporary=False)
+            admin.clear_bruteforce_attempts_for_user(user_id)
     return plane
+
+
+def _logs_in(plane: ControlPlane, username: str) -> bool:
+    response = httpx.post(
+        f"{plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "taas-console",
+            "username": username,
+            "password": plane.passwords[username],
+        },
+        timeout=15,
+    )
+    return response.status_code == 200
 
 
 def _platform_password(username: str) -> str:
