@@ -113,19 +113,32 @@ class ControlPlane:
     def token(
         self, username: str, realm: str = "taas-platform", password: str | None = None
     ) -> str:
-        response = httpx.post(
+        secret = password or self.passwords[username]
+        response = self.password_grant(username, realm, secret)
+        if response.status_code == 401 and realm == "taas-platform" and password is None:
+            # Another test session on this stack may be resetting the shared test users;
+            # a failed login meanwhile can trip Keycloak's brute-force lockout.
+            for _ in range(10):
+                _restore_platform_user(self, username)
+                response = self.password_grant(username, realm, secret)
+                if response.status_code != 401:
+                    break
+                time.sleep(1)
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def password_grant(self, username: str, realm: str, password: str) -> httpx.Response:
+        return httpx.post(
             f"{self.keycloak_url}/realms/{realm}/protocol/openid-connect/token",
             data={
                 "grant_type": "password",
                 "client_id": "taas-console",
                 "username": username,
-                "password": password or self.passwords[username],
+                "password": password,
                 "scope": "openid organization",
             },
             timeout=15,
         )
-        assert response.status_code == 200, response.text
-        return str(response.json()["access_token"])
 
     def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username)}"}
@@ -180,29 +193,24 @@ def _prepare_control_plane(url: str) -> ControlPlane:
     }.items():
         # Derived, not random: concurrent sessions on one stack must agree on it.
         plane.passwords[username] = _platform_password(username)
-        user_id = identity.ensure_platform_user(username, plane.passwords[username], roles)
-        if not _logs_in(plane, username):
-            # Only when needed: resetting a password that other sessions on this stack are
-            # logging in with fails their logins meanwhile, and Keycloak's brute-force
-            # protection then locks the user for everyone.
-            admin = identity.admin("taas-platform")
-            admin.set_user_password(user_id, plane.passwords[username], temporary=False)
-            admin.clear_bruteforce_attempts_for_user(user_id)
+        identity.ensure_platform_user(username, plane.passwords[username], roles)
+        _restore_platform_user(plane, username)
     return plane
 
 
-def _logs_in(plane: ControlPlane, username: str) -> bool:
-    response = httpx.post(
-        f"{plane.keycloak_url}/realms/taas-platform/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "taas-console",
-            "username": username,
-            "password": plane.passwords[username],
-        },
-        timeout=15,
-    )
-    return response.status_code == 200
+def _restore_platform_user(plane: ControlPlane, username: str) -> None:
+    """Lift a brute-force lockout of a shared test user and, only if its password does not
+    work, reset it: resetting a password other sessions on this stack are logging in with
+    fails their logins meanwhile (and the failures trip the lockout for everyone)."""
+    from taas.integrations.systems import systems
+
+    admin = systems().identity.admin("taas-platform")
+    user_id = admin.get_user_id(username)
+    admin.clear_bruteforce_attempts_for_user(user_id)
+    response = plane.password_grant(username, "taas-platform", plane.passwords[username])
+    if response.status_code != 200:
+        admin.set_user_password(user_id, plane.passwords[username], temporary=False)
+        admin.clear_bruteforce_attempts_for_user(user_id)
 
 
 def _platform_password(username: str) -> str:
