@@ -218,6 +218,11 @@ def _platform_password(username: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:24] + "-Aa1"
 
 
+# The worker is killed when the test session dies, however it dies: one left behind would
+# run the next session's operations against its database (util-linux's setpriv).
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
+
+
 class Worker:
     """A real Celery worker process (with the beat scheduler) for the test session."""
 
@@ -226,7 +231,7 @@ class Worker:
         self.log = RUN_DIR / "worker.log"
 
     def start(self) -> None:
-        argv = worker_argv(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}")
+        argv = DIE_WITH_PARENT + worker_argv(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}")
         offset = self.log.stat().st_size if self.log.exists() else 0  # only this start's lines
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
