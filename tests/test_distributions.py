@@ -162,6 +162,22 @@ def test_every_library_a_member_imports_is_declared_by_it(member: Member) -> Non
     assert not missing, f"declare these in {where}:\n" + "\n".join(missing)
 
 
+def test_every_subpackage_of_a_flat_member_is_listed_for_its_wheel() -> None:
+    """A member whose folder is its package lists its packages by hand (setuptools finds
+    none there): a new subpackage left off the list would be missing from the wheel."""
+    for member in members():
+        setuptools = member.pyproject["tool"]["setuptools"]
+        if "package-dir" not in setuptools:
+            continue
+        found = {
+            ".".join((package, *init.parent.relative_to(source).parts))
+            for package, source in member.packages().items()
+            for init in source.rglob("__init__.py")
+            if "build" not in init.relative_to(source).parts
+        }
+        assert set(setuptools["packages"]) == found, member.directory
+
+
 def test_every_library_the_tests_and_benchmarks_import_is_in_the_workspace() -> None:
     folders = [ROOT / "tests", ROOT / "benchmarks"]
     own = {path.stem for folder in folders for path in folder.iterdir()}
