@@ -21,7 +21,7 @@ want=$(cat "${pyprojects[@]}" constraints.txt | sha256sum | cut -c1-16)
 if [[ -x "$venv/bin/taas" && "$(cat "$venv/.taas-deps" 2>/dev/null)" == "$want" ]]; then
   exit 0
 fi
-echo "→ installing Python dependencies into $venv (first time ~1-2 min)"
+echo "→ installing Python dependencies into $venv (first time ~1 min)"
 "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --constraint constraints.txt uv
 editables=()
