@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from taas.kit import signing
 from taas.plugins.validation import validate
 
-APP = Path(__file__).resolve().parents[2] / "services" / "example_plugin" / "app.py"
+APP = Path(__file__).resolve().parents[3] / "services" / "example_plugin" / "app.py"
 SECRET = "example-plugin-test-secret"
 
 
