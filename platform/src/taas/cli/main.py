@@ -10,6 +10,7 @@ from taas.cli import (
     approvals,
     audit,
     catalog,
+    docs,
     gateway,
     operators,
     platform,
@@ -56,3 +57,4 @@ app.add_typer(catalog.plugins, name="plugins")
 app.add_typer(catalog.subscriptions, name="subscriptions")
 app.command("catalog")(catalog.catalog)
 app.command()(demo)
+app.add_typer(docs.app, name="docs")
