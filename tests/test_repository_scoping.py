@@ -107,6 +107,7 @@ UNSCOPED: dict[Callable[..., Any], str] = {
     TenantRepository.scope_of: "makes the scope (test_the_scope_of_each_kind_of_caller)",
     TenantRepository.add: "a write",
     TenantRepository.slug_taken: "answers yes or no for a slug, platform-wide (uniqueness)",
+    TenantRepository.realm_in_use: "answers yes or no for a slug (may its realm sign tokens)",
     OperationRepository.start: "a write",
     OperationRepository.open_in: "lane coordination for a subject already read in scope",
     OperationRepository.to_relay: "the engine's relay: operation ids, every tenant's",

@@ -15,10 +15,12 @@ from taas.catalog import models as catalog_models
 from taas.catalog import plans as subscription_plans
 from taas.kit import idempotency
 from taas.kit.states import LIFECYCLES, mermaid_document
+from taas.kit.web import trust_tenant_realms
 from taas.operations import models as operation_models
 from taas.operations.plans import observe
 from taas.tenants import models as tenant_models
 from taas.tenants import plans as tenant_plans
+from taas.tenants.service import realm_in_use
 
 # Every module that maps tables: importing them registers the tables on Base.metadata (the
 # migrations read them) and each status column's lifecycle in LIFECYCLES.
@@ -34,10 +36,12 @@ MODELS = (
 
 @cache
 def wire() -> None:
-    """Register every plan, hook and observer (idempotent)."""
+    """Register every plan, hook and observer, and how tokens of a tenant's own realm are
+    trusted (idempotent)."""
     tenant_plans.register_plans()
     subscription_plans.register_plans()
     observe(record_operation_event)
+    trust_tenant_realms(realm_in_use)
 
 
 def lifecycle_diagrams() -> str:

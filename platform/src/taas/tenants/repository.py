@@ -46,6 +46,13 @@ class TenantRepository:
         query = select(Tenant).where(Tenant.slug == slug, scope.where(Tenant.id))
         return self.session.scalars(query).one_or_none()
 
+    def realm_in_use(self, slug: str) -> bool:
+        """Whether a tenant that is not offboarded has ``slug`` (its realm may issue tokens)."""
+        query = select(Tenant.id).where(
+            Tenant.slug == slug, Tenant.status != TenantStatus.OFFBOARDED
+        )
+        return self.session.scalars(query).first() is not None
+
     def slug_taken(self, slug: str) -> bool:
         """Whether any tenant has ``slug`` (slugs are unique across the platform)."""
         query = select(Tenant.id).where(Tenant.slug == slug)

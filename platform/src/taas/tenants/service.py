@@ -16,6 +16,7 @@ from taas.audit.models import AuditEvent
 from taas.audit.repository import AuditRepository
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
+from taas.kit.db import new_session
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
 from taas.kit.scope import Scope
@@ -346,6 +347,13 @@ class TenantService:
             tenant=TenantOut.model_validate(tenant),
             operation=OperationOut.model_validate(operation) if operation else None,
         )
+
+
+def realm_in_use(slug: str) -> bool:
+    """Whether ``bank-<slug>`` belongs to a tenant that is not offboarded: the API trusts
+    tokens of a tenant's own realm only then (wired into the token verifier at start)."""
+    with new_session() as session:
+        return TenantRepository(session).realm_in_use(slug)
 
 
 def execute_offboard(
