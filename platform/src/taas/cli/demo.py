@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.table import Table
 
 from taas.cli import platform as platform_cli
-from taas.cli.catalog import usage_table
 from taas.cli.demo_modules import reference_modules
 from taas.cli.demo_platform import bank_token, open_platform
 from taas.cli.errors import friendly_errors
+from taas.cli.output import usage_table
 from taas.cli.session import ApiClient, login, users_file
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec

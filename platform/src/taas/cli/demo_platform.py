@@ -20,10 +20,10 @@ import httpx
 from rich.console import Console
 
 from taas.catalog.manifest import version_key
-from taas.cli.catalog import show_report, wait_validated
 from taas.cli.platform import DEMO_PLUGIN
 from taas.cli.platform import log_file as platform_log
 from taas.cli.platform import pid_file as platform_pid
+from taas.cli.plugins import show_report, wait_validated
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec
