@@ -5,7 +5,6 @@ and gateway processes)."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import httpx
@@ -154,7 +153,7 @@ def test_only_access_tokens_of_the_banks_systems_client_reach_a_module(
 ) -> None:
     """An ID token, and an access token of another client of the bank's realm (the console
     its admins log in with), are refused with 401 before any routing."""
-    from support import spec_of_json
+    from support import set_bank_admin_password
     from taas.integrations.systems import systems
 
     tenant = make_tenant(tier="pool")["tenant"]
@@ -164,18 +163,13 @@ def test_only_access_tokens_of_the_banks_systems_client_reach_a_module(
         lambda: httpx.get(url, headers=bearer(systems_token(tenant)), timeout=10), 200, "route"
     )
 
-    spec = spec_of_json(tenant)
-    identity = systems().identity
-    realm = identity.realm_of(spec)
-    admin = identity.admin(realm)
-    password = "Bank-admin-1-" + uuid.uuid4().hex[:8]
-    admin.set_user_password(admin.get_user_id(spec.admin_username), password, temporary=False)
+    username, realm, password = set_bank_admin_password(tenant)
     login = httpx.post(
-        f"{identity.url}/realms/{realm}/protocol/openid-connect/token",
+        f"{systems().identity.url}/realms/{realm}/protocol/openid-connect/token",
         data={
             "grant_type": "password",
             "client_id": "taas-console",
-            "username": spec.admin_username,
+            "username": username,
             "password": password,
             "scope": "openid organization",
         },
