@@ -57,17 +57,15 @@ class KeycloakObjects(KeycloakAdmins):
         """A public client people log in with (the CLI uses direct grants)."""
         if translate(lambda: admin.get_client_id(CONSOLE_CLIENT), "read client"):
             return []
-        translate(
-            lambda: admin.create_client(
-                {
-                    "clientId": CONSOLE_CLIENT,
-                    "publicClient": True,
-                    "directAccessGrantsEnabled": True,
-                    "standardFlowEnabled": True,
-                    "redirectUris": ["http://127.0.0.1/*", "http://localhost/*"],
-                },
-                skip_exists=True,
-            ),
+        create_client(
+            admin,
+            {
+                "clientId": CONSOLE_CLIENT,
+                "publicClient": True,
+                "directAccessGrantsEnabled": True,
+                "standardFlowEnabled": True,
+                "redirectUris": ["http://127.0.0.1/*", "http://localhost/*"],
+            },
             "create console client",
         )
         self._add_scope(admin, CONSOLE_CLIENT, "organization")
@@ -98,7 +96,7 @@ class KeycloakObjects(KeycloakAdmins):
         client_id = representation["clientId"]
         client_uuid = translate(lambda: admin.get_client_id(client_id), "read client")
         if client_uuid is None:
-            translate(lambda: admin.create_client(representation, skip_exists=True), what)
+            create_client(admin, representation, what)
             changes.append(created)
             client_uuid = translate(lambda: admin.get_client_id(client_id), "read client")
         if client_uuid is None:
@@ -168,3 +166,15 @@ class KeycloakObjects(KeycloakAdmins):
                 ]
             user_id = translate(lambda: admin.create_user(payload, exist_ok=True), "create user")
         return str(user_id)
+
+
+def create_client(admin: KeycloakAdmin, representation: dict[str, Any], what: str) -> None:
+    """Create a client; one created meanwhile by someone else (a 409) is as good.
+
+    python-keycloak's ``skip_exists`` swallows the 409 but then reads the ``Location``
+    header the 409 does not have, so the race is caught here.
+    """
+    try:
+        translate(lambda: admin.create_client(representation, skip_exists=True), what)
+    except KeyError:
+        return
