@@ -95,19 +95,14 @@ def new_session() -> Session:
     return _session_factory()()
 
 
-def scoped(statement: Any, model: Any, tenant_id: uuid.UUID) -> Any:
-    """Limit ``statement`` to rows of one tenant.
-
-    Every tenant-owned query goes through here; ``tests/test_tenant_scoping.py`` fails on a
-    hand-written ``tenant_id ==`` filter anywhere else.
-    """
-    return statement.where(model.tenant_id == tenant_id)
-
-
 def scoped_sql(query: str, *, many: bool = False, order_by: str = "") -> str:
-    """The raw-SQL form of :func:`scoped`, for the gateway's psycopg queries on views:
+    """The raw-SQL form of a tenant scope, for the gateway's psycopg queries on views:
     ``query`` limited to one tenant (a ``%s`` uuid parameter) or, with ``many``, to a set
-    of tenants (a ``%s`` uuid-array parameter); ``order_by`` names a column to sort by."""
+    of tenants (a ``%s`` uuid-array parameter); ``order_by`` names a column to sort by.
+
+    It stays raw SQL and outside :class:`taas.kit.scope.Scope`: the gateway is the data
+    plane, may import only the kit, and reads database views with psycopg, not mapped
+    models; the tenant ids it passes come from the verified token of the call."""
     condition = "tenant_id = ANY(%s::uuid[])" if many else "tenant_id = %s::uuid"
     order = f" ORDER BY {order_by}" if order_by else ""
     return f"{query} WHERE {condition}{order}"

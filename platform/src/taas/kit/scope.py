@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.sql import Select
 
 # Any SELECT, whatever its columns (their types are kept through ``apply``).
-Sel = TypeVar("Sel", bound=Select[*tuple[Any, ...]])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Scope:
             return column == next(iter(self.tenants))  # type: ignore[no-any-return]
         return column.in_(sorted(self.tenants))  # type: ignore[no-any-return]
 
-    def apply(self, statement: Sel, model: Any) -> Sel:
+    def apply(self, statement: Q, model: Any) -> Q:
         """``statement`` limited to rows of ``model`` this scope may read."""
         return statement.where(self.where(model.tenant_id))
 

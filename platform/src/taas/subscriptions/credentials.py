@@ -38,11 +38,11 @@ def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     grant = grants.verify(settings.storage_grant_secret, token)
     if is_sandbox(grant):  # the contract check's pretend tenant
         return _sandbox_credentials(session, grant, settings.storage_grant_secret)
-    tenant = TenantRepository(session).get(uuid.UUID(grant.tenant_id))
+    # The grant, signed by the platform, names the tenant: its scope is that tenant's.
+    scope = Scope.tenant(f"module:{grant.module}", uuid.UUID(grant.tenant_id))
+    tenant = TenantRepository(session).get(scope, uuid.UUID(grant.tenant_id))
     if tenant is None or tenant.slug != grant.tenant or tenant.status != TenantStatus.ACTIVE:
         raise Forbidden("the grant's tenant is not active")
-    # The grant, signed by the platform, names the tenant: its scope is that tenant's.
-    scope = Scope.tenant(f"module:{grant.module}", tenant.id)
     subscriptions = SubscriptionRepository(session)
     row = subscriptions.routed(scope, grant.module)
     if row is None:
