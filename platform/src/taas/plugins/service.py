@@ -14,7 +14,7 @@ from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from taas.kit.events import publish
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import once
 from taas.kit.telemetry import current_traceparent
 from taas.operations.repository import OperationRepository
 from taas.plugins.events import (
@@ -62,13 +62,9 @@ class PluginService:
                 f"vendor {vendor.slug!r} is {vendor.status}; it cannot submit plugins",
                 hint=inactive_hint(vendor),
             )
-        store = IdempotencyStore(self.session)
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name, idempotency_key, "plugins.submit", request_hash(manifest)
-            )
-            if earlier is not None and earlier.response is not None:
-                return Submitted(PluginVersionOut.model_validate(earlier.response), new=False)
+        first = once(self.session, self.principal.name, idempotency_key, "plugins.submit", manifest)
+        if first.earlier is not None:
+            return Submitted(PluginVersionOut.model_validate(first.earlier), new=False)
         parsed = _parsed(manifest)
         owner = self.versions.owner_of(parsed.name)
         if owner is not None and owner != vendor.id:
@@ -97,8 +93,7 @@ class PluginService:
         )
         self._validate(version)
         out = self.out(version)
-        if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, out.model_dump(mode="json"))
+        first.keep(out.model_dump(mode="json"))
         return Submitted(out, new=True)
 
     def _validate(self, version: PluginVersion) -> None:

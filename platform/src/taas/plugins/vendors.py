@@ -15,7 +15,7 @@ from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.events import publish
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import once
 from taas.plugins.events import VendorDeleting
 from taas.plugins.models import PluginVersion, Vendor
 from taas.plugins.repository import PluginVersionRepository, VendorRepository
@@ -76,16 +76,15 @@ class VendorService:
     def create(self, request: VendorCreate, idempotency_key: str | None) -> dict[str, Any]:
         """Register a vendor; the body (with its credentials, shown this once)."""
         require_operator(self.principal, "register vendors")
-        store = IdempotencyStore(self.session)
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name,
-                idempotency_key,
-                "vendors.create",
-                request_hash(request.model_dump(mode="json")),
-            )
-            if earlier is not None and earlier.response is not None:
-                return self._created(self.by_slug(request.slug))
+        first = once(
+            self.session,
+            self.principal.name,
+            idempotency_key,
+            "vendors.create",
+            request.model_dump(mode="json"),
+        )
+        if first.earlier is not None:
+            return self._created(self.by_slug(request.slug))
         if self.vendors.by_slug(request.slug) is not None:
             raise Conflict(
                 f"a vendor named {request.slug!r} already exists",
@@ -103,8 +102,7 @@ class VendorService:
             raise Conflict(f"a vendor named {request.slug!r} already exists")
         body = self._created(vendor)  # creates the Keycloak client before we commit
         self.audit.record("vendor.create", request.model_dump(mode="json"))
-        if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, {"vendor": body["vendor"]})
+        first.keep({"vendor": body["vendor"]})
         return body
 
     def _created(self, vendor: Vendor) -> dict[str, Any]:

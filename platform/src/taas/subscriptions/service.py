@@ -18,7 +18,7 @@ from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import once
 from taas.kit.scope import Scope, caller_scope
 from taas.kit.telemetry import current_traceparent
 from taas.operations.models import Operation
@@ -171,16 +171,15 @@ class SubscriptionService:
         self, tenant_ref: str, request: SubscriptionCreate, idempotency_key: str | None
     ) -> SubscriptionAccepted:
         tenant = self.tenant(tenant_ref, write=True)
-        store = IdempotencyStore(self.session)
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name,
-                idempotency_key,
-                f"subscriptions.create:{tenant.id}",
-                request_hash(request.model_dump(mode="json")),
-            )
-            if earlier is not None and earlier.response is not None:
-                return SubscriptionAccepted.model_validate(earlier.response)
+        first = once(
+            self.session,
+            self.principal.name,
+            idempotency_key,
+            f"subscriptions.create:{tenant.id}",
+            request.model_dump(mode="json"),
+        )
+        if first.earlier is not None:
+            return SubscriptionAccepted.model_validate(first.earlier)
         if tenant.status != TenantStatus.ACTIVE:
             raise Conflict(
                 f"tenant is {tenant.status}; only active tenants can subscribe",
@@ -213,8 +212,7 @@ class SubscriptionService:
         )
         self.changes.audit("subscription.create", tenant, request.model_dump(mode="json"))
         accepted = self._accepted(tenant, row, operation)
-        if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, accepted.model_dump(mode="json"))
+        first.keep(accepted.model_dump(mode="json"))
         return accepted
 
     def change(
