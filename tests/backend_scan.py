@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from taas.catalog.models import PluginVersion, Subscription
 from taas.integrations.spec import ModuleSpec
+from taas.integrations.storage import StorageTenants
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.kit.settings import app_settings
@@ -197,7 +198,10 @@ def _postgres(found: Resources, prefix: str) -> None:
 
 
 def _minio(found: Resources, prefix: str) -> None:
-    storage = systems().storage
+    # the auditor sees everything: root, not the control plane's least-privilege identity
+    settings = app_settings()
+    user, password = settings.minio_root_user, settings.minio_root_password
+    storage = StorageTenants(settings.minio_endpoint, user, password, secure=settings.minio_secure)
     start = f"tenant-{prefix}"
     buckets = [bucket.name for bucket in storage.s3.list_buckets()]
     found.add("minio.bucket", *[name for name in buckets if name.startswith(start)])

@@ -93,11 +93,17 @@ def reduced_matrix() -> list[Case]:
 
 
 def matrix() -> list[Case]:
-    """The cases of this run: full with ``TAAS_CRASH_MATRIX=full``, reduced otherwise."""
+    """The cases of this run: full with ``TAAS_CRASH_MATRIX=full``, reduced otherwise;
+    ``TAAS_CRASH_PLANS=provision,suspend`` keeps the cases of those plans only."""
     choice = os.environ.get("TAAS_CRASH_MATRIX", "reduced")
     if choice not in ("full", "reduced"):
         raise ValueError(f"TAAS_CRASH_MATRIX is {choice!r}; use full or reduced")
-    return full_matrix() if choice == "full" else reduced_matrix()
+    cases = full_matrix() if choice == "full" else reduced_matrix()
+    plans = [p for p in os.environ.get("TAAS_CRASH_PLANS", "").split(",") if p]
+    unknown = set(plans) - set(PLANS)
+    if unknown:
+        raise ValueError(f"TAAS_CRASH_PLANS names unknown plans: {sorted(unknown)}")
+    return [case for case in cases if not plans or case.plan in plans]
 
 
 @dataclass

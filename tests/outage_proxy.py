@@ -57,6 +57,7 @@ class OutageProxy:
         self._call(self._switch("refuse"))
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()
 
     def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
         future: Future[None] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
