@@ -75,11 +75,13 @@ class Case:
 
 
 def full_matrix() -> list[Case]:
+    """Every case, one fault at a time across all plans (a run cut short has still covered
+    every plan)."""
     return [
         Case(plan, step, fault)
+        for fault in (*CRASHES, *(f"outage:{system}" for system in SYSTEMS))
         for plan, steps in PLANS.items()
         for step in steps
-        for fault in (*CRASHES, *(f"outage:{system}" for system in SYSTEMS))
     ]
 
 
@@ -128,6 +130,13 @@ def table(outcomes: list[Outcome]) -> str:
             f"| {o.findings} |"
         )
     return "\n".join(lines)
+
+
+def append_row(outcome: Outcome, path: Path) -> None:
+    """Add one case's row to ``path`` as soon as it is known (a long run cut short still
+    leaves the rows of the cases it finished)."""
+    with path.open("a") as rows:
+        rows.write(table([outcome]).splitlines()[-1] + "\n")
 
 
 def write_table(outcomes: list[Outcome], path: Path, scan_findings: list[str]) -> str:

@@ -54,7 +54,7 @@ class OutageProxy:
         self._call(self._switch("blackhole"))
 
     def close(self) -> None:
-        self._call(self._switch("refuse"))
+        self._call(self._shutdown())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -80,6 +80,14 @@ class OutageProxy:
             self._cut_all()
         elif self._server is None:
             await self._listen()
+
+    async def _shutdown(self) -> None:
+        await self._switch("refuse")
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def _cut_all(self) -> None:
         for writer in list(self._pipes):

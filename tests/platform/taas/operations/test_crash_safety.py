@@ -13,7 +13,10 @@ outcomes is printed and written to ``<TAAS_TEST_RUN_DIR>/crash-safety.md``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +27,7 @@ from backend_scan import scan
 from catalog_support import VendorAccount, wait_version
 from conftest import RUN_DIR, ControlPlane, Worker
 from crash_drill import Drill
-from crash_matrix import PLANS, Case, Outcome, matrix, write_table
+from crash_matrix import PLANS, Case, Outcome, append_row, matrix, write_table
 from outage_proxy import OutageProxy, env_through, start_proxies
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from taas.operations.plans import plan_for
@@ -32,10 +35,12 @@ from taas.wiring import wire
 
 RUN_PREFIX = f"k{uuid.uuid4().hex[:4]}"  # every tenant of this run: what the scans look at
 OUTCOMES: list[Outcome] = []
+ROWS = RUN_DIR / "crash-safety-rows.md"  # one line per case, written as the run goes
 
 
 @pytest.fixture(scope="module")
 def proxies(control_plane: ControlPlane) -> Iterator[dict[str, OutageProxy]]:
+    ROWS.unlink(missing_ok=True)
     started = start_proxies(dict(os.environ))
     yield started
     for proxy in started.values():
@@ -105,7 +110,15 @@ def test_the_matrix_names_every_step_of_every_registered_plan() -> None:
 def test_an_operation_recovers_from_the_fault_and_leaves_nothing_behind(
     case: Case, drill: Drill
 ) -> None:
-    OUTCOMES.append(drill.run(case))
+    outcome = Outcome(case, "DRILL FAILED", 0, "", -1)  # the table shows failed cases too
+    try:
+        outcome = drill.run(case)
+    except Exception as exc:
+        outcome.detail = " ".join(str(exc).split())[:80]
+        raise
+    finally:
+        OUTCOMES.append(outcome)
+        append_row(outcome, ROWS)
 
 
 def test_no_backend_holds_an_orphan_or_a_duplicate_and_the_table_is_written(
@@ -117,3 +130,46 @@ def test_no_backend_holds_an_orphan_or_a_duplicate_and_the_table_is_written(
         print(f"\n\nCrash safety ({os.environ.get('TAAS_CRASH_MATRIX', 'reduced')} matrix)\n")
         print(text)
     assert findings == []
+
+
+def test_an_outage_proxy_forwards_refuses_and_swallows() -> None:
+    """The proxies the drills rely on, against a loopback echo server."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        threading.Thread(target=_echo, args=(listener,), daemon=True).start()
+        proxy = OutageProxy("echo", "127.0.0.1", listener.getsockname()[1]).start()
+        try:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as up:
+                up.sendall(b"ping")
+                assert up.recv(4) == b"ping"
+                proxy.refuse()  # the open connection is cut, new ones are refused
+                with contextlib.suppress(ConnectionResetError):
+                    assert up.recv(4) == b""
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+            proxy.blackhole()  # accepted, then nothing comes back
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as held:
+                held.settimeout(0.5)
+                held.sendall(b"ping")
+                with pytest.raises(TimeoutError):
+                    held.recv(4)
+            proxy.up()
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as back:
+                back.sendall(b"pong")
+                assert back.recv(4) == b"pong"
+        finally:
+            proxy.close()
+
+
+def _echo(listener: socket.socket) -> None:
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # the listener was closed: the test is over
+            return
+        threading.Thread(target=_echo_one, args=(conn,), daemon=True).start()
+
+
+def _echo_one(conn: socket.socket) -> None:
+    with conn:
+        while data := conn.recv(1024):
+            conn.sendall(data)
