@@ -12,6 +12,7 @@ from taas.audit.repository import AuditRepository
 from taas.integrations.identity import new_password
 from taas.integrations.systems import Systems
 from taas.kit.db import utcnow
+from taas.kit.scope import Scope
 from taas.kit.telemetry import tracer
 from taas.operations.repository import OperationRepository
 from taas.tenants.models import Tenant
@@ -72,7 +73,7 @@ def reconcile_tenant(session: Session, systems: Systems, tenant: Tenant) -> list
 def reconcile_all(session: Session, systems: Systems) -> dict[uuid.UUID, int]:
     """Reconcile every active or suspended tenant; errors are logged and the rest go on."""
     report: dict[uuid.UUID, int] = {}
-    for tenant in TenantRepository(session).in_states(RECONCILED):
+    for tenant in TenantRepository(session).in_states(Scope.platform(ACTOR), RECONCILED):
         try:
             report[tenant.id] = len(reconcile_tenant(session, systems, tenant))
             session.commit()

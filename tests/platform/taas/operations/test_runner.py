@@ -17,7 +17,8 @@ from taas.kit.db import new_session
 from taas.kit.settings import AppSettings, app_settings
 from taas.operations.models import Operation
 from taas.operations.plans import When, observe, on
-from taas.operations.runner import OperationRunner, RetryLater, operation_lock
+from taas.operations.repository import operation_lock
+from taas.operations.runner import OperationRunner, RetryLater
 
 
 @pytest.fixture
