@@ -141,11 +141,12 @@ def append_row(outcome: Outcome, path: Path) -> None:
 
 def write_table(outcomes: list[Outcome], path: Path, scan_findings: list[str]) -> str:
     """Write the table and the final scan's result to ``path``; returns the text."""
-    total = len(outcomes)
-    recovered = sum(1 for o in outcomes if o.result.startswith("succeeded"))
+    succeeded = sum(1 for o in outcomes if o.result == "succeeded")
+    retried = sum(1 for o in outcomes if o.result.startswith("failed cleanly"))
+    broken = len(outcomes) - succeeded - retried
     text = (
-        f"{total} cases: {recovered} succeeded as they were, {total - recovered} failed "
-        f"cleanly and were completed by a retry.\n\n{table(outcomes)}\n\n"
+        f"{len(outcomes)} cases: {succeeded} succeeded as they were, {retried} failed cleanly "
+        f"and were completed by a retry, {broken} drills failed.\n\n{table(outcomes)}\n\n"
         f"Final scan of every backend: {len(scan_findings)} orphans, missing resources or "
         "duplicates" + "".join(f"\n- {finding}" for finding in scan_findings) + "\n"
     )

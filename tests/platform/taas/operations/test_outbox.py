@@ -139,3 +139,25 @@ def test_the_relay_resends_a_stalled_operation(worker: Worker) -> None:
     _backdate(operation_id, 600)
     tasks.relay()
     wait_for(lambda: _received_by_the_worker(operation_id), what="the worker to receive it")
+
+
+def test_a_stalled_operation_is_handed_on_once_per_stall_window() -> None:
+    plan = make_plan(Journal())
+    operation_id = start(plan.kind)
+    _backdate(operation_id, 600)  # dispatched, then nobody touched it for ten minutes
+    now = utcnow()
+    window = {
+        "created_before": now - dt.timedelta(seconds=30),
+        "stalled_before": now - dt.timedelta(seconds=300),
+    }
+    with new_session() as session:
+        repo = OperationRepository(session)
+        assert operation_id in repo.to_relay(**window)
+        repo.mark_dispatched([operation_id])  # what the relay does once it sent it
+        session.commit()
+        # the next relay passes leave it alone until it has stalled for a window again
+        assert operation_id not in repo.to_relay(**window)
+        row = session.get(Operation, operation_id)
+        assert row is not None
+        row.status = "failed"  # a test kind no worker knows: close it
+        session.commit()
