@@ -25,7 +25,7 @@ from taas.audit.repository import AuditRepository
 from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import IdempotencyStore, Once, once
 from taas.kit.settings import app_settings
 
 MAX_PAGE: Final = 200
@@ -109,14 +109,10 @@ class ApprovalService:
         idempotency_key: str | None,
     ) -> ApprovalOut:
         """Record a pending request (the caller has checked that it may ask for it)."""
-        store = IdempotencyStore(self.session)
         scope = f"approvals.request:{action}:{target}"[:100]
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name, idempotency_key, scope, request_hash([params, reason])
-            )
-            if earlier is not None and earlier.response is not None:
-                return ApprovalOut.model_validate(earlier.response)
+        first = once(self.session, self.principal.name, idempotency_key, scope, [params, reason])
+        if first.earlier is not None:
+            return ApprovalOut.model_validate(first.earlier)
         self._expire_due()
         self._no_pending(action, target)
         now = utcnow()
@@ -142,8 +138,7 @@ class ApprovalService:
             ) from exc
         self._audit("approval.request", row, {"summary": summary, "params": params})
         body = self._out(row)
-        if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, body.model_dump(mode="json"))
+        first.keep(body.model_dump(mode="json"))
         return body
 
     def _no_pending(self, action: ApprovalAction, target: str) -> None:
@@ -255,23 +250,18 @@ class ApprovalService:
         decision: Decision,
         idempotency_key: str | None,
     ) -> ApprovalOut | None:
-        if not idempotency_key:
-            return None
-        earlier = IdempotencyStore(self.session).claim(
+        first = once(
+            self.session,
             self.principal.name,
             idempotency_key,
             f"approvals.{verb}:{approval_id}",
-            request_hash(decision.model_dump(mode="json")),
+            decision.model_dump(mode="json"),
         )
-        if earlier is not None and earlier.response is not None:
-            return ApprovalOut.model_validate(earlier.response)
-        return None
+        return None if first.earlier is None else ApprovalOut.model_validate(first.earlier)
 
     def _remember(self, verb: str, idempotency_key: str | None, body: ApprovalOut) -> None:
-        if idempotency_key:
-            IdempotencyStore(self.session).remember(
-                self.principal.name, idempotency_key, body.model_dump(mode="json")
-            )
+        once_for = Once(IdempotencyStore(self.session), self.principal.name, idempotency_key)
+        once_for.keep(body.model_dump(mode="json"))
 
     def _expire_due(self) -> None:
         for row in self.approvals.expire_due():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, func, select
@@ -72,3 +73,29 @@ class IdempotencyStore:
         record = self.session.get(IdempotencyRecord, (principal, key))
         if record is not None:
             record.response = response
+
+
+@dataclass
+class Once:
+    """One request's idempotency: the first answer to the same (caller, key), if there was
+    one, and how to keep this request's answer for the retries to come."""
+
+    store: IdempotencyStore
+    principal: str
+    key: str | None
+    earlier: dict[str, Any] | None = None
+
+    def keep(self, response: dict[str, Any]) -> None:
+        if self.key:
+            self.store.remember(self.principal, self.key, response)
+
+
+def once(session: Session, principal: str, key: str | None, scope: str, body: Any) -> Once:
+    """Claim ``key`` for this request (nothing to claim without a key). ``earlier`` is
+    the answer given the first time, when this is a retry; a key reused for another
+    request is refused (422)."""
+    store = IdempotencyStore(session)
+    if not key:
+        return Once(store, principal, None)
+    record = store.claim(principal, key, scope, request_hash(body))
+    return Once(store, principal, key, record.response if record is not None else None)

@@ -17,7 +17,7 @@ from taas.integrations.identity import PlatformMember
 from taas.integrations.systems import systems
 from taas.kit.auth import OPERATOR, Principal
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import once
 from taas.operators.repository import OperatorsRepository
 from taas.operators.schemas import OperatorCreate, OperatorCreated, OperatorList, OperatorOut
 
@@ -77,16 +77,15 @@ class OperatorService:
     def add(self, request: OperatorCreate, idempotency_key: str | None) -> OperatorCreated:
         """Create the user with a temporary password; a retry with the same key gives a new
         temporary password while the user has not logged in yet."""
-        store = IdempotencyStore(self.session)
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name,
-                idempotency_key,
-                "operators.create",
-                request_hash(request.model_dump(mode="json")),
-            )
-            if earlier is not None and earlier.response is not None:
-                return self._replay(request.username)
+        first = once(
+            self.session,
+            self.principal.name,
+            idempotency_key,
+            "operators.create",
+            request.model_dump(mode="json"),
+        )
+        if first.earlier is not None:
+            return self._replay(request.username)
         if self._member(request.username) is not None:
             raise Conflict(
                 f"a platform user named {request.username!r} already exists",
@@ -100,13 +99,8 @@ class OperatorService:
             raise Conflict(f"the new user {request.username!r} is not visible yet; retry")
         self._audit("operator.create", request.model_dump(mode="json"))
         body = self._created(member, password)
-        if idempotency_key:
-            # No password at rest: a replay issues a new one (see _replay).
-            store.remember(
-                self.principal.name,
-                idempotency_key,
-                {"operator": body.operator.model_dump(mode="json")},
-            )
+        # No password at rest: a replay issues a new one (see _replay).
+        first.keep({"operator": body.operator.model_dump(mode="json")})
         return body
 
     def _replay(self, username: str) -> OperatorCreated:

@@ -18,7 +18,7 @@ from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.db import new_session
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.idempotency import once
 from taas.kit.scope import Scope
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import bind_tenant, current_traceparent
@@ -141,16 +141,15 @@ class TenantService:
 
     def create(self, request: TenantCreate, idempotency_key: str | None) -> TenantAccepted:
         require_operator(self.principal)
-        store = IdempotencyStore(self.session)
-        if idempotency_key:
-            earlier = store.claim(
-                self.principal.name,
-                idempotency_key,
-                "tenants.create",
-                request_hash(request.model_dump(mode="json")),
-            )
-            if earlier is not None and earlier.response is not None:
-                return TenantAccepted.model_validate(earlier.response)
+        first = once(
+            self.session,
+            self.principal.name,
+            idempotency_key,
+            "tenants.create",
+            request.model_dump(mode="json"),
+        )
+        if first.earlier is not None:
+            return TenantAccepted.model_validate(first.earlier)
         if self.tenants.slug_taken(request.slug):
             raise Conflict(
                 f"a tenant with slug {request.slug!r} already exists",
@@ -175,8 +174,7 @@ class TenantService:
         operation = self._start(tenant, TenantOperation.PROVISION)
         self._audit("tenant.create", tenant, request.model_dump(mode="json"))
         accepted = self._accepted(tenant, operation)
-        if idempotency_key:
-            store.remember(self.principal.name, idempotency_key, accepted.model_dump(mode="json"))
+        first.keep(accepted.model_dump(mode="json"))
         return accepted
 
     def update(self, tenant_id: uuid.UUID, request: TenantUpdate) -> TenantAccepted:
