@@ -225,9 +225,10 @@ DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
 class Worker:
     """A real Celery worker process (with the beat scheduler) for the test session."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None, name: str = "worker") -> None:
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = RUN_DIR / "worker.log"
+        self.env = env or {}  # settings of this worker that differ from the session's
+        self.log = RUN_DIR / f"{name}.log"
 
     def start(self) -> None:
         argv = DIE_WITH_PARENT + worker_argv(RUN_DIR / f"beat-{uuid.uuid4().hex[:6]}")
@@ -238,7 +239,7 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env=os.environ.copy(),
+                env={**os.environ, **self.env},
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -205,10 +205,21 @@ class ModuleWorkloads:
 
     @traced("kubernetes.remove_tenant_module_paths")
     def remove_tenant_paths(self, spec: TenantSpec) -> list[str]:
-        """Offboarding: close every path the tenant had to shared modules."""
+        """Offboarding: close every path the tenant had to shared modules, and remove the
+        shared workloads no other tenant has a path to. The workloads go first: should the
+        worker die in between, the paths still there say which workloads to look at when
+        the step runs again."""
         ns = self.shared_namespace
-        names = self.kube.list_names(
-            "networking.k8s.io/v1", "NetworkPolicy", ns, f"{TENANT_LABEL}={spec.slug}"
-        )
-        changes = [self.kube.delete("networking.k8s.io/v1", "NetworkPolicy", n, ns) for n in names]
+        policy = ("networking.k8s.io/v1", "NetworkPolicy")
+        paths = self.kube.list_labels(*policy, ns, f"{TENANT_LABEL}={spec.slug}")
+        changes: list[str | None] = []
+        workloads = {labels[SHARED_LABEL] for labels in paths.values() if SHARED_LABEL in labels}
+        for workload in sorted(workloads):
+            others = set(self.kube.list_names(*policy, ns, f"{SHARED_LABEL}={workload}"))
+            if not others - set(paths):
+                changes += [
+                    self.kube.delete("v1", "Service", workload, ns),
+                    self.kube.delete("apps/v1", "Deployment", workload, ns),
+                ]
+        changes += [self.kube.delete(*policy, name, ns) for name in paths]
         return [change for change in changes if change]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -111,10 +111,15 @@ class OperationRepository:
         return list(self.session.scalars(query.order_by(Operation.created_at)))
 
     def mark_dispatched(self, operation_ids: list[uuid.UUID]) -> None:
+        """Record that the relay handed ``operation_ids`` to the workers now. The first time
+        sets ``dispatched_at``; every time counts as a touch, so a stalled operation is
+        handed on once per stall window, not on every relay pass (a worker outage would
+        otherwise pile up one message per pass for each stalled operation)."""
+        now = utcnow()
         self.session.execute(
             update(Operation)
-            .where(Operation.id.in_(operation_ids), Operation.dispatched_at.is_(None))
-            .values(dispatched_at=utcnow())
+            .where(Operation.id.in_(operation_ids))
+            .values(dispatched_at=func.coalesce(Operation.dispatched_at, now), updated_at=now)
             .execution_options(synchronize_session=False)
         )
 

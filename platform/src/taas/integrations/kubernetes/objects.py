@@ -161,8 +161,17 @@ class KubernetesObjects:
         return f"deleted {kind} {namespace}/{name}"
 
     def list_names(self, api_version: str, kind: str, namespace: str, selector: str) -> list[str]:
+        return list(self.list_labels(api_version, kind, namespace, selector))
+
+    def list_labels(
+        self, api_version: str, kind: str, namespace: str, selector: str
+    ) -> dict[str, dict[str, str]]:
+        """The labels of each object of ``kind`` that ``selector`` matches, by name."""
         resource = self._resource(api_version, kind)
         listing = translate(
             lambda: resource.get(namespace=namespace, label_selector=selector), f"list {kind}"
         )
-        return [item["metadata"]["name"] for item in listing.to_dict().get("items", [])]
+        return {
+            item["metadata"]["name"]: dict(item["metadata"].get("labels") or {})
+            for item in listing.to_dict().get("items", [])
+        }
