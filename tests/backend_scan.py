@@ -21,7 +21,6 @@ from typing import Any
 import psycopg
 from sqlalchemy import select
 
-from taas.catalog.models import PluginVersion, Subscription
 from taas.integrations.spec import ModuleSpec
 from taas.integrations.storage import StorageTenants
 from taas.integrations.systems import systems
@@ -29,6 +28,8 @@ from taas.kit.db import new_session
 from taas.kit.settings import app_settings
 from taas.operations.models import Operation
 from taas.operations.states import OPEN
+from taas.plugins.models import PluginVersion
+from taas.subscriptions.models import Subscription
 from taas.tenants.models import Tenant
 
 ALIVE = ("active", "suspended")
