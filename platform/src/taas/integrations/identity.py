@@ -768,6 +768,32 @@ class IdentityTenants:
             changes.append(f"deleted client {spec.systems_client}")
         return changes
 
+    # ------------------------------------------------------------------ reconciler repair
+
+    @traced("keycloak.ensure_tenant_enabled")
+    def ensure_enabled(self, spec: TenantSpec, *, enabled: bool) -> list[str]:
+        """Put back what suspend/resume set and someone changed by hand: the realm's enabled
+        flag (silo) or the systems client's (pool; a silo client stays enabled, its realm is
+        what suspend disables). Returns what had to change."""
+        verb = "enabled" if enabled else "disabled"
+        if spec.isolated:
+            master = _translate(lambda: self.admin("master"), "log in")
+            realm = _translate(lambda: _missing(lambda: master.get_realm(spec.realm)), "realm")
+            if realm is not None and bool(realm.get("enabled")) != enabled:
+                _translate(lambda: master.update_realm(spec.realm, {"enabled": enabled}), "realm")
+                return [f"{verb} realm {spec.realm}"]
+            enabled = True
+            verb = "enabled"
+        admin = _translate(lambda: self.admin(self.realm_of(spec)), "log in")
+        client_uuid = _translate(lambda: admin.get_client_id(spec.systems_client), "client")
+        if client_uuid is None:
+            return []
+        client = _translate(lambda: admin.get_client(client_uuid), "read client")
+        if bool(client.get("enabled", True)) == enabled:
+            return []
+        _translate(lambda: admin.update_client(client_uuid, {"enabled": enabled}), "client")
+        return [f"{verb} client {spec.systems_client}"]
+
 
 def new_password() -> str:
     """A password that satisfies Keycloak's default policy."""
