@@ -35,7 +35,7 @@ import httpx
 import psycopg
 
 from _results import stack_env, write_results
-from taas.cli.platform import worker_argv
+from taas.cli.platform import WORKER_CONCURRENCY, worker_argv
 from taas.integrations.identity import IdentityTenants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ SECOND_OPERATOR = "bench-operator-2"
 class Platform:
     """API + worker processes of the control plane, on a scratch database."""
 
-    def __init__(self, in_flight: int, *, fresh: bool = True) -> None:
+    def __init__(self, concurrency: int = WORKER_CONCURRENCY, *, fresh: bool = True) -> None:
         env = {**os.environ, **stack_env()}
         admin_url = env["TAAS_DATABASE_URL"]
         env["TAAS_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + DATABASE
@@ -123,7 +123,7 @@ class Platform:
                 start_new_session=True,
             )
             self.worker = subprocess.Popen(
-                worker_argv(None, concurrency=in_flight, loglevel="WARNING"),
+                worker_argv(None, concurrency=concurrency, loglevel="WARNING"),
                 env=env,
                 stdout=worker_log,
                 stderr=subprocess.STDOUT,
@@ -268,12 +268,18 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--background", type=int, default=200)
     parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=WORKER_CONCURRENCY,
+        help="prefork children of the worker (default: what `taas platform up` runs)",
+    )
+    parser.add_argument(
         "--cleanup", action="store_true", help="only offboard what an interrupted run left"
     )
     args = parser.parse_args()
 
     if args.cleanup:
-        platform = Platform(args.in_flight, fresh=False)
+        platform = Platform(args.worker_concurrency, fresh=False)
         try:
             with psycopg.connect(platform.env["TAAS_DATABASE_URL"]) as conn:
                 left = [
@@ -288,7 +294,7 @@ def main() -> None:
             platform.stop()
         return
 
-    platform = Platform(args.in_flight)
+    platform = Platform(args.worker_concurrency)
     made: list[str] = []
     figures: dict[str, Any] = {
         "count": args.count,
