@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -202,15 +203,15 @@ def list_identity(identity: IdentityTenants, realms: Iterable[str]) -> dict[str,
     wanted = sorted(set(realms) & set(present))
 
     def one(realm: str) -> tuple[str, RealmInventory]:
-        admin = identity.admin(realm)
+        # one login (in master) serves every realm: the paths name the realm
         base = f"admin/realms/{realm}"
         found = RealmInventory(enabled=present[realm])
-        for c in _pages(admin, f"{base}/clients", {}):
+        for c in _pages(master, f"{base}/clients", {}):
             found.clients[c["clientId"]] = bool(c.get("enabled", True))
-        for u in _pages(admin, f"{base}/users", {"briefRepresentation": "true"}):
+        for u in _pages(master, f"{base}/users", {"briefRepresentation": "true"}):
             found.users.add(u["username"])
         if realm == identity.banks_realm:
-            for o in _pages(admin, f"{base}/organizations", {"briefRepresentation": "true"}):
+            for o in _pages(master, f"{base}/organizations", {"briefRepresentation": "true"}):
                 found.organizations[o.get("alias") or o["name"]] = bool(o.get("enabled", True))
         return realm, found
 
@@ -240,6 +241,8 @@ class Inventory:
     postgres: PostgresInventory
     storage: StorageInventory
     identity: dict[str, RealmInventory]
+    seconds: dict[str, float] = field(default_factory=dict)
+    """How long listing each system took."""
 
 
 def take_inventory(systems: Systems, specs: list[TenantSpec]) -> Inventory:
@@ -250,13 +253,22 @@ def take_inventory(systems: Systems, specs: list[TenantSpec]) -> Inventory:
         (api_version, kind, manifest["metadata"]["name"])
         for api_version, kind, manifest, _ in systems.kubernetes.desired_objects(specs[0])
     ]
-    return Inventory(
-        kubernetes=list_kubernetes(systems.kubernetes, kinds),
-        postgres=list_postgres(
-            systems.postgres, {systems.postgres.database_of(spec) for spec in specs}
-        ),
-        storage=list_storage(systems.storage),
-        identity=list_identity(
-            systems.identity, {systems.identity.realm_of(spec) for spec in specs}
-        ),
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, call: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            seconds[name] = round(time.perf_counter() - started, 3)
+
+    databases = {systems.postgres.database_of(spec) for spec in specs}
+    realms = {systems.identity.realm_of(spec) for spec in specs}
+    inventory = Inventory(
+        kubernetes=timed("kubernetes", lambda: list_kubernetes(systems.kubernetes, kinds)),
+        postgres=timed("postgres", lambda: list_postgres(systems.postgres, databases)),
+        storage=timed("minio", lambda: list_storage(systems.storage)),
+        identity=timed("keycloak", lambda: list_identity(systems.identity, realms)),
     )
+    inventory.seconds = seconds
+    return inventory

@@ -118,7 +118,12 @@ def reconcile_all(session: Session, systems: Systems) -> dict[uuid.UUID, int]:
         except Exception:
             session.rollback()
             log.exception("reconciling tenant %s failed; will retry next round", tenant.slug)
-    log.info("reconcile pass: %d tenants, %d differed", len(tenants), len(differing))
+    log.info(
+        "reconcile pass: %d tenants, %d differed; listing took %s",
+        len(tenants),
+        len(differing),
+        inventory.seconds,
+    )
     return report
 
 
