@@ -42,6 +42,8 @@ def celery_app() -> Celery:
             "reconcile-tenants": {
                 "task": "taas.tenants.reconcile_all",
                 "schedule": settings.reconcile_interval_s,
+                # a pass slower than the interval must not queue up passes behind it
+                "options": {"expires": settings.reconcile_interval_s},
             },
             "checkpoint-audit-chain": {
                 "task": "taas.audit.checkpoint",
