@@ -6,7 +6,8 @@ Listed once per pass: Kubernetes namespaces and the tenant objects in them (by n
 namespaces), PostgreSQL roles, databases and schemas, MinIO buckets, users and policies
 (bucket and user policies are read one per bucket, in parallel: S3 has no bulk read for
 bucket policies, and listing canned policies needs a MinIO right the control plane lacks),
-Keycloak realms and, per realm a tenant lives in, its organizations, clients and users.
+Keycloak realms and, per realm a tenant lives in, its organizations and clients (users
+are counted there, and listed only when fewer than expected).
 """
 
 from __future__ import annotations
@@ -187,20 +188,28 @@ class RealmInventory:
     enabled: bool
     clients: dict[str, bool] = field(default_factory=dict)
     """clientId → enabled."""
-    users: set[str] = field(default_factory=set)
+    users: set[str] | None = None
+    """Usernames, when listed (None: the realm has at least as many users as admins
+    expected, so they were not listed)."""
     organizations: dict[str, bool] = field(default_factory=dict)
     """Organization alias → enabled (the shared realm only)."""
 
 
-def list_identity(identity: IdentityTenants, realms: Iterable[str]) -> dict[str, RealmInventory]:
-    """Every realm of ``realms`` that exists, with its clients, users and organizations."""
+def list_identity(
+    identity: IdentityTenants, admins: dict[str, set[str]]
+) -> dict[str, RealmInventory]:
+    """Every realm of ``admins`` (realm → the tenant admin usernames expected in it) that
+    exists, with its clients and organizations. Users are counted, and listed only when a
+    realm has fewer than expected: Keycloak lists users at several ms each (measured,
+    docs/benchmarks.md), which would dominate the pass; so a swapped user (one deleted,
+    another added) is left to the per-tenant repair."""
     master = _listing(lambda: identity.admin("master"), "Keycloak login")
     listed = _listing(
         lambda: master.connection.raw_get("admin/realms", briefRepresentation="true").json(),
         "Keycloak realms",
     )
     present = {r["realm"]: bool(r.get("enabled", True)) for r in listed}
-    wanted = sorted(set(realms) & set(present))
+    wanted = sorted(set(admins) & set(present))
 
     def one(realm: str) -> tuple[str, RealmInventory]:
         # one login (in master) serves every realm: the paths name the realm
@@ -208,8 +217,12 @@ def list_identity(identity: IdentityTenants, realms: Iterable[str]) -> dict[str,
         found = RealmInventory(enabled=present[realm])
         for c in _pages(master, f"{base}/clients", {}):
             found.clients[c["clientId"]] = bool(c.get("enabled", True))
-        for u in _pages(master, f"{base}/users", {"briefRepresentation": "true"}):
-            found.users.add(u["username"])
+        count = master.connection.raw_get(f"{base}/users/count").json()
+        if int(count) < len(admins[realm]):
+            found.users = {
+                u["username"]
+                for u in _pages(master, f"{base}/users", {"briefRepresentation": "true"})
+            }
         if realm == identity.banks_realm:
             for o in _pages(master, f"{base}/organizations", {"briefRepresentation": "true"}):
                 found.organizations[o.get("alias") or o["name"]] = bool(o.get("enabled", True))
@@ -263,12 +276,14 @@ def take_inventory(systems: Systems, specs: list[TenantSpec]) -> Inventory:
             seconds[name] = round(time.perf_counter() - started, 3)
 
     databases = {systems.postgres.database_of(spec) for spec in specs}
-    realms = {systems.identity.realm_of(spec) for spec in specs}
+    admins: dict[str, set[str]] = {}
+    for spec in specs:
+        admins.setdefault(systems.identity.realm_of(spec), set()).add(spec.admin_username)
     inventory = Inventory(
         kubernetes=timed("kubernetes", lambda: list_kubernetes(systems.kubernetes, kinds)),
         postgres=timed("postgres", lambda: list_postgres(systems.postgres, databases)),
         storage=timed("minio", lambda: list_storage(systems.storage)),
-        identity=timed("keycloak", lambda: list_identity(systems.identity, realms)),
+        identity=timed("keycloak", lambda: list_identity(systems.identity, admins)),
     )
     inventory.seconds = seconds
     return inventory

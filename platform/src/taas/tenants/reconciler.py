@@ -231,6 +231,6 @@ def _identity_differences(
         found.append(f"client {spec.systems_client} missing")
     elif client != (active or spec.isolated):
         found.append(f"client {spec.systems_client} enabled is {client}")
-    if spec.admin_username not in realm.users:
+    if realm.users is not None and spec.admin_username not in realm.users:
         found.append(f"user {spec.admin_username} missing")
     return found
