@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 import pytesseract
 from taas_ocr import fields, generator, preprocess, recognize, tesseract, validation
-from taas_ocr.generator import Variant
+from taas_ocr.camera import Variant
 from taas_ocr.preprocess import Gray
 from taas_ocr.recognize import FieldReading, IdCardReading
 

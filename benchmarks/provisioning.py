@@ -108,6 +108,7 @@ import json, sys, time
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.integrations.inventory import take_inventory
+from taas.kit.scope import Scope
 from taas.tenants import reconciler
 from taas.tenants.plans import spec_of
 from taas.tenants.repository import TenantRepository
@@ -117,7 +118,9 @@ s = systems()
 listing = {}
 if sys.argv[1] == "all":  # the listing alone, by system, before the pass that includes it
     with new_session() as session:
-        specs = [spec_of(t) for t in TenantRepository(session).in_states(reconciler.RECONCILED)]
+        everyone = Scope.platform(reconciler.ACTOR)
+        tenants = TenantRepository(session).in_states(everyone, reconciler.RECONCILED)
+        specs = [spec_of(t) for t in tenants]
     listing = take_inventory(s, specs).seconds
 run = reconciler.reconcile_each if sys.argv[1] == "each" else reconciler.reconcile_all
 started = time.perf_counter()

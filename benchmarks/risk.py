@@ -39,12 +39,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from taas_risk import batch, dataset, fraud, train
 from taas_risk.decision import RiskService
-from taas_risk.durable import decode_history, encode_history
 from taas_risk.features import TARGET_SOURCE
 from taas_risk.metrics import Discrimination, discrimination
 from taas_risk.rules import MAX_WINDOW_S, RiskRules
 from taas_risk.schemas import Application, BatchRequest
 from taas_risk.scorecard import Scorecard, fit
+from taas_risk.state_format import decode_history, encode_history
 from taas_risk.store import InMemoryRiskStore, InMemoryTenantData, ManualClock
 
 from _results import write_results

@@ -39,6 +39,43 @@ def free_port() -> int:
         return port
 
 
+# --------------------------------------------------------------------------- calls
+
+MakeTenant = Callable[..., dict[str, Any]]
+PROBLEM = "application/problem+json"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def eventually(
+    request: Callable[[], httpx.Response], status: int, what: str, code: str | None = None
+) -> httpx.Response:
+    """Repeat ``request`` until it answers ``status`` (and problem ``code``): routes change
+    asynchronously, within a second, and the test must not depend on exactly when."""
+
+    def attempt() -> httpx.Response | None:
+        response = request()
+        if response.status_code != status:
+            return None
+        if code is not None and problem_code(response) != code:
+            return None
+        return response
+
+    result: httpx.Response = wait_for(attempt, timeout=15, what=what)
+    return result
+
+
+def problem_code(response: httpx.Response) -> str:
+    assert response.headers["content-type"] == PROBLEM, response.text
+    body = response.json()
+    assert {"type", "title", "status", "detail", "hint", "request_id"} <= body.keys(), body
+    assert body["status"] == response.status_code
+    assert body["hint"]
+    return str(body["type"]).removeprefix("urn:taas:problem:")
+
+
 # --------------------------------------------------------------------------- upstream
 
 

@@ -110,6 +110,13 @@ def bank_admin_headers(
     keycloak_token: Callable[..., str], tenant: dict[str, Any]
 ) -> dict[str, str]:
     """Log in as the tenant's first admin (after setting its password, as the bank would)."""
+    username, realm, password = set_bank_admin_password(tenant)
+    return {"Authorization": f"Bearer {keycloak_token(username, realm, password)}"}
+
+
+def set_bank_admin_password(tenant: dict[str, Any]) -> tuple[str, str, str]:
+    """Give the tenant's first admin a password of its own, as the bank would: its user
+    name, realm and that password."""
     from taas.integrations.systems import systems
 
     spec = spec_of_json(tenant)
@@ -118,7 +125,7 @@ def bank_admin_headers(
     admin = identity.admin(realm)
     password = "Bank-admin-1-" + uuid.uuid4().hex[:8]
     admin.set_user_password(admin.get_user_id(spec.admin_username), password, temporary=False)
-    return {"Authorization": f"Bearer {keycloak_token(spec.admin_username, realm, password)}"}
+    return spec.admin_username, realm, password
 
 
 def systems_token(tenant: dict[str, Any], scope: str | None = None) -> str:

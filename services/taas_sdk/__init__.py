@@ -12,9 +12,11 @@
 It never imports the control plane (``taas``): vendors install it on its own.
 """
 
-from taas_sdk.app import PROBLEM_SCHEMA, ModuleInfo, create_app, problem
+from taas_sdk.app import create_app
 from taas_sdk.caller import Caller, CurrentCaller, require_scopes
+from taas_sdk.info import ModuleInfo
 from taas_sdk.manifest import manifest
+from taas_sdk.problems import PROBLEM_SCHEMA, problem
 from taas_sdk.settings import ModuleSettings
 from taas_sdk.storage import TenantStorage, TenantStorageDep
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 import numpy as np
 import pytest
@@ -43,33 +42,6 @@ def test_clean_cards_are_the_card_and_degraded_ones_a_photo_of_it() -> None:
     assert degraded.truth == clean.truth
     # On a table, rotated: larger than the card unless scaled down a lot, and different.
     assert degraded.image.size != clean.image.size
-
-
-def test_a_degraded_sample_has_rotation_and_two_impairments() -> None:
-    for seed in range(20):
-        rng = random.Random(seed)
-        degradation = generator.Degradation.for_variant("degraded", rng)
-        assert degradation is not None
-        assert 3 <= abs(degradation.angle_deg) <= 8
-        assert len(degradation.impairments) == 2
-    stress = generator.Degradation.for_variant("stress", random.Random(0))
-    assert stress is not None
-    assert stress.impairments == generator.IMPAIRMENTS
-    assert stress.noise_sigma > 0
-    assert stress.blur_radius > 0
-    assert stress.scale < 1
-    assert generator.Degradation.for_variant("clean", random.Random(0)) is None
-
-
-def test_unknown_impairments_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown impairments"):
-        generator.Degradation.draw(random.Random(0), ["smudge"])
-
-
-def test_low_contrast_lowers_contrast() -> None:
-    card = generator.id_card(2).image
-    faded = generator.Degradation(contrast=0.4).apply(card, random.Random(0))
-    assert np.std(np.asarray(faded.convert("L"))) < 0.6 * np.std(np.asarray(card.convert("L")))
 
 
 def test_documents_have_a_title_and_body_lines() -> None:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from taas_ocr import generator, layout, preprocess
+from taas_ocr import camera, generator, layout, preprocess
 
 
 def gray(image: Image.Image) -> preprocess.Gray:
@@ -33,7 +33,7 @@ def test_a_straight_page_is_left_alone() -> None:
 def test_a_card_on_a_table_is_found_and_straightened(seed: int) -> None:
     rng = random.Random(seed)
     angle = rng.choice((-1, 1)) * rng.uniform(3, 8)
-    photo = generator.Degradation(angle_deg=angle, on_table=True).apply(
+    photo = camera.Degradation(angle_deg=angle, on_table=True).apply(
         generator.id_card(seed).image, rng
     )
     corners = preprocess.find_card(gray(photo))

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from taas_ocr import fields, generator, recognize
+from taas_ocr import camera, fields, generator, recognize
 from taas_ocr.recognize import FieldReading
 
 ID_FIELDS = ("name", "sex", "ethnicity", "birth_date", "address", "id_number")
@@ -19,7 +19,7 @@ SEEDS = range(100, 104)
 
 
 @pytest.mark.parametrize(("variant", "at_least"), [("clean", 22), ("degraded", 20)])
-def test_id_card_fields_are_read(variant: generator.Variant, at_least: int) -> None:
+def test_id_card_fields_are_read(variant: camera.Variant, at_least: int) -> None:
     exact = 0
     for seed in SEEDS:
         sample = generator.id_card(seed, variant)
@@ -35,7 +35,7 @@ def test_id_card_fields_are_read(variant: generator.Variant, at_least: int) -> N
 
 
 @pytest.mark.parametrize("variant", ["clean", "degraded"])
-def test_bank_card_numbers_are_read(variant: generator.Variant) -> None:
+def test_bank_card_numbers_are_read(variant: camera.Variant) -> None:
     for seed in (100, 101):
         sample = generator.bank_card(seed, variant)
         reading = recognize.read_bank_card(sample.bgr())

@@ -9,14 +9,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from taas_risk import batch, dataset, examples
 from taas_risk.app import create_risk_app
-from taas_risk.durable import (
-    BLACKLIST_KEY,
-    HISTORY_KEY,
-    RULES_KEY,
-    DurabilitySettings,
-    DurableRiskStore,
-)
+from taas_risk.durable import DurabilitySettings, DurableRiskStore
 from taas_risk.scorecard import Scorecard
+from taas_risk.state_format import BLACKLIST_KEY, HISTORY_KEY, RULES_KEY
 from taas_risk.store import InMemoryRiskStore, ManualClock
 from taas_sdk import manifest
 from taas_sdk.testing import ModuleClient

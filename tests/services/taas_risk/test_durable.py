@@ -9,17 +9,16 @@ import threading
 import time
 
 import pytest
-from taas_risk.durable import (
+from taas_risk.durable import DurabilitySettings, DurableRiskStore
+from taas_risk.rules import RiskRules, Scoring
+from taas_risk.state_format import (
     BLACKLIST_KEY,
     HISTORY_KEY,
     REVISION_KEY,
     RULES_KEY,
-    DurabilitySettings,
-    DurableRiskStore,
     decode_history,
     encode_history,
 )
-from taas_risk.rules import RiskRules, Scoring
 from taas_risk.store import ManualClock, StateUnavailable
 from taas_sdk.testing import MemoryStorage
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import DateTime, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from taas.approvals.states import APPROVAL
 from taas.kit.db import Base, Timestamped, new_id
 
 
@@ -44,3 +45,6 @@ class Approval(Timestamped, Base):
         ),
         Index("ix_approvals_status_requested_at", "status", "requested_at"),
     )
+
+
+APPROVAL.guard(Approval.status)

@@ -1,4 +1,8 @@
-"""Queries on approval requests."""
+"""Queries on approval requests.
+
+Approval requests are platform records (no tenant owns one): operators and auditors read
+them all, a requester their own, as the service decides; no read here takes a scope.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taas.approvals.models import Approval
-from taas.approvals.schemas import ApprovalStatus
+from taas.approvals.states import APPROVAL, ApprovalStatus
 from taas.kit.db import utcnow
 
 
@@ -37,7 +41,11 @@ class ApprovalRepository:
         ).first()
 
     def expire_due(self) -> list[Approval]:
-        """Mark pending requests past their expiry as expired; return them."""
+        """Mark pending requests past their expiry as expired; return them.
+
+        One UPDATE, so the status guard on the mapped attribute does not see it: the
+        ``WHERE status = 'pending'`` makes it the declared move pending -> expired."""
+        APPROVAL.check(ApprovalStatus.PENDING, ApprovalStatus.EXPIRED)
         return list(
             self.session.scalars(
                 update(Approval)

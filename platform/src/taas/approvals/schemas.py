@@ -9,13 +9,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taas.approvals.states import ApprovalStatus
 
-class ApprovalStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
+__all__ = ["ApprovalAction", "ApprovalOut", "ApprovalStatus", "Decision"]
 
 
 class ApprovalAction(StrEnum):

@@ -14,6 +14,7 @@ from taas.audit.repository import AuditRepository
 from taas.audit.service import verify
 from taas.kit.errors import Forbidden
 from taas.kit.problems import problems
+from taas.kit.scope import Scope
 from taas.kit.web import CurrentPrincipal, DbSession
 
 router = APIRouter(tags=["audit"], responses=problems(400))
@@ -71,7 +72,8 @@ def list_audit(
     """The whole audit trail (platform operators and auditors)."""
     if not (principal.is_operator or principal.is_auditor):
         raise Forbidden("only platform operators and auditors may read the whole audit trail")
-    rows = AuditRepository(session).page(tenant_id=None, after_seq=after, limit=limit)
+    scope = Scope.platform(principal.subject)
+    rows = AuditRepository(session).page(scope, after_seq=after, limit=limit)
     return audit_page(rows, limit)
 
 

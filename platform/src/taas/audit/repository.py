@@ -1,4 +1,9 @@
-"""All audit queries: append under a lock, read pages, walk the chain."""
+"""All audit queries: append under a lock, read pages, walk the chain.
+
+Pages take the reader's :class:`~taas.kit.scope.Scope`: a bank reads its tenant's events
+only (never the platform's own, which have no tenant). Walking the chain and its head are
+for verification, which needs every event; only operators and auditors reach them.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from taas.audit.checkpoints import Checkpoint
 from taas.audit.models import AuditEvent, AuditHead
-from taas.kit.db import scoped
+from taas.kit.scope import Scope
 
 GENESIS = "0" * 64
+CHAIN = Scope.platform("taas:audit-chain")  # verifying reads every event
 APPEND_LOCK = 7_261_001  # pg_advisory_xact_lock key serialising appends
 
 
@@ -105,16 +111,15 @@ class AuditRepository:
         self.session.flush()
         return event
 
-    def page(self, *, tenant_id: uuid.UUID | None, after_seq: int, limit: int) -> list[AuditEvent]:
-        query = select(AuditEvent).where(AuditEvent.seq > after_seq)
-        if tenant_id is not None:
-            query = scoped(query, AuditEvent, tenant_id)
+    def page(self, scope: Scope, *, after_seq: int, limit: int) -> list[AuditEvent]:
+        """Events in ``scope`` after ``after_seq``, oldest first."""
+        query = scope.apply(select(AuditEvent).where(AuditEvent.seq > after_seq), AuditEvent)
         return list(self.session.scalars(query.order_by(AuditEvent.seq).limit(limit)))
 
     def walk(self, batch: int = 1000) -> Iterator[AuditEvent]:
         last = 0
         while True:
-            rows = self.page(tenant_id=None, after_seq=last, limit=batch)
+            rows = self.page(CHAIN, after_seq=last, limit=batch)
             if not rows:
                 return
             yield from rows

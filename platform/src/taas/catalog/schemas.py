@@ -13,6 +13,7 @@ from pydantic_core import CoreSchema, core_schema
 from taas.catalog.manifest import PluginManifest
 from taas.catalog.states import PluginStatus, SubscriptionStatus, VendorStatus
 from taas.kit.schemas import StrictInput
+from taas.operations.plans import registered_kinds
 from taas.operations.states import OperationStatus
 
 VENDOR_SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
@@ -227,7 +228,13 @@ class SubscriptionOut(BaseModel):
 
 class OperationRef(BaseModel):
     id: uuid.UUID
-    kind: Annotated[str, Field(description="What the operation does (provision, subscribe, ...).")]
+    kind: Annotated[
+        str,
+        Field(
+            description="What the operation does (provision, subscribe, ...).",
+            json_schema_extra=registered_kinds,
+        ),
+    ]
     status: OperationStatus
 
 

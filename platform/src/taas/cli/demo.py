@@ -17,18 +17,18 @@ import json
 import os
 import time
 import uuid
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from taas.cli import platform as platform_cli
-from taas.cli.catalog import usage_table
 from taas.cli.demo_modules import reference_modules
-from taas.cli.demo_platform import bank_token, open_platform
+from taas.cli.demo_platform import bank_token, open_platform, tenant_spec
 from taas.cli.errors import friendly_errors
+from taas.cli.output import usage_table
 from taas.cli.session import ApiClient, login, users_file
 from taas.cli.tenants import follow
-from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
 from taas.kit.settings import AppSettings, StackSettings
 from taas.localstack.context import StackContext
@@ -42,56 +42,71 @@ DEMO_SLUG = "demo-rural-bank"
 def demo() -> None:
     """Bring the stack up, provision a bank tenant and show it in every system."""
     started = time.monotonic()
-    stack = LocalStack(StackContext(StackSettings()))
+    _local_cloud()
+    _control_plane()
+    client = ApiClient()
+    tenant = _bank(client)
+    _show_tenant(tenant)
+    open_platform(client, tenant)
+    reference_modules(client, tenant, bank_token(tenant))
+    _audit_and_usage(client, tenant)
+    console.print(
+        f"\n[bold]demo done in {time.monotonic() - started:.1f}s[/] — try: "
+        f"taas tenants list · taas catalog · taas subscriptions usage {tenant['slug']} · "
+        "taas audit tail"
+    )
+
+
+def _local_cloud() -> None:
     console.rule("1. the local cloud in a box")
+    stack = LocalStack(StackContext(StackSettings()))
     stack.up([])
     for row in stack.status([]):
         mark = "[green]✓[/]" if row.health.ok else "[red]✗[/]"
         version = row.health.version or row.pinned_version
         console.print(f"{mark} {row.name:<24} {version:<34} {row.health.detail}")
-
-    console.rule("2. the control plane")
     env = stack.env()
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
+
+
+def _control_plane() -> None:
+    console.rule("2. the control plane")
     platform_cli.init()
     platform_cli.up()
     users = json.loads(users_file().read_text())
     login("operator", users["operator"])
     console.print("[green]✓[/] logged in as the platform operator")
 
-    console.rule("3. provision a bank")
-    client = ApiClient()
-    existing = client.request("GET", "/v1/tenants", params={"q": DEMO_SLUG})["items"]
-    tenant = next((t for t in existing if t["slug"] == DEMO_SLUG), None)
-    if tenant is None or tenant["status"] in ("offboarded", "failed"):
-        slug = DEMO_SLUG if tenant is None else f"{DEMO_SLUG}-{uuid.uuid4().hex[:4]}"
-        accepted = client.request(
-            "POST",
-            "/v1/tenants",
-            json={
-                "slug": slug,
-                "display_name": "Demo Rural Commercial Bank",
-                "tier": "pool",
-                "region": "cn-east-1",
-                "contacts": [{"name": "Wang Fang", "email": "it@demo-bank.example"}],
-                "quotas": {
-                    "cpu": "4",
-                    "memory": "8Gi",
-                    "storage_gb": 50,
-                    "requests_per_second": 100,
-                },
-            },
-            headers={"Idempotency-Key": f"demo-{slug}"},
-        )
-        console.print(f"→ tenant {slug} requested; operation {accepted['operation']['id']}")
-        follow(client, accepted["tenant"]["id"], accepted["operation"]["id"])
-        tenant = client.request("GET", f"/v1/tenants/{accepted['tenant']['id']}")
-    else:
-        console.print(f"[dim]·[/] tenant {tenant['slug']} already exists ({tenant['status']})")
-    _show_tenant(tenant)
-    open_platform(client, tenant)
-    reference_modules(client, tenant, bank_token(tenant))
 
+def _bank(client: ApiClient) -> dict[str, Any]:
+    """The demo bank: provisioned now, or the one an earlier demo left."""
+    console.rule("3. provision a bank")
+    existing = client.request("GET", "/v1/tenants", params={"q": DEMO_SLUG})["items"]
+    tenant: dict[str, Any] | None = next((t for t in existing if t["slug"] == DEMO_SLUG), None)
+    if tenant is not None and tenant["status"] not in ("offboarded", "failed"):
+        console.print(f"[dim]·[/] tenant {tenant['slug']} already exists ({tenant['status']})")
+        return tenant
+    slug = DEMO_SLUG if tenant is None else f"{DEMO_SLUG}-{uuid.uuid4().hex[:4]}"
+    accepted = client.request(
+        "POST",
+        "/v1/tenants",
+        json={
+            "slug": slug,
+            "display_name": "Demo Rural Commercial Bank",
+            "tier": "pool",
+            "region": "cn-east-1",
+            "contacts": [{"name": "Wang Fang", "email": "it@demo-bank.example"}],
+            "quotas": {"cpu": "4", "memory": "8Gi", "storage_gb": 50, "requests_per_second": 100},
+        },
+        headers={"Idempotency-Key": f"demo-{slug}"},
+    )
+    console.print(f"→ tenant {slug} requested; operation {accepted['operation']['id']}")
+    follow(client, accepted["tenant"]["id"], accepted["operation"]["id"])
+    provisioned: dict[str, Any] = client.request("GET", f"/v1/tenants/{accepted['tenant']['id']}")
+    return provisioned
+
+
+def _audit_and_usage(client: ApiClient, tenant: dict[str, Any]) -> None:
     console.rule("11. audit and usage")
     report = client.request("GET", "/v1/audit/verify")
     console.print(
@@ -102,26 +117,12 @@ def demo() -> None:
     time.sleep(1.5)  # the gateway flushes metered calls every second
     console.print("metered calls of the bank this month (for billing):")
     usage_table(client.request("GET", f"/v1/tenants/{tenant['id']}/usage"))
-    console.print(
-        f"\n[bold]demo done in {time.monotonic() - started:.1f}s[/] — try: "
-        f"taas tenants list · taas catalog · taas subscriptions usage {tenant['slug']} · "
-        "taas audit tail"
-    )
 
 
-def _show_tenant(tenant: dict[str, object]) -> None:
+def _show_tenant(tenant: dict[str, Any]) -> None:
     console.rule("4. what the bank got in each system")
     systems = Systems.from_settings(AppSettings())
-    quotas = tenant["quotas"]
-    if not isinstance(quotas, dict):
-        raise TypeError("the API returned quotas that are not an object")
-    spec = TenantSpec(
-        id=uuid.UUID(str(tenant["id"])),
-        slug=str(tenant["slug"]),
-        tier=str(tenant["tier"]),
-        region=str(tenant["region"]),
-        quotas=Quotas(**quotas),
-    )
+    spec = tenant_spec(tenant)
     table = Table(show_header=True)
     table.add_column("system")
     table.add_column("what exists for the bank")

@@ -9,7 +9,6 @@ gateway.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from rich.console import Console
 from taas.cli.demo_platform import (
     client_token,
     ensure_subscribed,
+    printed_manifest,
     publish,
     vendor_credentials,
 )
@@ -79,16 +79,6 @@ def _start(module: Module, signing_secret: str) -> None:
         time.sleep(0.3)
 
 
-def _manifest(module: Module) -> dict[str, Any]:
-    printed = subprocess.run(
-        [sys.executable, "-m", f"{module.package}.app", "--manifest", "--url", module.url],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(json.loads(printed))
-
-
 def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: Any) -> None:
     """Register, approve and subscribe the three modules, then call each as the bank."""
     console.rule("9. the reference modules, registered like any vendor's")
@@ -101,7 +91,9 @@ def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: A
     manifests = {}
     for module in MODULES:
         _start(module, credentials["signing_secret"])
-        manifests[module.package] = manifest = _manifest(module)
+        manifests[module.package] = manifest = printed_manifest(
+            ["-m", f"{module.package}.app"], module.url
+        )
         version = publish(operator, vendor, VENDOR, manifest, "a first-party module")
         ensure_subscribed(operator, tenant, manifest["name"], version)
         console.print(

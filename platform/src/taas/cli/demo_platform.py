@@ -20,10 +20,10 @@ import httpx
 from rich.console import Console
 
 from taas.catalog.manifest import version_key
-from taas.cli.catalog import show_report, wait_validated
 from taas.cli.platform import DEMO_PLUGIN
 from taas.cli.platform import log_file as platform_log
 from taas.cli.platform import pid_file as platform_pid
+from taas.cli.plugins import show_report, wait_validated
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec
@@ -101,10 +101,11 @@ def _start_plugin(signing_secret: str) -> str:
     return url
 
 
-def _manifest(url: str) -> dict[str, Any]:
-    """The plugin prints its own manifest (built from its OpenAPI document)."""
+def printed_manifest(program: list[str], url: str) -> dict[str, Any]:
+    """The manifest a module (``python <program>``) prints of itself, built from its
+    OpenAPI document, for serving at ``url``."""
     printed = subprocess.run(
-        [sys.executable, str(PLUGIN), "--manifest", "--url", url],
+        [sys.executable, *program, "--manifest", "--url", url],
         check=True,
         capture_output=True,
         text=True,
@@ -228,7 +229,7 @@ def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
     console.rule("6. a vendor's plugin: register, validate, approve")
     credentials = vendor_credentials(operator, VENDOR, "Demo Fintech Ltd")
     url = _start_plugin(credentials["signing_secret"])
-    manifest = _manifest(url)
+    manifest = printed_manifest([str(PLUGIN)], url)
     name = manifest["name"]
     vendor = ApiClient(
         token=client_token(
@@ -242,17 +243,21 @@ def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
     _call(tenant, name, manifest["scopes"][0])
 
 
-def bank_token(tenant: dict[str, Any]) -> Callable[[str | None], str]:
-    """Tokens of the bank's systems client (from its credentials Secret), with scopes."""
-    systems = Systems.from_settings(AppSettings())
-    spec = TenantSpec(
+def tenant_spec(tenant: dict[str, Any]) -> TenantSpec:
+    """The adapters' view of a tenant as the API returned it."""
+    return TenantSpec(
         id=uuid.UUID(str(tenant["id"])),
         slug=str(tenant["slug"]),
         tier=str(tenant["tier"]),
         region=str(tenant["region"]),
         quotas=Quotas(**tenant["quotas"]),
     )
-    secret = systems.kubernetes.read_credentials(spec)
+
+
+def bank_token(tenant: dict[str, Any]) -> Callable[[str | None], str]:
+    """Tokens of the bank's systems client (from its credentials Secret), with scopes."""
+    systems = Systems.from_settings(AppSettings())
+    secret = systems.kubernetes.read_credentials(tenant_spec(tenant))
     token_url = f"{secret['issuer']}/protocol/openid-connect/token"
 
     def token(scope: str | None = None) -> str:

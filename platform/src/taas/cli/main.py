@@ -10,12 +10,16 @@ from taas.cli import (
     approvals,
     audit,
     catalog,
+    docs,
     gateway,
     operators,
     platform,
+    plugins,
     profiles,
     stack,
+    subscriptions,
     tenants,
+    vendors,
 )
 from taas.cli.demo import demo
 from taas.cli.session import select_profile
@@ -51,8 +55,9 @@ app.add_typer(tenants.app, name="tenants")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(gateway.app, name="gateway")
-app.add_typer(catalog.vendors, name="vendors")
-app.add_typer(catalog.plugins, name="plugins")
-app.add_typer(catalog.subscriptions, name="subscriptions")
+app.add_typer(vendors.app, name="vendors")
+app.add_typer(plugins.app, name="plugins")
+app.add_typer(subscriptions.app, name="subscriptions")
 app.command("catalog")(catalog.catalog)
 app.command()(demo)
+app.add_typer(docs.app, name="docs")

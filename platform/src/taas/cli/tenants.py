@@ -158,28 +158,24 @@ def show(tenant: Annotated[str, typer.Argument(help="Slug or id.")]) -> None:
     console.print_json(data=ApiClient().request("GET", f"/v1/tenants/{tenant}"))
 
 
+def _lifecycle(tenant: str, action: str, reason: str, wait: bool) -> None:
+    client = ApiClient()
+    accepted = client.request("POST", f"/v1/tenants/{tenant}/{action}", json={"reason": reason})
+    _show_accepted(client, accepted, wait)
+
+
 @app.command()
 @friendly_errors
 def suspend(tenant: str, reason: str = "requested by operator", wait: Wait = True) -> None:
     """Block logins, API clients and the gateway; scale workloads to zero."""
-    client = ApiClient()
-    _show_accepted(
-        client,
-        client.request("POST", f"/v1/tenants/{tenant}/suspend", json={"reason": reason}),
-        wait,
-    )
+    _lifecycle(tenant, "suspend", reason, wait)
 
 
 @app.command()
 @friendly_errors
 def resume(tenant: str, reason: str = "requested by operator", wait: Wait = True) -> None:
     """Undo a suspension."""
-    client = ApiClient()
-    _show_accepted(
-        client,
-        client.request("POST", f"/v1/tenants/{tenant}/resume", json={"reason": reason}),
-        wait,
-    )
+    _lifecycle(tenant, "resume", reason, wait)
 
 
 @app.command()

@@ -54,3 +54,60 @@ def problem_response(rejection: Rejection, request_id: str) -> tuple[int, Header
     if rejection.retry_after is not None:
         headers.append((b"retry-after", str(rejection.retry_after).encode()))
     return rejection.status, headers, payload
+
+
+# The gateway's own refusals, named for what happened.
+
+
+def not_ready() -> Rejection:
+    return Rejection(
+        503,
+        "not-ready",
+        "the gateway has not loaded its route table yet",
+        hint="retry in a few seconds; the gateway keeps trying to reach its database",
+    )
+
+
+def documents_unavailable() -> Rejection:
+    return Rejection(
+        503,
+        "documents-unavailable",
+        "the API reference cannot be read right now",
+        hint="retry in a few seconds; the gateway keeps trying to reach its database",
+    )
+
+
+def no_such_path() -> Rejection:
+    return Rejection(
+        404,
+        "no-such-path",
+        "the gateway serves /t/{tenant}/{module}/{path}",
+        hint="call a module as /t/<bank>/<module>/<path>",
+    )
+
+
+def internal_error() -> Rejection:
+    return Rejection(
+        500,
+        "internal",
+        "unexpected error in the gateway; it was logged with the request id",
+        hint="retry; if it lasts, tell the TaaS operators the request id",
+    )
+
+
+def upstream_timed_out(module: str, timeout_s: float) -> Rejection:
+    return Rejection(
+        504,
+        "upstream-timeout",
+        f"module {module!r} did not answer within {timeout_s:g} s",
+        hint="retry later; if it lasts, the module's vendor has to look at it",
+    )
+
+
+def upstream_unreachable(module: str, exc: Exception) -> Rejection:
+    return Rejection(
+        502,
+        "upstream-unreachable",
+        f"module {module!r} cannot be reached ({type(exc).__name__})",
+        hint="retry later; if it lasts, the module's vendor has to look at it",
+    )

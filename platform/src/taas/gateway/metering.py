@@ -18,7 +18,6 @@ process dies meanwhile).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from taas.gateway.background import cancel
 from taas.gateway.routes import Route, psycopg_dsn
 
 log = logging.getLogger("taas.gateway.metering")
@@ -180,11 +180,8 @@ class Meter:
 
     async def stop(self) -> None:
         """Stop the background flushes and write what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.flush()
         if self._conn is not None:
             await self._conn.close()

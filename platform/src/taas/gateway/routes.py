@@ -18,7 +18,6 @@ committed earlier is now routed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from taas.gateway.background import cancel
 from taas.kit.db import scoped_sql
 from taas.kit.signing import signer
 
@@ -390,8 +390,5 @@ class RouteTable:
         self._task = asyncio.get_running_loop().create_task(self.run(), name="route-table")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None

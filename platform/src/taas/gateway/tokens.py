@@ -29,8 +29,9 @@ from taas.gateway.routes import Tenant
 from taas.kit.auth import (
     ACCESS_TOKEN_TYPE,
     SYSTEMS_CLIENT_SUFFIX,
-    TENANT_CLAIM,
     TENANT_REALM_PREFIX,
+    pool_tenant,
+    signing_keys,
 )
 
 ALGORITHMS = ["RS256"]
@@ -64,28 +65,6 @@ class _Keys:
 
 def _unauthorized(detail: str, code: str = "invalid-token") -> Rejection:
     return Rejection(401, code, detail, hint=_LOGIN_HINT)
-
-
-def pool_tenant(claims: Mapping[str, Any]) -> str | None:
-    """The tenant of a shared-realm token: ``taas_tenant`` or the single organization."""
-    if claims.get(TENANT_CLAIM):
-        return str(claims[TENANT_CLAIM])
-    organizations = claims.get("organization") or []
-    aliases = list(organizations) if isinstance(organizations, dict | list) else []
-    return str(aliases[0]) if len(aliases) == 1 else None
-
-
-def keys_of(jwks: Mapping[str, Any]) -> dict[str, Any]:
-    """Signature keys of a JWKS document by key id (encryption keys are left out)."""
-    found: dict[str, Any] = {}
-    for entry in jwks.get("keys", []):
-        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig" or "kid" not in entry:
-            continue
-        try:
-            found[str(entry["kid"])] = jwt.PyJWK(entry).key
-        except (jwt.PyJWKError, jwt.InvalidKeyError):
-            continue
-    return found
 
 
 class TokenVerifier:
@@ -143,20 +122,7 @@ class TokenVerifier:
         return tenant is not None and tenant.tier != "pool"
 
     async def _verify(self, authorization: bytes, tenants: Mapping[str, Tenant]) -> Caller:
-        scheme, _, raw = authorization.partition(b" ")
-        if scheme.lower() != b"bearer" or not raw.strip():
-            raise _unauthorized("the Authorization header is not 'Bearer <token>'")
-        try:
-            token = raw.strip().decode("ascii")
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except (UnicodeDecodeError, jwt.InvalidTokenError) as exc:
-            raise _unauthorized(f"the token is not a well-formed JWT ({exc})") from exc
-        issuer = str(unverified.get("iss", ""))
-        if not self._trusted_issuer(issuer, tenants):
-            raise _unauthorized("the token's issuer is not one this gateway accepts")
-        if header.get("alg") not in ALGORITHMS:
-            raise _unauthorized(f"tokens signed with {header.get('alg')!r} are not accepted")
+        token, header, issuer = self._unverified(authorization, tenants)
         key = await self._key(issuer, str(header.get("kid", "")))
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -182,32 +148,28 @@ class TokenVerifier:
                 raise _unauthorized("the token names no single bank (organization)")
         else:
             tenant = issuer.removeprefix(self.realms + TENANT_REALM_PREFIX)
-        if claims.get("typ") != ACCESS_TOKEN_TYPE:
-            raise _unauthorized(
-                f"a {str(claims.get('typ'))[:20]!r} token is not an access token; "
-                "send the access_token, not the id_token",
-                code="wrong-token-type",
-            )
-        subject, client = str(claims["sub"]), str(claims.get("azp", ""))
-        if client != tenant + SYSTEMS_CLIENT_SUFFIX:
-            raise _unauthorized(
-                f"tokens of client {client[:80]!r} are not accepted here; only the bank's "
-                f"systems client ({tenant}{SYSTEMS_CLIENT_SUFFIX}) may call modules",
-                code="wrong-client",
-            )
-        scope_claim = str(claims.get("scope", ""))
-        if not (subject.isprintable() and client.isprintable() and scope_claim.isprintable()):
-            raise _unauthorized("the token's sub, azp or scope holds control characters")
-        scopes = frozenset(scope_claim.split())
-        return Caller(
-            subject=subject,
-            client=client,
-            scopes=scopes,
-            scope_text=" ".join(sorted(scopes)),
-            tenant=tenant,
-            issuer=issuer,
-            expires_at=expires_at,
-        )
+        return caller_of(claims, tenant, issuer, expires_at)
+
+    def _unverified(
+        self, authorization: bytes, tenants: Mapping[str, Tenant]
+    ) -> tuple[str, dict[str, Any], str]:
+        """The token, its header and its issuer, once the header is well formed, the issuer
+        one this gateway trusts and the algorithm one it accepts (nothing is verified yet)."""
+        scheme, _, raw = authorization.partition(b" ")
+        if scheme.lower() != b"bearer" or not raw.strip():
+            raise _unauthorized("the Authorization header is not 'Bearer <token>'")
+        try:
+            token = raw.strip().decode("ascii")
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except (UnicodeDecodeError, jwt.InvalidTokenError) as exc:
+            raise _unauthorized(f"the token is not a well-formed JWT ({exc})") from exc
+        issuer = str(unverified.get("iss", ""))
+        if not self._trusted_issuer(issuer, tenants):
+            raise _unauthorized("the token's issuer is not one this gateway accepts")
+        if header.get("alg") not in ALGORITHMS:
+            raise _unauthorized(f"tokens signed with {header.get('alg')!r} are not accepted")
+        return token, header, issuer
 
     async def _key(self, issuer: str, kid: str) -> Any:
         keys = self._keys.setdefault(issuer, _Keys())
@@ -221,7 +183,7 @@ class TokenVerifier:
                 return keys.by_kid[kid]  # another call fetched them meanwhile
             if not fresh or now - keys.fetched_at >= self.refetch_s:
                 try:
-                    keys.by_kid = keys_of(await self.fetch_jwks(issuer))
+                    keys.by_kid = signing_keys(await self.fetch_jwks(issuer))
                 except JwksUnavailable as exc:
                     raise Rejection(
                         503,
@@ -233,3 +195,34 @@ class TokenVerifier:
         if kid not in keys.by_kid:
             raise _unauthorized("the token is signed with a key its issuer does not publish")
         return keys.by_kid[kid]
+
+
+def caller_of(claims: Mapping[str, Any], tenant: str, issuer: str, expires_at: float) -> Caller:
+    """The caller a verified token of ``tenant`` names, if it is an access token of the
+    bank's systems client with printable identities."""
+    if claims.get("typ") != ACCESS_TOKEN_TYPE:
+        raise _unauthorized(
+            f"a {str(claims.get('typ'))[:20]!r} token is not an access token; "
+            "send the access_token, not the id_token",
+            code="wrong-token-type",
+        )
+    subject, client = str(claims["sub"]), str(claims.get("azp", ""))
+    if client != tenant + SYSTEMS_CLIENT_SUFFIX:
+        raise _unauthorized(
+            f"tokens of client {client[:80]!r} are not accepted here; only the bank's "
+            f"systems client ({tenant}{SYSTEMS_CLIENT_SUFFIX}) may call modules",
+            code="wrong-client",
+        )
+    scope_claim = str(claims.get("scope", ""))
+    if not (subject.isprintable() and client.isprintable() and scope_claim.isprintable()):
+        raise _unauthorized("the token's sub, azp or scope holds control characters")
+    scopes = frozenset(scope_claim.split())
+    return Caller(
+        subject=subject,
+        client=client,
+        scopes=scopes,
+        scope_text=" ".join(sorted(scopes)),
+        tenant=tenant,
+        issuer=issuer,
+        expires_at=expires_at,
+    )

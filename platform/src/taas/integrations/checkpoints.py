@@ -19,7 +19,8 @@ from minio.error import S3Error
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 
-from taas.integrations.storage import _translate
+from taas.integrations.storage.clients import ensure_bucket
+from taas.integrations.storage.errors import translate
 from taas.kit.errors import PermanentError
 from taas.kit.settings import app_settings
 
@@ -46,14 +47,8 @@ class CheckpointStore:
         check an existing one has them; return what changed. Safe to run again."""
         changes: list[str] = []
         bucket = self.bucket
-        if not _translate(lambda: self.s3.bucket_exists(bucket), "check bucket"):
-            try:
-                _translate(lambda: self.s3.make_bucket(bucket, object_lock=True), "create bucket")
-                changes.append(f"created bucket {bucket} with object lock")
-            except PermanentError as exc:
-                cause = exc.__cause__
-                if not (isinstance(cause, S3Error) and cause.code == "BucketAlreadyOwnedByYou"):
-                    raise
+        if ensure_bucket(self.s3, bucket, object_lock=True):
+            changes.append(f"created bucket {bucket} with object lock")
         try:
             current = self.s3.get_object_lock_config(bucket)
         except S3Error as exc:
@@ -65,7 +60,7 @@ class CheckpointStore:
         wanted = (COMPLIANCE, self.retention_days, DAYS)
         if (current.mode, current.duration, current.duration_unit) != wanted:
             config = ObjectLockConfig(*wanted)
-            _translate(lambda: self.s3.set_object_lock_config(bucket, config), "set lock")
+            translate(lambda: self.s3.set_object_lock_config(bucket, config), "set lock")
             changes.append(
                 f"set the default retention of {bucket} to {self.retention_days} days "
                 "(compliance mode)"
@@ -83,14 +78,14 @@ class CheckpointStore:
                 raise
             return True
 
-        return _translate(stat, "look for a checkpoint")
+        return translate(stat, "look for a checkpoint")
 
     def put(self, key: str, data: bytes) -> str:
         """Write ``data`` under compliance-mode retention; returns the version id."""
         if not self._ready:
             self.ensure_bucket()
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.retention_days)
-        written = _translate(
+        written = translate(
             lambda: self.s3.put_object(
                 self.bucket,
                 key,
@@ -105,12 +100,12 @@ class CheckpointStore:
 
     def versions(self, prefix: str) -> list[StoredObject]:
         """Every stored version under ``prefix`` (delete markers hide nothing here)."""
-        if not _translate(lambda: self.s3.bucket_exists(self.bucket), "check bucket"):
+        if not translate(lambda: self.s3.bucket_exists(self.bucket), "check bucket"):
             return []
         listing = self.s3.list_objects(
             self.bucket, prefix=prefix, recursive=True, include_version=True
         )
-        return _translate(
+        return translate(
             lambda: [
                 StoredObject(item.object_name, item.version_id)
                 for item in listing
@@ -130,7 +125,7 @@ class CheckpointStore:
                 response.close()
                 response.release_conn()
 
-        return _translate(fetch, "read checkpoint")
+        return translate(fetch, "read checkpoint")
 
 
 @lru_cache

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -195,7 +195,7 @@ class TokenVerifier:
             if not fresh or now - keys.fetched_at >= self.refetch_s:
                 keys.fetched_at = now  # at most one fetch per refetch_s, failed or not
                 try:
-                    keys.by_kid = _signing_keys(
+                    keys.by_kid = signing_keys(
                         self.fetch(f"{issuer}/protocol/openid-connect/certs")
                     )
                 except jwt.PyJWKClientError:
@@ -279,19 +279,25 @@ class TokenVerifier:
             return None
         if realm.startswith(TENANT_REALM_PREFIX):
             return realm.removeprefix(TENANT_REALM_PREFIX)
-        if claims.get(TENANT_CLAIM):
-            return str(claims[TENANT_CLAIM])
-        organizations = claims.get("organization") or []
-        aliases = list(organizations) if isinstance(organizations, dict | list) else []
-        if len(aliases) != 1:
+        tenant = pool_tenant(claims)
+        if tenant is None:
             raise Unauthorized(
                 "token from the bank realm names no single organization",
                 hint="log in as a member of exactly one bank with the organization scope",
             )
-        return str(aliases[0])
+        return tenant
 
 
-def _signing_keys(jwks: dict[str, Any]) -> dict[str, Any]:
+def pool_tenant(claims: Mapping[str, Any]) -> str | None:
+    """The tenant of a shared-realm token: ``taas_tenant`` or the single organization."""
+    if claims.get(TENANT_CLAIM):
+        return str(claims[TENANT_CLAIM])
+    organizations = claims.get("organization") or []
+    aliases = list(organizations) if isinstance(organizations, dict | list) else []
+    return str(aliases[0]) if len(aliases) == 1 else None
+
+
+def signing_keys(jwks: Mapping[str, Any]) -> dict[str, Any]:
     """Signature keys of a JWKS document by key id (encryption keys are left out)."""
     found: dict[str, Any] = {}
     for entry in jwks.get("keys", []):

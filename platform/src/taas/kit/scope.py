@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.sql import Select
 
-T = TypeVar("T", bound=tuple[Any, ...])
+Q = TypeVar("Q", bound=Select[Any])
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,6 @@ class Scope:
             return column == next(iter(self.tenants))  # type: ignore[no-any-return]
         return column.in_(sorted(self.tenants))  # type: ignore[no-any-return]
 
-    def apply(self, statement: Select[T], model: Any) -> Select[T]:
+    def apply(self, statement: Q, model: Any) -> Q:
         """``statement`` limited to rows of ``model`` this scope may read."""
         return statement.where(self.where(model.tenant_id))

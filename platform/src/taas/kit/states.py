@@ -22,6 +22,8 @@ from taas.kit.errors import Conflict
 S = TypeVar("S", bound=StrEnum)
 
 LIFECYCLES: list[Lifecycle[Any]] = []
+# (mapped class, attribute name) -> the lifecycle that guards it, filled by Lifecycle.guard.
+GUARDED: dict[tuple[type, str], Lifecycle[Any]] = {}
 
 
 class IllegalTransition(Conflict):
@@ -45,7 +47,7 @@ class Lifecycle(Generic[S]):
     ) -> None:
         missing = set(states) - set(transitions)
         if missing:
-            raise ValueError(f"{name}: no transitions declared from {sorted(missing)}")
+            raise ValueError(f"{name}: no transitions declared from {sorted(map(str, missing))}")
         self.name = name
         self.states = states
         self.initial = initial
@@ -70,6 +72,7 @@ class Lifecycle(Generic[S]):
 
     def guard(self, attribute: Any) -> None:
         """Check every assignment to the mapped ``attribute`` (a ``status`` column)."""
+        GUARDED[(attribute.class_, attribute.key)] = self
 
         @event.listens_for(attribute, "set", active_history=True)
         def _checked(target: Any, value: Any, oldvalue: Any, initiator: Any) -> None:
@@ -85,3 +88,12 @@ class Lifecycle(Generic[S]):
             if not targets:
                 lines.append(f"    {state.value} --> [*]")
         return "\n".join(lines)
+
+
+def mermaid_document(lifecycles: Iterable[Lifecycle[Any]]) -> str:
+    """Every lifecycle given, by name, as a Markdown section of Mermaid state diagrams (what
+    ``taas docs states`` prints and docs/architecture.md holds)."""
+    parts = []
+    for lifecycle in sorted(lifecycles, key=lambda each: each.name):
+        parts.append(f"### {lifecycle.name}\n\n```mermaid\n{lifecycle.mermaid()}\n```")
+    return "\n\n".join(parts) + "\n"

@@ -10,10 +10,9 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.base import SecurityBase
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from taas.kit.auth import Principal, TokenVerifier
+from taas.kit.auth import Principal, RealmInUse, TokenVerifier
 from taas.kit.db import new_session
 from taas.kit.errors import Unauthorized
 from taas.kit.settings import app_settings
@@ -28,20 +27,23 @@ _bearer = HTTPBearer(
 LOGIN_HINT = "log in: taas login"
 
 
-def tenant_realm_in_use(slug: str) -> bool:
-    """Whether a tenant that is not offboarded has ``slug`` (so ``bank-<slug>`` may issue
-    tokens the API trusts)."""
-    with new_session() as session:
-        found = session.execute(
-            text("SELECT 1 FROM tenants WHERE slug = :slug AND status <> 'offboarded'"),
-            {"slug": slug},
-        ).first()
-    return found is not None
+_tenant_realms: list[RealmInUse] = []
+
+
+def trust_tenant_realms(realm_in_use: RealmInUse) -> None:
+    """Called at start (``taas.wiring``) with the tenants domain's answer to "does a tenant
+    that is not offboarded have this slug?", so that ``bank-<slug>`` may issue tokens the
+    API trusts. Until then no tenant's own realm is trusted."""
+    _tenant_realms[:] = [realm_in_use]
+
+
+def _tenant_realm_in_use(slug: str) -> bool:
+    return any(realm_in_use(slug) for realm_in_use in _tenant_realms)
 
 
 @lru_cache
 def verifier() -> TokenVerifier:
-    return TokenVerifier(app_settings(), realm_in_use=tenant_realm_in_use)
+    return TokenVerifier(app_settings(), realm_in_use=_tenant_realm_in_use)
 
 
 def db_session() -> Iterator[Session]:

@@ -14,6 +14,7 @@ import subprocess
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from taas.kit.errors import ConfigurationError
 from taas.localstack import versions
@@ -104,6 +105,35 @@ def _built(folder: Path, binaries: Sequence[str]) -> bool:
     return all((folder / name).is_file() for name in binaries)
 
 
+def _module_info(paths: StackPaths, module: str, version: str) -> dict[str, Any]:
+    """``go mod download -json module@version``: where the module's files and go.mod are."""
+    info = subprocess.run(
+        [_go(), "mod", "download", "-json", f"{module}@{version}"],
+        capture_output=True,
+        text=True,
+        env=_go_env(paths),
+        check=False,
+    )
+    if info.returncode != 0:
+        raise ConfigurationError(
+            f"could not download {module}@{version}: {info.stdout or info.stderr}",
+            hint="check that the Go module proxy is reachable (go env GOPROXY)",
+        )
+    found: dict[str, Any] = json.loads(info.stdout)
+    return found
+
+
+def _kubernetes_wrapper(name: str, upstream: dict[str, Any]) -> str:
+    """The wrapper's go.mod: each staging module Kubernetes replaces with a local folder
+    points at its published twin instead."""
+    upstream_mod = Path(upstream["GoMod"]).read_text()
+    staging = sorted(
+        set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", upstream_mod, re.M))
+    )
+    replaces = "\n".join(f"\t{mod} => {mod} {versions.KUBERNETES_STAGING}" for mod in staging)
+    return f"module taas.local/build/{name}\n\ngo 1.26.0\n\nreplace (\n{replaces}\n)\n"
+
+
 def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     """kube-apiserver, -controller-manager and -scheduler from ``k8s.io/kubernetes``.
 
@@ -120,25 +150,8 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     src = paths.src_dir(name, version)
     src.mkdir(parents=True, exist_ok=True)
     build_log = paths.build_logs / f"{name}-{version}.log"
-    info = subprocess.run(
-        [go, "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if info.returncode != 0:
-        raise ConfigurationError(
-            f"could not download k8s.io/kubernetes@{version}: {info.stdout or info.stderr}",
-            hint="check that the Go module proxy is reachable (go env GOPROXY)",
-        )
-    upstream_mod = Path(json.loads(info.stdout)["GoMod"]).read_text()
-    staging = sorted(
-        set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s*=>\s*\./staging/", upstream_mod, re.M))
-    )
-    replaces = "\n".join(f"\t{mod} => {mod} {versions.KUBERNETES_STAGING}" for mod in staging)
     (src / "go.mod").write_text(
-        f"module taas.local/build/{name}\n\ngo 1.26.0\n\nreplace (\n{replaces}\n)\n"
+        _kubernetes_wrapper(name, _module_info(paths, "k8s.io/kubernetes", version))
     )
     packages = [f"k8s.io/kubernetes/cmd/{binary}" for binary in KUBERNETES_BINARIES]
     log.run(
@@ -334,19 +347,8 @@ def kwok_stages(paths: StackPaths) -> Path:
     target = paths.bin_dir("kwok", versions.KWOK) / "stages.yaml"
     if target.exists():
         return target
-    info = subprocess.run(
-        [_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.KWOK}"],
-        capture_output=True,
-        text=True,
-        env=_go_env(paths),
-        check=False,
-    )
-    if info.returncode != 0:
-        raise ConfigurationError(
-            f"could not download sigs.k8s.io/kwok@{versions.KWOK}: {info.stdout or info.stderr}",
-            hint="check that the Go module proxy is reachable (go env GOPROXY)",
-        )
-    stage_dir = Path(json.loads(info.stdout)["Dir"]) / "kustomize" / "stage"
+    module = _module_info(paths, "sigs.k8s.io/kwok", versions.KWOK)
+    stage_dir = Path(module["Dir"]) / "kustomize" / "stage"
     documents = [(stage_dir / name).read_text().strip() for name in KWOK_STAGES]
     target.write_text("\n---\n".join(documents) + "\n")
     return target

@@ -5,23 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from taas.approvals import models as approval_models
-from taas.audit import models as audit_models
-from taas.catalog import models as catalog_models
-from taas.kit import idempotency
 from taas.kit.db import Base
-from taas.operations import models as operation_models
-from taas.tenants import models as tenant_models
+from taas.wiring import MODELS
 
 # Imported for their side effect: registering tables on Base.metadata.
-_MODELS = (
-    approval_models,
-    audit_models,
-    catalog_models,
-    idempotency,
-    operation_models,
-    tenant_models,
-)
+_MODELS = MODELS
 
 config = context.config
 target_metadata = Base.metadata

@@ -98,6 +98,11 @@ def kinds() -> list[str]:
     return sorted(_PLANS)
 
 
+def registered_kinds(schema: dict[str, Any]) -> None:
+    """For a JSON schema of an operation kind: the kinds registered when it is generated."""
+    schema["enum"] = kinds()
+
+
 def plans() -> list[Plan[Any]]:
     return [_PLANS[kind] for kind in kinds()]
 

@@ -1,17 +1,24 @@
-"""All operation queries."""
+"""All operation queries. Reads of operations take the caller's
+:class:`~taas.kit.scope.Scope`; the engine's own reads (its runner and relay) use the
+platform's. Lanes are the exception: :meth:`OperationRepository.open_in` answers "is this
+subject busy?" across tenants, for a subject the caller has already read through its scope.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from taas.kit.db import scoped, utcnow
+from taas.kit.db import engine, utcnow
 from taas.kit.errors import Conflict
+from taas.kit.scope import Scope
 from taas.operations import outbox
 from taas.operations.models import Operation, OperationStep
 from taas.operations.plans import plan_for
@@ -80,21 +87,19 @@ class OperationRepository:
             hint="wait until it finishes (taas tenants ops), then try again",
         )
 
-    def get(self, operation_id: uuid.UUID) -> Operation | None:
-        return self.session.get(Operation, operation_id)
+    def get(self, scope: Scope, operation_id: uuid.UUID) -> Operation | None:
+        query = scope.apply(select(Operation).where(Operation.id == operation_id), Operation)
+        return self.session.scalars(query).one_or_none()
 
     def open_in(self, lane: str) -> Operation | None:
-        """The unfinished operation in ``lane``, if any."""
+        """The unfinished operation in ``lane``, if any (whoever asks: a busy lane is busy)."""
         query = select(Operation).where(Operation.lane == lane, Operation.status.in_(OPEN))
         return self.session.scalars(query).first()
 
-    def for_tenant(self, tenant_id: uuid.UUID, *, limit: int = 50) -> list[Operation]:
-        query = scoped(select(Operation), Operation, tenant_id)
+    def recent(self, scope: Scope, *, limit: int = 50) -> list[Operation]:
+        """The newest operations in ``scope`` (narrow it to list one tenant's)."""
+        query = scope.apply(select(Operation), Operation)
         return list(self.session.scalars(query.order_by(Operation.created_at.desc()).limit(limit)))
-
-    def latest_in(self, lane: str) -> Operation | None:
-        query = select(Operation).where(Operation.lane == lane)
-        return self.session.scalars(query.order_by(Operation.created_at.desc()).limit(1)).first()
 
     def to_relay(self, created_before: dt.datetime, stalled_before: dt.datetime) -> list[uuid.UUID]:
         """Open operations to hand (again) to the workers: those never dispatched (their
@@ -112,3 +117,28 @@ class OperationRepository:
             .values(dispatched_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+
+
+def _lock_key(operation_id: uuid.UUID) -> int:
+    return int.from_bytes(operation_id.bytes[:8], "big", signed=True)
+
+
+@contextmanager
+def operation_lock(operation_id: uuid.UUID) -> Iterator[bool]:
+    """Hold a session-level advisory lock for the operation; yields False if it is taken.
+
+    The lock lives on its own connection, so it is released if the worker dies.
+    """
+    with engine().connect() as conn:
+        got = conn.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _lock_key(operation_id)}
+        ).scalar_one()
+        conn.commit()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _lock_key(operation_id)}
+                )
+                conn.commit()

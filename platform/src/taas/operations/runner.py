@@ -12,22 +12,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from taas.kit.db import engine, new_session, utcnow
+from taas.kit.db import new_session, utcnow
 from taas.kit.errors import TaasError, TemporaryError
+from taas.kit.scope import Scope
 from taas.kit.settings import AppSettings
 from taas.kit.telemetry import bind_tenant, continue_trace, tracer
 from taas.operations import faults
 from taas.operations.models import Operation, OperationStep
 from taas.operations.plans import Plan, Step, StepContext, UnknownPlan, When, hooks, notify
 from taas.operations.plans import plan_for as find_plan
+from taas.operations.repository import OperationRepository, operation_lock
 from taas.operations.states import OPEN, OperationStatus, StepStatus
 
 log = logging.getLogger(__name__)
@@ -42,29 +41,7 @@ class RetryLater(Exception):
         self.delay = delay
 
 
-def _lock_key(operation_id: uuid.UUID) -> int:
-    return int.from_bytes(operation_id.bytes[:8], "big", signed=True)
-
-
-@contextmanager
-def operation_lock(operation_id: uuid.UUID) -> Iterator[bool]:
-    """Hold a session-level advisory lock for the operation; yields False if it is taken.
-
-    The lock lives on its own connection, so it is released if the worker dies.
-    """
-    with engine().connect() as conn:
-        got = conn.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": _lock_key(operation_id)}
-        ).scalar_one()
-        conn.commit()
-        try:
-            yield bool(got)
-        finally:
-            if got:
-                conn.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": _lock_key(operation_id)}
-                )
-                conn.commit()
+ENGINE = Scope.platform("taas:operations")  # the engine runs every tenant's operations
 
 
 @dataclass
@@ -95,7 +72,7 @@ class OperationRunner:
                 log.info("operation %s is being run by another worker", operation_id)
                 return
             with new_session() as session:
-                operation = session.get(Operation, operation_id)
+                operation = OperationRepository(session).get(ENGINE, operation_id)
                 if operation is None or operation.status not in OPEN:
                     return
                 with (

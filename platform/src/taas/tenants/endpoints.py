@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from taas.audit.endpoints import AuditPage, audit_page
-from taas.audit.repository import AuditRepository
 from taas.kit.problems import problems
 from taas.kit.web import CurrentPrincipal, DbSession, RequestId
 from taas.tenants.models import Tenant
@@ -213,6 +212,6 @@ def tenant_audit(
 ) -> AuditPage:
     """Audit events of one tenant (its bank admins see their own)."""
     service = TenantService(session, principal, None)
-    found = service.visible(service.resolve(tenant))
-    rows = AuditRepository(session).page(tenant_id=found.id, after_seq=after, limit=limit)
-    return audit_page(rows, limit)
+    return audit_page(
+        service.audit_of(service.resolve(tenant), after_seq=after, limit=limit), limit
+    )

@@ -21,10 +21,12 @@ from taas.integrations.identity import new_password
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems, systems
 from taas.kit.db import utcnow
+from taas.kit.scope import Scope
 from taas.operations.models import Operation
 from taas.operations.plans import Plan, Step, When, on, register
 from taas.operations.repository import lane
 from taas.tenants.models import Tenant
+from taas.tenants.repository import TenantRepository
 from taas.tenants.states import TenantStatus
 
 
@@ -76,7 +78,10 @@ class TenantContext:
 
 
 def tenant_of(session: Session, operation: Operation) -> Tenant:
-    tenant = session.get(Tenant, operation.tenant_id) if operation.tenant_id else None
+    """The tenant an operation works on (the engine acts for the platform: any tenant)."""
+    scope = Scope.platform(f"operation:{operation.id}")
+    tenant_id = operation.tenant_id
+    tenant = TenantRepository(session).get(scope, tenant_id) if tenant_id else None
     if tenant is None:
         raise LookupError(f"operation {operation.id} refers to a missing tenant")
     return tenant

@@ -25,12 +25,13 @@ from taas.integrations.inventory import (
     take_inventory,
 )
 from taas.integrations.kubernetes import KubernetesTenants
-from taas.integrations.kubernetes import _subset as matches
+from taas.integrations.kubernetes import subset as matches
 from taas.integrations.postgres import PostgresTenants
 from taas.integrations.spec import TenantSpec
 from taas.integrations.storage import bucket_policy, normalized, user_policy
 from taas.integrations.systems import Systems
 from taas.kit.db import utcnow
+from taas.kit.scope import Scope
 from taas.kit.telemetry import tracer
 from taas.operations.repository import OperationRepository
 from taas.tenants.models import Tenant
@@ -92,7 +93,7 @@ def reconcile_tenant(session: Session, systems: Systems, tenant: Tenant) -> list
 def reconcile_all(session: Session, systems: Systems) -> dict[uuid.UUID, int]:
     """One pass over every active or suspended tenant: list each system once, repair the
     tenants that differ from their desired state; errors are logged and the rest go on."""
-    tenants = TenantRepository(session).in_states(RECONCILED)
+    tenants = TenantRepository(session).in_states(Scope.platform(ACTOR), RECONCILED)
     specs = {tenant.id: spec_of(tenant) for tenant in tenants}
     with tracer().start_as_current_span("reconcile.inventory") as span:
         span.set_attribute("tenants", len(tenants))
@@ -131,7 +132,7 @@ def reconcile_each(session: Session, systems: Systems) -> dict[uuid.UUID, int]:
     """The per-tenant pass (every system called for every tenant); kept to measure the bulk
     pass against, and for a deep check when listing is not to be trusted."""
     report: dict[uuid.UUID, int] = {}
-    for tenant in TenantRepository(session).in_states(RECONCILED):
+    for tenant in TenantRepository(session).in_states(Scope.platform(ACTOR), RECONCILED):
         try:
             report[tenant.id] = len(reconcile_tenant(session, systems, tenant))
             session.commit()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, fie
 
 from taas.approvals.schemas import ApprovalOut
 from taas.kit.schemas import JsonEnum, StrictInput
+from taas.operations.plans import registered_kinds
 from taas.operations.states import OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
 
@@ -160,7 +161,13 @@ class OperationOut(BaseModel):
 
     id: uuid.UUID
     tenant_id: uuid.UUID
-    kind: Annotated[str, Field(description="What the operation does (provision, subscribe, ...).")]
+    kind: Annotated[
+        str,
+        Field(
+            description="What the operation does (provision, subscribe, ...).",
+            json_schema_extra=registered_kinds,
+        ),
+    ]
     status: OperationStatus
     error: str | None
     requested_by: str

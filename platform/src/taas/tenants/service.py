@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -11,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from taas.approvals.schemas import ApprovalAction
 from taas.approvals.service import ApprovalService, ApprovedAction, Executed, register
+from taas.audit.models import AuditEvent
 from taas.audit.repository import AuditRepository
 from taas.integrations.systems import systems
 from taas.kit.auth import Principal
+from taas.kit.db import new_session
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.idempotency import IdempotencyStore, request_hash
+from taas.kit.scope import Scope
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import bind_tenant, current_traceparent
 from taas.operations.models import Operation
@@ -62,6 +66,11 @@ class TenantService:
 
     # ------------------------------------------------------------------ reading
 
+    @cached_property
+    def scope(self) -> Scope:
+        """The tenants this caller may read (every read below goes through it)."""
+        return self.tenants.scope_of(self.principal)
+
     def resolve(self, ref: str) -> uuid.UUID:
         """The id of the tenant ``ref`` (an id or a slug) names, if this caller may see it.
 
@@ -71,21 +80,18 @@ class TenantService:
         """
         require_reader(self.principal)
         try:
-            tenant = self.tenants.get(uuid.UUID(ref))
+            tenant = self.tenants.get(self.scope, uuid.UUID(ref))
         except ValueError:
-            tenant = self.tenants.by_slug(ref)
-        if tenant is None or not self._may_see(tenant):
+            tenant = self.tenants.by_slug(self.scope, ref)
+        if tenant is None:
             raise NotFound(f"tenant {ref!r} not found")
         return tenant.id
-
-    def _may_see(self, tenant: Tenant) -> bool:
-        return self.principal.tenant is None or tenant.slug == self.principal.tenant
 
     def visible(self, tenant_id: uuid.UUID) -> Tenant:
         """The tenant, if this caller may see it; otherwise NotFound (no existence leak)."""
         require_reader(self.principal)
-        tenant = self.tenants.get(tenant_id)
-        if tenant is None or not self._may_see(tenant):
+        tenant = self.tenants.get(self.scope, tenant_id)
+        if tenant is None:
             raise NotFound(f"tenant {str(tenant_id)!r} not found")
         bind_tenant(tenant.id)
         return tenant
@@ -103,13 +109,13 @@ class TenantService:
         require_reader(self.principal)
         limit = max(1, min(limit, MAX_PAGE))
         rows = self.tenants.page(
+            self.scope,
             after=after,
             limit=limit + 1,
             statuses=statuses,
             tier=tier,
             region=region,
             search=search,
-            only_slug=self.principal.tenant,
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -120,10 +126,16 @@ class TenantService:
 
     def operations_of(self, tenant_id: uuid.UUID, limit: int) -> list[OperationOut]:
         tenant = self.visible(tenant_id)
+        limit = max(1, min(limit, MAX_PAGE))
         return [
             OperationOut.model_validate(op)
-            for op in self.operations.for_tenant(tenant.id, limit=max(1, min(limit, MAX_PAGE)))
+            for op in self.operations.recent(self.scope.narrow(tenant.id), limit=limit)
         ]
+
+    def audit_of(self, tenant_id: uuid.UUID, *, after_seq: int, limit: int) -> list[AuditEvent]:
+        """The audit events of one tenant this caller may see, after ``after_seq``."""
+        tenant = self.visible(tenant_id)
+        return self.audit.page(self.scope.narrow(tenant.id), after_seq=after_seq, limit=limit)
 
     # ------------------------------------------------------------------ changing
 
@@ -139,7 +151,7 @@ class TenantService:
             )
             if earlier is not None and earlier.response is not None:
                 return TenantAccepted.model_validate(earlier.response)
-        if self.tenants.by_slug(request.slug) is not None:
+        if self.tenants.slug_taken(request.slug):
             raise Conflict(
                 f"a tenant with slug {request.slug!r} already exists",
                 hint="choose another slug, or send the same Idempotency-Key to retry a create",
@@ -288,8 +300,8 @@ class TenantService:
     # ------------------------------------------------------------------ helpers
 
     def _locked(self, tenant_id: uuid.UUID) -> Tenant:
-        tenant = self.tenants.get(tenant_id, lock=True)
-        if tenant is None or not self._may_see(tenant):
+        tenant = self.tenants.get(self.scope, tenant_id, lock=True)
+        if tenant is None:
             raise NotFound(f"tenant {str(tenant_id)!r} not found")
         bind_tenant(tenant.id)
         return tenant
@@ -335,6 +347,13 @@ class TenantService:
             tenant=TenantOut.model_validate(tenant),
             operation=OperationOut.model_validate(operation) if operation else None,
         )
+
+
+def realm_in_use(slug: str) -> bool:
+    """Whether ``bank-<slug>`` belongs to a tenant that is not offboarded: the API trusts
+    tokens of a tenant's own realm only then (wired into the token verifier at start)."""
+    with new_session() as session:
+        return TenantRepository(session).realm_in_use(slug)
 
 
 def execute_offboard(

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from taas.integrations.systems import systems
 from taas.kit.db import new_session, utcnow
+from taas.kit.scope import Scope
 from taas.operations.repository import OperationRepository
 from taas.tenants import reconciler
 from taas.tenants.plans import TenantOperation, tenant_lane
@@ -31,7 +32,8 @@ def purge_expired() -> int:
     started = 0
     with new_session() as session:
         operations = OperationRepository(session)
-        for tenant in TenantRepository(session).retention_over(utcnow()):
+        due = TenantRepository(session).retention_over(Scope.platform(RETENTION), utcnow())
+        for tenant in due:
             if operations.open_in(tenant_lane(tenant.id)) is not None:
                 continue
             operations.start(

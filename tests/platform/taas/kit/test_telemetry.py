@@ -21,7 +21,7 @@ def test_an_operation_is_one_trace_across_api_worker_and_systems(
     tenant_id = accepted["tenant"]["id"]
     expected = {
         "operation.provision",
-        "saga.step kubernetes.namespace",
+        "step kubernetes.namespace",
         "kubernetes.ensure_tenant",
         "postgres.ensure_tenant",
         "minio.ensure_tenant",

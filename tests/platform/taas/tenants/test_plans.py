@@ -94,7 +94,8 @@ def test_a_worker_killed_mid_step_is_resumed_and_the_tenant_converges(
     operation = wait_operation(api, operator, tenant_id, accepted["operation"]["id"], timeout=120)
     assert operation["status"] == "succeeded", operation
     steps = {s["name"]: s for s in operation["steps"]}
-    assert steps["minio.bucket"]["attempts"] == 2  # the killed attempt, then the resumed one
+    # the killed attempt, then the resumed one
+    assert steps["minio.bucket"]["attempts"] == 2, operation
     assert api.get(f"/v1/tenants/{tenant_id}", headers=operator).json()["status"] == "active"
 
 

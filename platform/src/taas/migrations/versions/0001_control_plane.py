@@ -1,3 +1,4 @@
+# upgrade() is over 60 lines on purpose: a migration is one ordered list of DDL, read top to bottom.
 """control plane: tenants, operations, audit, idempotency
 
 Revision ID: 0001

@@ -64,11 +64,14 @@ def downgrade() -> None:
         ["id"],
     )
     op.drop_index("uq_operations_one_open_per_lane", table_name="operations")
+    # Operations of no tenant (a plugin version's) have no place in the old table.
     op.execute(
-        "DELETE FROM operation_steps WHERE operation_id IN "
-        "(SELECT id FROM operations WHERE tenant_id IS NULL)"
+        "DELETE FROM operation_steps WHERE operation_id IN (SELECT id FROM operations "
+        "WHERE lane NOT LIKE 'tenant:%' AND lane NOT LIKE 'subscription:%')"
     )
-    op.execute("DELETE FROM operations WHERE tenant_id IS NULL")
+    op.execute(
+        "DELETE FROM operations WHERE lane NOT LIKE 'tenant:%' AND lane NOT LIKE 'subscription:%'"
+    )
     op.alter_column("operations", "tenant_id", existing_type=sa.Uuid(), nullable=False)
     op.alter_column(
         "operations", "kind", existing_type=sa.String(length=40), type_=sa.String(length=24)

@@ -3,14 +3,19 @@ Deployments get Pods from the controller-manager and scheduler, and kwok runs th
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from taas.kit.settings import StackSettings
+from taas.localstack.components import KubeControllerManager, KubeScheduler, Kwok
+from taas.localstack.context import StackContext
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
 
@@ -118,3 +123,32 @@ def test_deployment_pods_reach_running_on_a_kwok_node(
     nodes = {p.spec.node_name for p in pods if p.spec is not None}
     assert nodes <= {"taas-kwok-node-0", "taas-kwok-node-1"}
     assert None not in nodes
+
+
+def test_scheduler_and_controller_manager_talk_to_the_api_server_by_certificate(
+    tmp_path: Path,
+) -> None:
+    ctx = StackContext(StackSettings(cache_dir=tmp_path / "cache", state_dir=tmp_path / "state"))
+    ctx.paths.pki.mkdir(parents=True)
+    ctx.pki.ensure(ctx.host)
+    for server, port in (
+        (KubeScheduler(ctx), ctx.settings.scheduler_port),
+        (KubeControllerManager(ctx), ctx.settings.controller_manager_port),
+    ):
+        kubeconfig = ctx.paths.pki / f"kubeconfig-{server.name}"
+        serving = ctx.pki.serving(server.name, ctx.host)
+        assert server.argv()[:8] == [
+            str(server.binary),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--bind-address={ctx.host}",
+            f"--secure-port={port}",
+            f"--tls-cert-file={serving.cert}",
+            f"--tls-private-key-file={serving.key}",
+        ]
+        assert "--leader-elect=false" in server.argv()
+        assert json.loads(kubeconfig.read_text())["users"][0]["user"]["client-certificate"] == (
+            str(ctx.pki.client(server.name).cert)
+        )
+    assert f"--kubeconfig={ctx.paths.pki / 'kubeconfig-kwok'}" in Kwok(ctx).argv()

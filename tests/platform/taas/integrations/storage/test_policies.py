@@ -1,29 +1,12 @@
-"""Pure logic the adapters use to decide whether something drifted."""
+"""How the storage adapter decides whether a policy drifted, and what a tenant's policies
+reach (pure logic, no server)."""
 
 from __future__ import annotations
 
 import uuid
 
-from taas.integrations.kubernetes import _subset
 from taas.integrations.spec import TenantSpec
-from taas.integrations.storage import bucket_policy, normalized, user_policy
-
-
-def test_subset_ignores_fields_the_api_server_adds() -> None:
-    wanted = {"hard": {"pods": "50", "requests.cpu": "2"}}
-    actual = {"hard": {"pods": "50", "requests.cpu": "2", "extra": "1"}, "scopes": None}
-    assert _subset(wanted, actual)
-
-
-def test_subset_sees_a_changed_or_missing_value() -> None:
-    assert not _subset({"hard": {"pods": "50"}}, {"hard": {"pods": "40"}})
-    assert not _subset({"hard": {"pods": "50"}}, {"hard": {}})
-    assert not _subset({"rules": [{"verbs": ["get"]}]}, {"rules": []})
-
-
-def test_subset_compares_numbers_and_strings_as_the_api_server_returns_them() -> None:
-    assert _subset({"port": 53}, {"port": 53})
-    assert _subset({"replicas": "2"}, {"replicas": 2})
+from taas.integrations.storage.policies import bucket_policy, normalized, user_policy
 
 
 def _spec(slug: str = "bank-a") -> TenantSpec:

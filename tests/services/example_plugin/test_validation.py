@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from taas.catalog.validation import validate
 from taas.kit import signing
 
-APP = Path(__file__).resolve().parents[2] / "services" / "example_plugin" / "app.py"
+APP = Path(__file__).resolve().parents[3] / "services" / "example_plugin" / "app.py"
 SECRET = "example-plugin-test-secret"
 
 

@@ -1,0 +1,156 @@
+"""Forwarding a call to its module over pooled connections, and relaying the answer:
+small bodies in one piece, larger ones streamed both ways."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from yarl import URL
+
+from taas.gateway.calls import Call, ClientGone
+from taas.gateway.errors import not_ready, upstream_timed_out, upstream_unreachable
+from taas.gateway.proxy import response_headers, upstream_session
+from taas.gateway.routes import Route, Tenant
+from taas.gateway.storage_grants import StorageGrants
+from taas.gateway.tokens import Caller
+from taas.kit.signing import STORAGE_GRANT, identity_headers
+
+_SMALL_BODY = 64 * 1024  # upstream responses up to this size are sent in one piece
+
+
+class Upstream:
+    """The pooled client for module calls; opened at start-up (it needs the running loop)."""
+
+    def __init__(self, *, connections: int, connect_timeout_s: float) -> None:
+        self.connections = connections
+        self.connect_timeout_s = connect_timeout_s
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    def open(self) -> None:
+        self._session = upstream_session(connections=self.connections)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _timeout(self, route: Route) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(route.timeout_s)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=route.timeout_s, sock_connect=self.connect_timeout_s
+            )
+            self._timeouts[route.timeout_s] = timeout
+        return timeout
+
+    async def forward(self, call: Call, headers: list[tuple[str, str]], route: Route) -> None:
+        """Send the call to the route's upstream and relay the answer to the caller."""
+        session = self._session
+        if session is None:
+            raise not_ready()
+        url = route.upstream_url + call.rest
+        query: bytes = call.scope["query_string"]
+        if query:
+            url += "?" + query.decode("latin-1")
+        data: bytes | AsyncIterator[bytes] | None = None
+        if call.incoming.has_body:
+            data = await _request_body(call)
+        try:
+            response = await session.request(
+                call.scope["method"],
+                URL(url, encoded=True),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=self._timeout(route),
+            )
+        except TimeoutError as exc:
+            raise upstream_timed_out(route.module, route.timeout_s) from exc
+        except aiohttp.ClientError as exc:
+            raise upstream_unreachable(route.module, exc) from exc
+        try:
+            await _relay(call, response)
+        except TimeoutError as exc:
+            raise upstream_timed_out(route.module, route.timeout_s) from exc
+        except aiohttp.ClientError as exc:
+            raise upstream_unreachable(route.module, exc) from exc
+        finally:
+            response.release()
+
+
+def upstream_headers(
+    call: Call, caller: Caller, tenant: Tenant, route: Route, grants: StorageGrants | None
+) -> list[tuple[str, str]]:
+    """The caller's headers that may cross, plus the signed identity headers (and a storage
+    grant when the route uses storage and ``grants`` is given)."""
+    headers = call.incoming.forward
+    headers += identity_headers(
+        route.sign,
+        timestamp=str(int(time.time())),
+        method=call.scope["method"],
+        path=call.rest,
+        tenant=tenant.slug,
+        tenant_id=tenant.id,
+        caller=caller.subject,
+        caller_client=caller.client,
+        scopes=caller.scope_text,
+        module=route.module,
+        version=route.version,
+        request_id=call.request_id,
+    )
+    if route.storage and grants is not None:
+        headers.append((STORAGE_GRANT, grants.grant(route)))
+    if call.traceparent:
+        headers.append(("traceparent", call.traceparent))
+        if call.incoming.tracestate:
+            headers.append(("tracestate", call.incoming.tracestate.decode("latin-1")))
+    return headers
+
+
+async def _request_body(call: Call) -> bytes | AsyncIterator[bytes]:
+    """The body in one piece if it came in one message, else a stream of its chunks."""
+    message = await call.receive()
+    if message["type"] == "http.disconnect":
+        raise ClientGone
+    first: bytes = message.get("body", b"")
+    call.bytes_in += len(first)
+    if not message.get("more_body", False):
+        return first
+    return _stream_body(first, call)
+
+
+async def _stream_body(first: bytes, call: Call) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    while True:
+        message = await call.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            call.bytes_in += len(chunk)
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+async def _relay(call: Call, response: aiohttp.ClientResponse) -> None:
+    """Send the module's response back; bodies above a few KiB are streamed."""
+    headers = response_headers(response.raw_headers, call.request_id.encode())
+    start = {"type": "http.response.start", "status": response.status, "headers": headers}
+    length = response.content_length
+    if length is not None and length <= _SMALL_BODY:
+        body = await response.read()  # before the start: a failure here is still a 502
+        call.status, call.started = response.status, True
+        await call.send(start)
+        call.bytes_out = len(body)
+        await call.send({"type": "http.response.body", "body": body})
+        return
+    call.status, call.started = response.status, True
+    await call.send(start)
+    async for chunk in response.content.iter_any():
+        call.bytes_out += len(chunk)
+        await call.send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await call.send({"type": "http.response.body", "body": b""})

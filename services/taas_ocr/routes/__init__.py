@@ -1,0 +1,2 @@
+"""The OCR module's HTTP API, one router per kind of image; ``taas_ocr.app`` puts them
+together."""
