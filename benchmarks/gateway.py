@@ -370,7 +370,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="taas-bench-gateway-"))
     upstream = upstream_nginx(workdir)
     proxy = proxy_nginx(workdir, upstream)
-    platform = Platform(in_flight=2)
+    platform = Platform()
     env = {**platform.env, "TAAS_OTEL_EXPORTER": "none"}
     gateway_port = free_port()
     gateway = start(gateway_argv(gateway_port, args.profile), env, "gateway-bench.log")

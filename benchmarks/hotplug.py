@@ -486,7 +486,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    platform = Platform(in_flight=2)
+    platform = Platform()
     gateway_port = free_port()
     gateway = start(
         [sys.executable, "-m", "taas.cli.gateway", "run", "--port", str(gateway_port)],

@@ -1,214 +1,63 @@
-"""How fast the control plane turns a bank into an active pool tenant, and how that changes
-with many tenants already present.
+"""How fast the control plane turns a bank into an active tenant, and how that changes
+as tenants accumulate: a curve over ``--points`` (tenants present).
 
-Starts its own API and worker (against a scratch database ``taas_bench``) on the running
-local stack, then for each round measures create-to-active time of pool tenants:
-``--count`` one after another, then ``--count`` with ``--in-flight`` at a time. It then
-provisions tenants until ``--background`` are present and repeats both rounds. Memory is
-the peak resident set of the API process and of the worker with its pool children.
-Every tenant it made is offboarded (nothing kept) at the end.
+Starts the platform's own API and worker (against a scratch database ``taas_bench``) on the
+running local stack. At each point it first provisions background tenants until that many
+are present (``--in-flight`` at a time; one in ten is silo, the rest pool), then measures:
+create-to-active time of ``--count`` pool tenants one after another and ``--count`` with
+``--in-flight`` at a time; one full reconcile pass (the bulk pass the worker runs, and up to
+``--per-tenant-max`` tenants the old one-tenant-at-a-time pass, for comparison); the peak
+memory (RSS and PSS) of the API, the worker with its pool children, Keycloak and MinIO; and
+where the cluster put the pods (kwok nodes). Every tenant made is offboarded (nothing kept)
+at the end, ``--in-flight`` at a time.
 
-    python benchmarks/provisioning.py [--count 50] [--in-flight 8] [--background 200]
+    python benchmarks/provisioning.py --points 0,200            # ~10 min on a quiet machine
+    python benchmarks/provisioning.py --points 0,1000,2500,5000 # the full curve, hours
+    python benchmarks/provisioning.py --cleanup                 # offboard what a stopped run left
 
-Target (issue 3): p95 under 10 s per pool tenant, and no more than 1.5x slower with 200
-tenants present.
+An interrupted run leaves its tenants in ``taas_bench``; the next run (or ``--cleanup``)
+offboards them before it starts afresh.
+
+Targets (issue 11): at 5,000 tenants p95 no more than 1.2x the empty one, one reconcile pass
+within 60 s, the worker within 600 MB.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import socket
+import json
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
+from _platform import DATABASE, ROOT, Platform, percentile, rss_mb
 from _results import stack_env, write_results
-from taas.cli.platform import worker_argv
-from taas.integrations.identity import IdentityTenants
 
-ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "taas_bench"
+__all__ = ["ROOT", "Platform", "offboard_all", "percentile", "provision", "rss_mb"]
+SILO_EVERY = 10  # one background tenant in ten is silo: the tier of banks that need isolation
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children, in MiB."""
-    total = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(child) for child in children]
-    except OSError:
-        pass
-    for one in pids:
-        try:
-            for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-SECOND_OPERATOR = "bench-operator-2"
-
-
-class Platform:
-    """API + worker processes of the control plane, on a scratch database."""
-
-    def __init__(self, in_flight: int, *, fresh: bool = True) -> None:
-        env = {**os.environ, **stack_env()}
-        admin_url = env["TAAS_DATABASE_URL"]
-        env["TAAS_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + DATABASE
-        env["TAAS_TENANTS_DATABASE"] = "taas_bench_tenants"
-        env["TAAS_CELERY_BROKER_URL"] = env["TAAS_CELERY_BROKER_URL"].rsplit("/", 1)[0] + "/6"
-        env["TAAS_REDIS_URL"] = env["TAAS_REDIS_URL"].rsplit("/", 1)[0] + "/7"
-        env["TAAS_RECONCILE_INTERVAL_S"] = "3600"
-        self.env = env
-        if fresh:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {DATABASE}")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        run = ROOT / "benchmarks" / ".run"
-        run.mkdir(exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from taas.kit.migrate import upgrade; import os; "
-                "upgrade(os.environ['TAAS_DATABASE_URL'].replace('postgresql://', 'postgresql+psycopg://'))",
-            ],
-            env=env,
-            check=True,
-        )
-        with (run / "api.log").open("ab") as api_log, (run / "worker.log").open("ab") as worker_log:
-            self.api = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "taas.api.app:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
-                stdout=api_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.worker = subprocess.Popen(
-                worker_argv(None, concurrency=in_flight, loglevel="WARNING"),
-                env=env,
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        self.peak = {"api": 0.0, "worker": 0.0}
-        self._sampling = True
-        threading.Thread(target=self._sample, daemon=True).start()
-        self._token_lock = threading.Lock()
-        self._password = secrets.token_urlsafe(16)
-        self.token = self._operator_token(create=True)
-        # The second operator approves what the first requests (maker-checker).
-        self.token2 = self._operator_token(create=True, username=SECOND_OPERATOR)
-        self.token2_expires = self.token_expires
-
-    def _sample(self) -> None:
-        while self._sampling:
-            self.peak["api"] = max(self.peak["api"], rss_mb(self.api.pid))
-            self.peak["worker"] = max(self.peak["worker"], rss_mb(self.worker.pid))
-            time.sleep(0.5)
-
-    def _operator_token(self, *, create: bool = False, username: str = "bench-operator") -> str:
-        env = self.env
-        identity = IdentityTenants(
-            env["TAAS_KEYCLOAK_URL"],
-            env["TAAS_KEYCLOAK_ADMIN_USER"],
-            env["TAAS_KEYCLOAK_ADMIN_PASSWORD"],
-            banks_realm="taas-banks",
-            platform_realm="taas-platform",
-        )
-        if create:
-            identity.ensure_platform()
-            identity.ensure_platform_user(username, self._password, ["platform-operator"])
-            admin = identity.admin("taas-platform")
-            user_id = admin.get_user_id(username)
-            assert user_id is not None
-            admin.set_user_password(user_id, self._password, temporary=False)
-        response = httpx.post(
-            f"{env['TAAS_KEYCLOAK_URL']}/realms/taas-platform/protocol/openid-connect/token",
-            data={
-                "grant_type": "password",
-                "client_id": "taas-console",
-                "username": username,
-                "password": self._password,
-            },
-            timeout=10,
-        )
-        response.raise_for_status()
-        if username == "bench-operator":
-            self.token_expires = time.monotonic() + 240
-        else:
-            self.token2_expires = time.monotonic() + 240
-        return str(response.json()["access_token"])
-
-    def headers(self) -> dict[str, str]:
-        with self._token_lock:
-            if time.monotonic() > self.token_expires:
-                self.token = self._operator_token()
-            return {"Authorization": f"Bearer {self.token}"}
-
-    def approver_headers(self) -> dict[str, str]:
-        """The second operator's, for approving what ``headers()`` requested."""
-        with self._token_lock:
-            if time.monotonic() > self.token2_expires:
-                self.token2 = self._operator_token(username=SECOND_OPERATOR)
-            return {"Authorization": f"Bearer {self.token2}"}
-
-    def stop(self) -> None:
-        self._sampling = False
-        for process in (self.api, self.worker):
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
-
-
-def provision(platform: Platform, http: httpx.Client) -> tuple[str, float]:
-    """Create one pool tenant and wait until it is active; seconds from create to active."""
+def provision(platform: Platform, http: httpx.Client, tier: str = "pool") -> tuple[str, float]:
+    """Create one tenant and wait until it is active; seconds from create to active."""
     started = time.perf_counter()
-    body = {"slug": f"b{uuid.uuid4().hex[:10]}", "display_name": "Bench Bank", "region": "bench"}
+    body = {
+        "slug": f"b{uuid.uuid4().hex[:10]}",
+        "display_name": "Bench Bank",
+        "region": "bench",
+        "tier": tier,
+    }
     response = http.post("/v1/tenants", json=body, headers=platform.headers())
     response.raise_for_status()
     tenant_id = response.json()["tenant"]["id"]
@@ -221,13 +70,16 @@ def provision(platform: Platform, http: httpx.Client) -> tuple[str, float]:
         time.sleep(0.05)
 
 
-def round_of(platform: Platform, count: int, in_flight: int, made: list[str]) -> dict[str, float]:
+def round_of(
+    platform: Platform, count: int, in_flight: int, made: list[str], tiers: list[str] | None = None
+) -> dict[str, float]:
+    tiers = tiers or ["pool"] * count
     started = time.perf_counter()
     with (
         httpx.Client(base_url=platform.url, timeout=30) as http,
         ThreadPoolExecutor(in_flight) as pool,
     ):
-        results = list(pool.map(lambda _: provision(platform, http), range(count)))
+        results = list(pool.map(lambda tier: provision(platform, http, tier), tiers))
     elapsed = time.perf_counter() - started
     made += [tenant_id for tenant_id, _ in results]
     seconds = [s for _, s in results]
@@ -237,6 +89,103 @@ def round_of(platform: Platform, count: int, in_flight: int, made: list[str]) ->
         "max_s": round(max(seconds), 3),
         "tenants_per_minute": round(count / elapsed * 60, 1),
     }
+
+
+def fill(platform: Platform, target: int, in_flight: int, made: list[str]) -> None:
+    """Provision background tenants (pool and silo mixed) until ``target`` are present."""
+    while (missing := target - len(made)) > 0:
+        batch = min(missing, 250)  # progress every batch; a failure loses one batch at most
+        tiers = [
+            "silo" if (len(made) + i) % SILO_EVERY == SILO_EVERY - 1 else "pool"
+            for i in range(batch)
+        ]
+        figures = round_of(platform, batch, in_flight, made, tiers)
+        log(f"{len(made)} present ({figures['tenants_per_minute']} tenants/min)")
+
+
+RECONCILE_SCRIPT = """
+import json, sys, time
+from taas.integrations.systems import systems
+from taas.kit.db import new_session
+from taas.integrations.inventory import take_inventory
+from taas.kit.scope import Scope
+from taas.tenants import reconciler
+from taas.tenants.plans import spec_of
+from taas.tenants.repository import TenantRepository
+from taas.wiring import wire
+wire()
+s = systems()
+listing = {}
+if sys.argv[1] == "all":  # the listing alone, by system, before the pass that includes it
+    with new_session() as session:
+        everyone = Scope.platform(reconciler.ACTOR)
+        tenants = TenantRepository(session).in_states(everyone, reconciler.RECONCILED)
+        specs = [spec_of(t) for t in tenants]
+    listing = take_inventory(s, specs).seconds
+run = reconciler.reconcile_each if sys.argv[1] == "each" else reconciler.reconcile_all
+started = time.perf_counter()
+with new_session() as session:
+    report = run(session, s)
+elapsed = time.perf_counter() - started
+print(json.dumps({"seconds": elapsed, "tenants": len(report), "listing_s": listing,
+                  "repaired": sum(1 for n in report.values() if n)}))
+"""
+
+
+def reconcile_pass(platform: Platform, kind: str) -> dict[str, float]:
+    """One full pass, in a process of its own with the worker's settings."""
+    out = subprocess.run(
+        [sys.executable, "-c", RECONCILE_SCRIPT, kind],
+        env=platform.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    tenants = max(1, result["tenants"])
+    return {
+        "s": round(result["seconds"], 2),
+        "tenants": result["tenants"],
+        "repaired": result["repaired"],
+        "ms_per_tenant": round(result["seconds"] * 1000 / tenants, 1),
+        **({"listing_s": result["listing_s"]} if result["listing_s"] else {}),
+    }
+
+
+def pods_by_node(platform: Platform) -> dict[str, Any]:
+    """Where the cluster put every pod: the kwok nodes carry the workloads."""
+    from kubernetes import client, config  # noqa: PLC0415 - only this figure needs it
+
+    api = config.new_client_from_config(
+        config_file=platform.env.get("TAAS_KUBECONFIG") or platform.env["KUBECONFIG"]
+    )  # type: ignore[no-untyped-call]
+    pods = client.CoreV1Api(api).list_pod_for_all_namespaces().items
+    nodes = Counter(str((p.spec and p.spec.node_name) or "unscheduled") for p in pods)
+    phases = Counter(str(p.status and p.status.phase) for p in pods)
+    return {"pods": len(pods), "by_node": dict(nodes), "pending": phases["Pending"]}
+
+
+def measure_point(
+    platform: Platform, args: argparse.Namespace, present: int, made: list[str]
+) -> dict[str, Any]:
+    platform.reset_peaks()
+    log(f"{present} present: {args.count} one after another")
+    serial = round_of(platform, args.count, 1, made)
+    log(f"{present} present: {args.count} with {args.in_flight} in flight")
+    parallel = round_of(platform, args.count, args.in_flight, made)
+    log(f"{len(made)} present: one reconcile pass")
+    point: dict[str, Any] = {
+        "tenants_present": present,
+        "serial": serial,
+        "parallel": parallel,
+        "reconcile_pass": reconcile_pass(platform, "all"),
+    }
+    if len(made) <= args.per_tenant_max:
+        point["reconcile_pass_per_tenant"] = reconcile_pass(platform, "each")
+    point["peak_mb"] = {name: round(value, 1) for name, value in platform.peak.items()}
+    point["cluster"] = pods_by_node(platform)
+    log(json.dumps(point))
+    return point
 
 
 def offboard_all(platform: Platform, made: list[str], in_flight: int) -> None:
@@ -262,86 +211,78 @@ def offboard_all(platform: Platform, made: list[str], in_flight: int) -> None:
         list(pool.map(offboard, made))
 
 
+def left_behind(database_url: str) -> list[str]:
+    """Tenants a stopped run left in the scratch database (none when it does not exist)."""
+    try:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute("SELECT id FROM tenants WHERE status <> 'offboarded'")
+            return [str(row[0]) for row in rows]
+    except psycopg.OperationalError:
+        return []
+
+
+def cleanup(in_flight: int) -> None:
+    admin_url = stack_env()["TAAS_DATABASE_URL"]
+    left = left_behind(admin_url.rsplit("/", 1)[0] + "/" + DATABASE)
+    if not left:
+        return
+    log(f"offboarding {len(left)} tenants a stopped run left behind")
+    platform = Platform(fresh=False)
+    try:
+        offboard_all(platform, left, in_flight)
+    finally:
+        platform.stop()
+
+
+def summary(points: list[dict[str, Any]]) -> dict[str, Any]:
+    empty, last = points[0], points[-1]
+    n = last["tenants_present"]
+    figures: dict[str, Any] = {
+        f"p95_ratio_{n}_to_empty": round(last["serial"]["p95_s"] / empty["serial"]["p95_s"], 3),
+        f"parallel_p95_ratio_{n}_to_empty": round(
+            last["parallel"]["p95_s"] / empty["parallel"]["p95_s"], 3
+        ),
+        f"reconcile_pass_s_at_{n}": last["reconcile_pass"]["s"],
+        "worker_peak_rss_mb": max(p["peak_mb"]["worker"] for p in points),
+        "worker_peak_pss_mb": max(p["peak_mb"]["worker_pss"] for p in points),
+        "api_peak_rss_mb": max(p["peak_mb"]["api"] for p in points),
+    }
+    if n == 5000:
+        figures["target_p95_ratio_at_most_1_2"] = figures["p95_ratio_5000_to_empty"] <= 1.2
+        figures["target_reconcile_pass_within_60_s"] = figures["reconcile_pass_s_at_5000"] <= 60
+    figures["target_worker_within_600_mb"] = figures["worker_peak_rss_mb"] <= 600
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--points", default="0,200", help="tenants present at each point")
+    parser.add_argument("--count", type=int, default=50, help="tenants timed per round")
     parser.add_argument("--in-flight", type=int, default=8)
-    parser.add_argument("--background", type=int, default=200)
-    parser.add_argument(
-        "--cleanup", action="store_true", help="only offboard what an interrupted run left"
-    )
+    parser.add_argument("--per-tenant-max", type=int, default=1000)
+    parser.add_argument("--worker-concurrency", type=int, default=None)
+    parser.add_argument("--cleanup", action="store_true", help="only offboard what was left")
     args = parser.parse_args()
-
+    cleanup(args.in_flight)
     if args.cleanup:
-        platform = Platform(args.in_flight, fresh=False)
-        try:
-            with psycopg.connect(platform.env["TAAS_DATABASE_URL"]) as conn:
-                left = [
-                    str(row[0])
-                    for row in conn.execute(
-                        "SELECT id FROM tenants WHERE status NOT IN ('offboarded')"
-                    )
-                ]
-            print(f"offboarding {len(left)} tenants left behind", file=sys.stderr)
-            offboard_all(platform, left, args.in_flight)
-        finally:
-            platform.stop()
         return
-
-    platform = Platform(args.in_flight)
+    wanted = sorted({int(p) for p in args.points.split(",")})
+    platform = Platform(args.worker_concurrency) if args.worker_concurrency else Platform()
     made: list[str] = []
-    figures: dict[str, Any] = {
-        "count": args.count,
-        "in_flight": args.in_flight,
-        "background_tenants": args.background,
-    }
-    progress: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    points: list[dict[str, Any]] = []
     try:
-        progress(f"empty: {args.count} one after another")
-        empty_serial = round_of(platform, args.count, 1, made)
-        progress(f"empty: {args.count} with {args.in_flight} in flight")
-        empty_parallel = round_of(platform, args.count, args.in_flight, made)
-        missing = args.background - len(made)
-        if missing > 0:
-            progress(f"provisioning {missing} more tenants to reach {args.background}")
-            round_of(platform, missing, args.in_flight, made)
-        progress(f"with {len(made)} present: {args.count} one after another")
-        full_serial = round_of(platform, args.count, 1, made)
-        progress(f"with {len(made)} present: {args.count} with {args.in_flight} in flight")
-        full_parallel = round_of(platform, args.count, args.in_flight, made)
-        figures |= {
-            "empty_serial": empty_serial,
-            "empty_parallel": empty_parallel,
-            f"with_{args.background}_serial": full_serial,
-            f"with_{args.background}_parallel": full_parallel,
-            "serial_p95_ratio_full_to_empty": round(
-                full_serial["p95_s"] / empty_serial["p95_s"], 3
-            ),
-            "parallel_p95_ratio_full_to_empty": round(
-                full_parallel["p95_s"] / empty_parallel["p95_s"], 3
-            ),
-            "api_peak_rss_mb": round(platform.peak["api"], 1),
-            "worker_peak_rss_mb": round(platform.peak["worker"], 1),
+        for target in wanted:
+            fill(platform, target, args.in_flight, made)
+            points.append(measure_point(platform, args, len(made), made))
+        figures = {
+            "count": args.count,
+            "in_flight": args.in_flight,
+            "silo_share": 1 / SILO_EVERY,
+            "points": points,
         }
-        figures["target_p95_under_10_s"] = (
-            max(
-                empty_serial["p95_s"],
-                empty_parallel["p95_s"],
-                full_serial["p95_s"],
-                full_parallel["p95_s"],
-            )
-            < 10
-        )
-        figures["target_growth_at_most_1_5x"] = (
-            max(
-                figures["serial_p95_ratio_full_to_empty"],
-                figures["parallel_p95_ratio_full_to_empty"],
-            )
-            <= 1.5
-        )
-        write_results("provisioning", figures)
+        write_results("provisioning", {**summary(points), **figures})
     finally:
-        progress(f"offboarding the {len(made)} tenants made")
+        log(f"offboarding the {len(made)} tenants made")
         offboard_all(platform, made, args.in_flight)
         platform.stop()
 

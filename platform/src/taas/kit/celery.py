@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from functools import lru_cache
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
 
 from taas.kit.settings import app_settings
 
@@ -35,6 +38,8 @@ def celery_app() -> Celery:
             "reconcile-tenants": {
                 "task": "taas.tenants.reconcile_all",
                 "schedule": settings.reconcile_interval_s,
+                # a pass slower than the interval must not queue up passes behind it
+                "options": {"expires": settings.reconcile_interval_s},
             },
             "checkpoint-audit-chain": {
                 "task": "taas.audit.checkpoint",
@@ -49,3 +54,14 @@ def celery_app() -> Celery:
         },
     )
     return app
+
+
+def _share_imports_with_children(**_: Any) -> None:
+    """In the worker's main process, before the pool forks: what the imports allocated is
+    frozen out of the garbage collector, so the children's collections never write to (and
+    so copy) the pages they share with the main process."""
+    gc.collect()
+    gc.freeze()
+
+
+worker_init.connect(_share_imports_with_children)

@@ -9,7 +9,7 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from taas.integrations.identity.errors import translate
+from taas.integrations.identity.errors import missing, translate
 from taas.integrations.identity.objects import KeycloakObjects
 from taas.integrations.identity.platform import BANK_ADMIN_ROLE
 from taas.integrations.spec import TenantSpec
@@ -197,3 +197,28 @@ class TenantIdentity(KeycloakObjects):
             translate(lambda: admin.delete_client(client_uuid), "delete client")
             changes.append(f"deleted client {spec.systems_client}")
         return changes
+
+    # ------------------------------------------------------------------ reconciler repair
+
+    @traced("keycloak.ensure_tenant_enabled")
+    def ensure_enabled(self, spec: TenantSpec, *, enabled: bool) -> list[str]:
+        """Put back what suspend/resume set and someone changed by hand: the realm's enabled
+        flag (silo) or the systems client's (pool; a silo client stays enabled, its realm is
+        what suspend disables). Returns what had to change."""
+        verb = "enabled" if enabled else "disabled"
+        if spec.isolated:
+            master = translate(lambda: self.admin("master"), "log in")
+            realm = translate(lambda: missing(lambda: master.get_realm(spec.realm)), "realm")
+            if realm is not None and bool(realm.get("enabled")) != enabled:
+                translate(lambda: master.update_realm(spec.realm, {"enabled": enabled}), "realm")
+                return [f"{verb} realm {spec.realm}"]
+            enabled, verb = True, "enabled"
+        admin = translate(lambda: self.admin(self.realm_of(spec)), "log in")
+        client_uuid = translate(lambda: admin.get_client_id(spec.systems_client), "client")
+        if client_uuid is None:
+            return []
+        client = translate(lambda: admin.get_client(client_uuid), "read client")
+        if bool(client.get("enabled", True)) == enabled:
+            return []
+        translate(lambda: admin.update_client(client_uuid, {"enabled": enabled}), "client")
+        return [f"{verb} client {spec.systems_client}"]
