@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from opentelemetry import trace
 
 from taas import __version__
 from taas.api import health
 from taas.api.errors import install_error_handlers
+from taas.api.query import single_valued_query
 from taas.approvals import endpoints as approval_endpoints
 from taas.audit import endpoints as audit_endpoints
 from taas.catalog import endpoints as catalog_endpoints
@@ -89,6 +90,7 @@ def create_app() -> FastAPI:
         "`application/problem+json` with a `hint` saying what to do next; their `type` is "
         "`urn:taas:problem:<kind>` (docs/problems.md).",
         generate_unique_id_function=operation_ids(),
+        dependencies=[Depends(single_valued_query)],
     )
     app.middleware("http")(request_context)
     install_error_handlers(app)
