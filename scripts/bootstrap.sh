@@ -28,7 +28,9 @@ editables=()
 for member in "${members[@]}"; do
   editables+=(--editable "$member")
 done
+# --compile-bytecode: as pip does. Compiling at install time also keeps the SyntaxWarnings
+# of some libraries' sources (invalid escapes) out of the tests, which treat warnings as errors.
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --constraint constraints.txt \
-  --group dev "${editables[@]}"
+  --compile-bytecode --group dev "${editables[@]}"
 echo "$want" > "$venv/.taas-deps"
 echo "✓ $venv ready"
