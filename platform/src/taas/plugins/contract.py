@@ -16,9 +16,9 @@ from taas.integrations.spec import TenantSpec
 from taas.integrations.systems import systems
 from taas.kit import grants, signing
 from taas.kit.settings import app_settings
+from taas.plugins.contract_calls import HeadersFor
 from taas.plugins.manifest import requestable_scopes
 from taas.plugins.models import PluginVersion
-from taas.plugins.validation import HeadersFor
 
 ACTOR = "system:plugin-validator"
 CONTRACT_TENANT = "taas-contract-check"

@@ -31,7 +31,8 @@ from taas.operations.repository import lane
 from taas.plugins.contract import ACTOR, contract_headers, cut_sandbox_storage
 from taas.plugins.models import PluginVersion, Vendor
 from taas.plugins.states import PluginStatus
-from taas.plugins.validation import failed_report, validate
+from taas.plugins.validation import validate
+from taas.plugins.validation_report import failed_report
 
 log = logging.getLogger(__name__)
 VALIDATE_PLUGIN: Final = "validate_plugin"

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from manifest_mutations import HUGE, JUNK, mutated_manifests
 from plugin_app import manifest
 from taas.kit import signing
-from taas.plugins.validation import MAX_DETAIL, MAX_NAME, validate
+from taas.plugins.validation import validate
+from taas.plugins.validation_report import MAX_DETAIL, MAX_NAME
 
 BASE = manifest("prop-plugin", "1.0.0", "http://plugin.test")
 SECRET = "unit-test-signing-secret"

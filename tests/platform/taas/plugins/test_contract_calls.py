@@ -1,11 +1,12 @@
-"""Pure logic of validation: which example calls an OpenAPI document yields."""
+"""Pure logic of the contract check: which example calls an OpenAPI document yields."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from plugin_app import plugin_openapi
-from taas.plugins.validation import Check, ContractCall, _schema_errors, contract_calls
+from taas.plugins.contract_calls import ContractCall, _schema_errors, contract_calls
+from taas.plugins.validation_report import Check
 
 
 def _calls(document: dict[str, Any]) -> list[ContractCall | Check]:
