@@ -14,6 +14,10 @@ at the end, ``--in-flight`` at a time.
     python benchmarks/provisioning.py --points 0,200            # ~10 min on a quiet machine
     python benchmarks/provisioning.py --points 0,1000,2500,5000 # the full curve, hours
     python benchmarks/provisioning.py --cleanup                 # offboard what a stopped run left
+    python benchmarks/provisioning.py --points 0,1000,2500,5000 --keep && make reset
+
+With ``--keep`` the tenants stay (offboarding 5,000 one by one takes as long as making them);
+``make reset`` then drops the whole stack's state, the benchmark's tenants with it.
 
 An interrupted run leaves its tenants in ``taas_bench``; the next run (or ``--cleanup``)
 offboards them before it starts afresh.
@@ -49,7 +53,12 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def provision(platform: Platform, http: httpx.Client, tier: str = "pool") -> tuple[str, float]:
+FILL_POLL_S = 0.5  # background tenants: their times are not figures, so the API is asked less
+
+
+def provision(
+    platform: Platform, http: httpx.Client, tier: str = "pool", poll_s: float = 0.05
+) -> tuple[str, float]:
     """Create one tenant and wait until it is active; seconds from create to active."""
     started = time.perf_counter()
     body = {
@@ -67,11 +76,17 @@ def provision(platform: Platform, http: httpx.Client, tier: str = "pool") -> tup
             return tenant_id, time.perf_counter() - started
         if status == "failed":
             raise RuntimeError(f"tenant {tenant_id} failed to provision")
-        time.sleep(0.05)
+        time.sleep(poll_s)
 
 
 def round_of(
-    platform: Platform, count: int, in_flight: int, made: list[str], tiers: list[str] | None = None
+    platform: Platform,
+    count: int,
+    in_flight: int,
+    made: list[str],
+    tiers: list[str] | None = None,
+    *,
+    poll_s: float = 0.05,
 ) -> dict[str, float]:
     tiers = tiers or ["pool"] * count
     started = time.perf_counter()
@@ -79,7 +94,7 @@ def round_of(
         httpx.Client(base_url=platform.url, timeout=30) as http,
         ThreadPoolExecutor(in_flight) as pool,
     ):
-        results = list(pool.map(lambda tier: provision(platform, http, tier), tiers))
+        results = list(pool.map(lambda tier: provision(platform, http, tier, poll_s), tiers))
     elapsed = time.perf_counter() - started
     made += [tenant_id for tenant_id, _ in results]
     seconds = [s for _, s in results]
@@ -99,7 +114,7 @@ def fill(platform: Platform, target: int, in_flight: int, made: list[str]) -> No
             "silo" if (len(made) + i) % SILO_EVERY == SILO_EVERY - 1 else "pool"
             for i in range(batch)
         ]
-        figures = round_of(platform, batch, in_flight, made, tiers)
+        figures = round_of(platform, batch, in_flight, made, tiers, poll_s=FILL_POLL_S)
         log(f"{len(made)} present ({figures['tenants_per_minute']} tenants/min)")
 
 
@@ -259,9 +274,12 @@ def main() -> None:
     parser.add_argument("--points", default="0,200", help="tenants present at each point")
     parser.add_argument("--count", type=int, default=50, help="tenants timed per round")
     parser.add_argument("--in-flight", type=int, default=8)
-    parser.add_argument("--per-tenant-max", type=int, default=1000)
+    parser.add_argument("--per-tenant-max", type=int, default=200)
     parser.add_argument("--worker-concurrency", type=int, default=None)
     parser.add_argument("--cleanup", action="store_true", help="only offboard what was left")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the tenants made (then `make reset`)"
+    )
     args = parser.parse_args()
     cleanup(args.in_flight)
     if args.cleanup:
@@ -274,16 +292,22 @@ def main() -> None:
         for target in wanted:
             fill(platform, target, args.in_flight, made)
             points.append(measure_point(platform, args, len(made), made))
-        figures = {
-            "count": args.count,
-            "in_flight": args.in_flight,
-            "silo_share": 1 / SILO_EVERY,
-            "points": points,
-        }
-        write_results("provisioning", {**summary(points), **figures})
+            figures = {
+                "count": args.count,
+                "in_flight": args.in_flight,
+                "silo_share": 1 / SILO_EVERY,
+                "points": points,
+            }
+            # after every point, so a run stopped on the way keeps the curve measured so far
+            write_results("provisioning", {**summary(points), **figures})
     finally:
-        log(f"offboarding the {len(made)} tenants made")
-        offboard_all(platform, made, args.in_flight)
+        if args.keep:
+            log(
+                f"kept the {len(made)} tenants made: `make reset` drops them with the stack's state"
+            )
+        else:
+            log(f"offboarding the {len(made)} tenants made")
+            offboard_all(platform, made, args.in_flight)
         platform.stop()
 
 
