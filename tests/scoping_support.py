@@ -62,12 +62,11 @@ class World:
 
     def owner(self, row: Any) -> uuid.UUID | None:
         """The tenant a row belongs to: a module's name stands for the tenant that calls
-        it, and the parts of a tuple must all be one tenant's."""
+        it (None: a module of neither), and the parts of a tuple must all be one tenant's."""
         if isinstance(row, Tenant):
             return row.id
         if isinstance(row, str):
-            (tenant,) = [rows.tenant.id for rows in self.both if rows.module == row]
-            return tenant
+            return next((rows.tenant.id for rows in self.both if rows.module == row), None)
         if isinstance(row, tuple):
             owners = {self.owner(part) for part in row}
             assert len(owners) == 1, f"a row of several tenants: {row}"
