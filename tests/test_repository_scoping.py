@@ -1,16 +1,18 @@
 """A subject of tenant A never reads a row of tenant B, through any repository method.
 
 Rows of two tenants are written to the real database (in one transaction, rolled back at
-the end). Every public method of every repository that takes a scope is then called with
-A's scope, with A's scope narrowed to B, and with the platform's narrowed to B: the first
-returns rows of A and nothing else, the second nothing, the third B's rows only. A
-repository method that is neither walked here nor declared unscoped (with the reason)
-fails the meta-check, so a new method cannot go unchecked.
+the end; ``scoping_support`` writes them). Every public method of every repository that
+takes a scope is then called with A's scope, with A's scope narrowed to B, and with the
+platform's narrowed to B: the first returns rows of A and nothing else, the second
+nothing, the third B's rows only. A repository method that is neither walked here nor
+declared unscoped (with the reason) fails the meta-check, so a new method cannot go
+unchecked; neither can a repository of a listed domain that is missing from
+``REPOSITORIES``, nor a query outside a repository.
 
-To add a domain (the catalog's, once its repositories take a scope): list its repository
-classes in ``REPOSITORIES``, teach ``seed`` to write its rows for a tenant (and ``owner``
-how to tell whose a row is, if it has no ``tenant_id``), and give each method a walk in
-``WALKS`` or a reason in ``UNSCOPED``.
+To add a domain: list its repository classes in ``REPOSITORIES`` and the domain in
+``DOMAINS``, teach ``scoping_support.seed`` to write its rows for a tenant (and
+``World.owner`` how to tell whose a row is, if it has no ``tenant_id``), and give each
+method a walk in ``WALKS`` or a reason in ``UNSCOPED``.
 """
 
 from __future__ import annotations
@@ -20,26 +22,26 @@ import datetime as dt
 import typing
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
 
 from conftest import ControlPlane
+from scoping_support import METERED_ON, World, bank, rows_of, seed
 from taas.approvals.repository import ApprovalRepository
 from taas.audit.repository import AuditRepository
-from taas.kit.auth import AUDITOR, BANK_ADMIN, OPERATOR, Principal
+from taas.catalog.repository import CatalogRepository
+from taas.kit.auth import AUDITOR, OPERATOR, Principal
 from taas.kit.db import new_session
 from taas.kit.scope import Scope
-from taas.operations.models import Operation
 from taas.operations.repository import OperationRepository
-from taas.operations.states import OperationStatus
 from taas.operators.repository import OperatorsRepository
-from taas.tenants.models import Tenant
+from taas.plugins.repository import PluginVersionRepository, VendorRepository
+from taas.subscriptions.repository import SubscriptionRepository
 from taas.tenants.repository import TenantRepository
 from taas.tenants.states import TenantStatus
+from taas.usage.repository import UsageRepository
 
 REPOSITORIES: list[type] = [
     TenantRepository,
@@ -47,30 +49,22 @@ REPOSITORIES: list[type] = [
     AuditRepository,
     ApprovalRepository,
     OperatorsRepository,
+    SubscriptionRepository,
+    UsageRepository,
+    VendorRepository,
+    PluginVersionRepository,
+    CatalogRepository,
 ]
 
-
-@dataclass
-class Rows:
-    """What was written for one tenant."""
-
-    tenant: Tenant
-    operations: list[Operation] = field(default_factory=list)
-
-
-@dataclass
-class World:
-    session: Session
-    a: Rows
-    b: Rows
-
-    @property
-    def both(self) -> list[Rows]:
-        return [self.a, self.b]
-
-
 Walk = Callable[[World, Scope], Iterable[Any] | Any]
-LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# Short names, so that each walk of these two fits its lines.
+Subscriptions, Usage = SubscriptionRepository, UsageRepository
+
+
+def _vendors(w: World) -> list[uuid.UUID | None]:
+    """Every vendor's report (None) and each tenant's module's vendor's."""
+    return [None, *(rows.version.vendor_id for rows in w.both)]
+
 
 # Each walk calls one method with ``scope`` over the rows of both tenants.
 WALKS: dict[Callable[..., Any], Walk] = {
@@ -100,8 +94,56 @@ WALKS: dict[Callable[..., Any], Walk] = {
     AuditRepository.page: lambda w, scope: AuditRepository(w.session).page(
         scope, after_seq=0, limit=1_000_000
     ),
+    Subscriptions.get: lambda w, scope: [
+        Subscriptions(w.session).get(scope, row.id) for rows in w.both for row in rows.subscriptions
+    ],
+    Subscriptions.live: lambda w, scope: [
+        Subscriptions(w.session).live(scope, rows.module, lock=lock)
+        for rows in w.both
+        for lock in (False, True)
+    ],
+    Subscriptions.all_live: lambda w, scope: Subscriptions(w.session).all_live(scope),
+    Subscriptions.routed: lambda w, scope: [
+        Subscriptions(w.session).routed(scope, rows.module) for rows in w.both
+    ],
+    Subscriptions.is_routed: lambda w, scope: [
+        row
+        for rows in w.both
+        for row in rows.subscriptions
+        if Subscriptions(w.session).is_routed(scope, row.id)
+    ],
+    Subscriptions.on_version: lambda w, scope: [
+        pair
+        for rows in w.both
+        for every in (False, True)
+        for pair in Subscriptions(w.session).on_version(scope, rows.version.id, every=every)
+    ],
+    Subscriptions.behind_channel: lambda w, scope: [
+        pair
+        for rows in w.both
+        for pair in Subscriptions(w.session).behind_channel(scope, rows.module, uuid.uuid4())
+    ],
+    Subscriptions.served: lambda w, scope: [
+        name
+        for name, _version, _count in Subscriptions(w.session).served(
+            scope, [rows.version.id for rows in w.both]
+        )
+    ],
+    Usage.daily: lambda w, scope: [
+        row[1]  # the module
+        for vendor in _vendors(w)
+        for row in Usage(w.session).daily(scope, METERED_ON, METERED_ON, vendor_id=vendor)
+    ],
+    Usage.refusals: lambda w, scope: [
+        module
+        for vendor in _vendors(w)
+        for _day, module, _version in Usage(w.session).refusals(
+            scope, METERED_ON, METERED_ON, vendor_id=vendor
+        )
+    ],
 }
 
+CATALOG = "the platform's catalog of vendors and their plugins (no tenant owns it)"
 # Public methods that take no scope, and why that is safe.
 UNSCOPED: dict[Callable[..., Any], str] = {
     TenantRepository.scope_of: "makes the scope (test_the_scope_of_each_kind_of_caller)",
@@ -122,56 +164,24 @@ UNSCOPED: dict[Callable[..., Any], str] = {
     ApprovalRepository.expire_due: "a write (expires what is due)",
     ApprovalRepository.page: "approval requests are platform records",
     OperatorsRepository.lock_membership: "a lock",
+    SubscriptionRepository.add: "a write",
+    VendorRepository.add: "a write",
+    VendorRepository.get: CATALOG,
+    VendorRepository.by_slug: CATALOG,
+    VendorRepository.all: CATALOG,
+    PluginVersionRepository.add: "a write",
+    PluginVersionRepository.get: CATALOG,
+    PluginVersionRepository.reread_locked: CATALOG,
+    PluginVersionRepository.find: CATALOG,
+    PluginVersionRepository.of_module: CATALOG,
+    PluginVersionRepository.owner_of: "which vendor a module is (the catalog)",
+    PluginVersionRepository.listing: CATALOG + "; the service limits a vendor to its own",
+    PluginVersionRepository.open_of_vendor: CATALOG + " (locked, for the vendor's offboarding)",
+    PluginVersionRepository.labels: "names and versions of plugin versions (the catalog)",
+    PluginVersionRepository.stalled: "versions stuck in validation (the catalog)",
+    PluginVersionRepository.touch_validating: "a write",
+    CatalogRepository.servable: "the versions the gateways may serve, every bank's choice",
 }
-
-
-def owner(row: Any) -> uuid.UUID | None:
-    """The tenant a row belongs to."""
-    if isinstance(row, Tenant):
-        return row.id
-    if hasattr(row, "tenant_id"):
-        return typing.cast("uuid.UUID | None", row.tenant_id)
-    raise AssertionError(f"teach owner() whose a {type(row).__name__} is")
-
-
-def _rows(result: Iterable[Any] | Any) -> list[Any]:
-    if result is None:
-        return []
-    if isinstance(result, (list, tuple, Iterator)):
-        return [row for row in result if row is not None]
-    return [result]
-
-
-def seed(session: Session, slug: str) -> Rows:
-    """A tenant with rows in every scoped table (its retention over, so every read finds it)."""
-    tenant = Tenant(
-        slug=slug,
-        display_name=f"Bank {slug}",
-        tier="pool",
-        region="local",
-        quotas={},
-        status=TenantStatus.OFFBOARDED,
-        purge_after=LONG_AGO,
-    )
-    session.add(tenant)
-    session.flush()
-    rows = Rows(tenant)
-    for kind in ("provision", "offboard"):
-        operation = Operation(
-            lane=f"tenant:{tenant.id}",
-            tenant_id=tenant.id,
-            kind=kind,
-            status=OperationStatus.SUCCEEDED,
-            requested_by="test",
-            params={},
-        )
-        session.add(operation)
-        rows.operations.append(operation)
-    audit = AuditRepository(session)
-    for action in ("tenant.create", "tenant.offboard"):
-        audit.append(actor="test", action=action, outcome="accepted", tenant_id=tenant.id)
-    session.flush()
-    return rows
 
 
 @pytest.fixture
@@ -184,16 +194,6 @@ def world(control_plane: ControlPlane) -> Iterator[World]:
             session.rollback()
 
 
-def _bank(slug: str) -> Principal:
-    return Principal(
-        subject=f"{slug}-admin",
-        username="admin",
-        realm=f"bank-{slug}",
-        roles=frozenset({BANK_ADMIN}),
-        tenant=slug,
-    )
-
-
 def _name(method: Callable[..., Any]) -> str:
     return method.__qualname__
 
@@ -204,27 +204,27 @@ def test_a_bank_reads_its_own_rows_and_never_another_banks(
 ) -> None:
     walk = WALKS[method]
     a, b = world.a.tenant.id, world.b.tenant.id
-    mine = TenantRepository(world.session).scope_of(_bank(world.a.tenant.slug))
+    mine = TenantRepository(world.session).scope_of(bank(world.a.tenant.slug))
     assert mine.tenants == frozenset({a})
 
-    seen = _rows(walk(world, mine))
+    seen = rows_of(walk(world, mine))
     assert seen, f"{_name(method)} found none of A's rows: the walk proves nothing"
-    assert {owner(row) for row in seen} == {a}
+    assert {world.owner(row) for row in seen} == {a}
 
-    assert _rows(walk(world, mine.narrow(b))) == [], "a bank's scope narrowed to B read B"
+    assert rows_of(walk(world, mine.narrow(b))) == [], "a bank's scope narrowed to B read B"
 
     platform = Scope.platform("test-operator")
-    assert {owner(row) for row in _rows(walk(world, platform.narrow(b)))} == {b}
+    assert {world.owner(row) for row in rows_of(walk(world, platform.narrow(b)))} == {b}
 
     nobody = Scope.tenant("vendor", None)
-    assert _rows(walk(world, nobody)) == []
+    assert rows_of(walk(world, nobody)) == []
 
 
 def test_the_scope_of_each_kind_of_caller(world: World) -> None:
     tenants = TenantRepository(world.session)
     a = world.a.tenant
-    assert tenants.scope_of(_bank(a.slug)) == Scope.tenant(f"{a.slug}-admin", a.id)
-    assert tenants.scope_of(_bank("no-such-bank")).tenants == frozenset()
+    assert tenants.scope_of(bank(a.slug)) == Scope.tenant(f"{a.slug}-admin", a.id)
+    assert tenants.scope_of(bank("no-such-bank")).tenants == frozenset()
     for role in (OPERATOR, AUDITOR):
         platform = Principal("s", "u", "taas-platform", frozenset({role}), tenant=None)
         assert tenants.scope_of(platform).is_platform
@@ -270,8 +270,18 @@ def test_every_repository_method_is_walked_or_declared_unscoped() -> None:
 
 
 SOURCE = Path(__file__).resolve().parent.parent / "platform" / "src" / "taas"
-# Domains whose queries all live in repositories (the catalog joins once it has them).
-DOMAINS = ["tenants", "operations", "audit", "approvals", "operators"]
+# Domains whose queries all live in repositories.
+DOMAINS = [
+    "tenants",
+    "operations",
+    "audit",
+    "approvals",
+    "operators",
+    "plugins",
+    "catalog",
+    "subscriptions",
+    "usage",
+]
 # Modules that may hold a query: repositories; models (index conditions); the outbox,
 # which marks what it sent on its own connection after the request's commit.
 QUERY_HOMES = {"repository.py", "models.py", "outbox.py"}

@@ -29,7 +29,8 @@ from taas.operations.models import Operation
 from taas.operations.plans import Plan, Step, When, on, plan_for, register
 from taas.operations.repository import lane
 from taas.plugins.contract import ACTOR, contract_headers, cut_sandbox_storage
-from taas.plugins.models import PluginVersion, Vendor
+from taas.plugins.models import PluginVersion
+from taas.plugins.repository import PluginVersionRepository, VendorRepository
 from taas.plugins.states import PluginStatus
 from taas.plugins.validation import validate
 from taas.plugins.validation_report import failed_report
@@ -54,7 +55,7 @@ class ValidationContext:
 
 def _context(session: Session, operation: Operation) -> ValidationContext:
     version_id = uuid.UUID(operation.params["plugin_version_id"])
-    row = session.get(PluginVersion, version_id)
+    row = PluginVersionRepository(session).get(version_id)
     label = f"{row.name} {row.version}" if row else str(version_id)
     return ValidationContext(version_id, label)
 
@@ -63,12 +64,12 @@ def _run_checks(ctx: ValidationContext) -> list[str]:
     """Run every check and store the report on the version (still ``validating``):
     running it again runs the checks again and replaces the report."""
     with new_session() as session, tracer().start_as_current_span("plugin.validate") as span:
-        row = session.get(PluginVersion, ctx.version_id)
+        row = PluginVersionRepository(session).get(ctx.version_id)
         if row is None or row.status != PluginStatus.VALIDATING:
             return []
         span.set_attribute("plugin.name", row.name)
         span.set_attribute("plugin.version", row.version)
-        vendor = session.get(Vendor, row.vendor_id)
+        vendor = VendorRepository(session).get(row.vendor_id)
         assert vendor is not None  # noqa: S101 - a foreign key
         started = dt.datetime.now(dt.UTC)
         try:
@@ -156,7 +157,7 @@ def _finish(
 def _version(session: Session, operation: Operation) -> PluginVersion | None:
     version_id = uuid.UUID(operation.params["plugin_version_id"])
     # the check step stored its report from another session: read it fresh, locked
-    return session.get(PluginVersion, version_id, populate_existing=True, with_for_update=True)
+    return PluginVersionRepository(session).reread_locked(version_id)
 
 
 def _interrupted(operation: Operation) -> int:

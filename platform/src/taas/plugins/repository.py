@@ -56,6 +56,13 @@ class PluginVersionRepository:
     def get(self, version_id: uuid.UUID, *, lock: bool = False) -> PluginVersion | None:
         return self.session.get(PluginVersion, version_id, with_for_update=lock)
 
+    def reread_locked(self, version_id: uuid.UUID) -> PluginVersion | None:
+        """The version as stored now, locked: what this session holds of it is replaced
+        (another session may have changed the row since this one read it)."""
+        return self.session.get(
+            PluginVersion, version_id, populate_existing=True, with_for_update=True
+        )
+
     def find(
         self, name: str, version: str, *, status: PluginStatus | None = None
     ) -> PluginVersion | None:
