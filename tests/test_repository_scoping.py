@@ -177,9 +177,6 @@ UNSCOPED: dict[Callable[..., Any], str] = {
     PluginVersionRepository.owner_of: "which vendor a module is (the catalog)",
     PluginVersionRepository.listing: CATALOG + "; the service limits a vendor to its own",
     PluginVersionRepository.open_of_vendor: CATALOG + " (locked, for the vendor's offboarding)",
-    PluginVersionRepository.labels: "names and versions of plugin versions (the catalog)",
-    PluginVersionRepository.stalled: "versions stuck in validation (the catalog)",
-    PluginVersionRepository.touch_validating: "a write",
     CatalogRepository.servable: "the versions the gateways may serve, every bank's choice",
 }
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import Collection
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,28 +104,3 @@ class PluginVersionRepository:
             .with_for_update()
         )
         return list(self.session.scalars(query))
-
-    def labels(self, version_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
-        """Name and version of each of ``version_ids``."""
-        if not version_ids:
-            return {}
-        query = select(PluginVersion.id, PluginVersion.name, PluginVersion.version).where(
-            PluginVersion.id.in_(list(version_ids))
-        )
-        return {row.id: (row.name, row.version) for row in self.session.execute(query)}
-
-    def stalled(self, before: dt.datetime) -> list[uuid.UUID]:
-        """Versions waiting for validation, or being validated, untouched since ``before``."""
-        query = select(PluginVersion.id).where(
-            PluginVersion.status.in_([PluginStatus.SUBMITTED, PluginStatus.VALIDATING]),
-            PluginVersion.updated_at < before,
-        )
-        return list(self.session.scalars(query))
-
-    def touch_validating(self, version_id: uuid.UUID) -> None:
-        """Mark a version being validated as worked on now (its ``updated_at``)."""
-        self.session.execute(
-            update(PluginVersion)
-            .where(PluginVersion.id == version_id, PluginVersion.status == PluginStatus.VALIDATING)
-            .values(updated_at=func.now())
-        )
