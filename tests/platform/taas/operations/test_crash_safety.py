@@ -23,14 +23,15 @@ from typing import Any
 
 import pytest
 
-from backend_scan import scan
+from backend_scan import module_prefix, scan
 from catalog_support import VendorAccount, wait_version
 from conftest import RUN_DIR, ControlPlane, Worker
 from crash_drill import Drill
 from crash_matrix import PLANS, Case, Outcome, append_row, matrix, write_table
+from crash_plugins import Validations
 from outage_proxy import OutageProxy, env_through, start_proxies
 from plugin_app import PluginBehaviour, PluginServer, manifest
-from taas.operations.plans import plan_for
+from taas.operations.plans import kinds, plan_for
 from taas.wiring import wire
 
 RUN_PREFIX = f"k{uuid.uuid4().hex[:4]}"  # every tenant of this run: what the scans look at
@@ -61,8 +62,8 @@ def drill_worker(worker: Worker, proxies: dict[str, OutageProxy]) -> Iterator[Wo
         worker.start()
 
 
-def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
-    """A vendor's module, versions 1.0.0 and 1.1.0, validated and approved."""
+def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> tuple[str, VendorAccount]:
+    """A vendor's module, versions 1.0.0 and 1.1.0, validated and approved; and the vendor."""
     slug = f"v{RUN_PREFIX}"
     created = api.post(
         "/v1/vendors",
@@ -72,7 +73,7 @@ def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
     assert created.status_code == 201, created.text
     vendor = VendorAccount(slug, created.json()["credentials"])
     server.behaviour.signing_secret = vendor.credentials["signing_secret"]
-    name = f"m{RUN_PREFIX}"
+    name = module_prefix(RUN_PREFIX)
     for version in ("1.0.0", "1.1.0"):
         submitted = api.post(
             f"/v1/vendors/{slug}/plugins",
@@ -86,23 +87,28 @@ def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
             f"/v1/plugins/{name}/versions/{version}/approve", json={}, headers=operator
         )
         assert approved.status_code == 200, approved.text
-    return name
+    return name, vendor
 
 
 @pytest.fixture(scope="module")
 def drill(
     api: Any,
+    api_server: str,
     control_plane: ControlPlane,
     drill_worker: Worker,
     proxies: dict[str, OutageProxy],
 ) -> Iterator[Drill]:
-    with PluginServer(PluginBehaviour()) as server:
-        module = _publish(api, control_plane.headers("test-operator"), server)
-        yield Drill(api, control_plane, drill_worker, proxies, module, RUN_PREFIX)
+    # the plugin mints sandbox storage credentials while it is checked: the scans look for them
+    behaviour = PluginBehaviour(credentials_url=f"{api_server}/v1/storage/credentials")
+    with PluginServer(behaviour) as server:
+        module, vendor = _publish(api, control_plane.headers("test-operator"), server)
+        validations = Validations(api, vendor, server)
+        yield Drill(api, control_plane, drill_worker, proxies, module, RUN_PREFIX, validations)
 
 
 def test_the_matrix_names_every_step_of_every_registered_plan() -> None:
     wire()
+    assert sorted(PLANS) == kinds()
     assert {kind: tuple(plan_for(kind).step_names()) for kind in PLANS} == PLANS
 
 
