@@ -31,7 +31,15 @@ from crash_matrix import PLANS, Case, Outcome, append_row, matrix, write_table
 from crash_plugins import Validations
 from outage_proxy import OutageProxy, env_through, start_proxies
 from plugin_app import PluginBehaviour, PluginServer, manifest
+from taas.integrations.systems import systems
+from taas.kit.settings import app_settings
 from taas.operations.plans import kinds, plan_for
+from taas.plugins.contract import (
+    SANDBOX,
+    STS_MIN_DURATION_S,
+    cut_sandbox_storage,
+    sandbox_secret,
+)
 from taas.wiring import wire
 
 RUN_PREFIX = f"k{uuid.uuid4().hex[:4]}"  # every tenant of this run: what the scans look at
@@ -125,6 +133,24 @@ def test_an_operation_recovers_from_the_fault_and_leaves_nothing_behind(
     finally:
         OUTCOMES.append(outcome)
         append_row(outcome, ROWS)
+
+
+def test_the_scan_sees_a_validations_sandbox_identity_left_behind(drill: Drill) -> None:
+    """What a validation must end, made on purpose for a module no version of which is
+    being checked: the scan reports the identity and its policy as orphans."""
+    storage = systems().storage
+    secret = sandbox_secret(app_settings().storage_grant_secret)
+    storage.ensure(SANDBOX, secret)
+    storage.module_credentials(
+        SANDBOX, secret, module=drill.module, write=False, duration_s=STS_MIN_DURATION_S
+    )
+    try:
+        (user,) = storage.module_users(SANDBOX, drill.module)
+        findings = {str(finding) for finding in scan(RUN_PREFIX)}
+        assert f"minio.sandbox_user: orphan {user}" in findings, findings
+        assert f"minio.sandbox_policy: orphan {user}-rw" in findings, findings
+    finally:
+        cut_sandbox_storage(drill.module)
 
 
 def test_no_backend_holds_an_orphan_or_a_duplicate_and_the_table_is_written(
