@@ -1,14 +1,18 @@
 """Orphans and duplicates: what every backend holds for tenants, compared with what the
 control-plane database says they should have.
 
-The scan looks only at names that start with a prefix (a test run's tenants), so other
-users of the shared stack are neither scanned nor disturbed. For each tenant the database
+The scan looks only at names that start with a prefix (a test run's tenants, and its
+modules: :func:`module_prefix`), so other users of the shared stack are neither scanned
+nor disturbed. For each tenant the database
 says which resources must exist (an active or suspended tenant has them all; an offboarded
 one keeps its bucket and database only while its retention runs; a failed or purged one
 has none), and for each subscription which module objects must. Anything found beyond
 that is an orphan; anything the database wants and a backend lacks is missing; a name
 held twice (Keycloak organizations and clients, Kubernetes objects of one module path,
-open operations of one lane) is a duplicate.
+open operations of one lane) is a duplicate. A plugin version's validation mints sandbox
+storage identities (``tenant-contract-check-svc.<module>.<nonce>`` and its policy) that
+must be gone once no version of the module is being checked: one left is an orphan; a
+version left ``submitted`` or ``validating`` with no validation running is stuck.
 """
 
 from __future__ import annotations
@@ -23,23 +27,28 @@ from sqlalchemy import select
 
 from taas.integrations.spec import ModuleSpec
 from taas.integrations.storage import StorageTenants
+from taas.integrations.storage.modules import ModuleAccess
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.kit.settings import app_settings
 from taas.operations.models import Operation
 from taas.operations.states import OPEN
+from taas.plugins.contract import SANDBOX
 from taas.plugins.models import PluginVersion
+from taas.plugins.plans import plugin_lane
+from taas.plugins.states import PluginStatus
 from taas.subscriptions.models import Subscription
 from taas.tenants.models import Tenant
 
 ALIVE = ("active", "suspended")
+CHECKING = (PluginStatus.SUBMITTED, PluginStatus.VALIDATING)
 TENANT_LABEL = "taas.io/tenant"
 
 
 @dataclass(frozen=True)
 class Finding:
     system: str
-    problem: str  # orphan, missing or duplicate
+    problem: str  # orphan, missing, duplicate or stuck
     name: str
 
     def __str__(self) -> str:
@@ -56,12 +65,19 @@ class Resources:
         self.names.setdefault(system, set()).update(names)
 
 
+def module_prefix(prefix: str) -> str:
+    """What the names of a run's modules start with, its tenants' slugs with ``prefix``."""
+    return f"m{prefix}"
+
+
 def scan(prefix: str) -> list[Finding]:
-    """Every orphan, missing resource and duplicate of the tenants whose slug starts with
-    ``prefix``."""
+    """Every orphan, missing resource, duplicate and stuck validation of the tenants whose
+    slug starts with ``prefix`` and of the modules whose name starts with
+    ``module_prefix(prefix)``."""
     wanted, duplicates, plugins = _desired(prefix)
-    found = _actual(prefix, plugins, duplicates)
-    findings = list(duplicates)
+    stuck, settled = _validations(module_prefix(prefix))
+    found = _actual(prefix, plugins, duplicates, settled)
+    findings = duplicates + stuck
     for system in sorted(set(wanted.names) | set(found.names)):
         want, have = wanted.names.get(system, set()), found.names.get(system, set())
         findings += [Finding(system, "orphan", name) for name in sorted(have - want)]
@@ -112,6 +128,32 @@ def _desired(prefix: str) -> tuple[Resources, list[Finding], set[str]]:
     return wanted, duplicates, plugins
 
 
+def _validations(prefix: str) -> tuple[list[Finding], set[str]]:
+    """The findings of the modules whose name starts with ``prefix``, and those of them
+    with no version being checked (their sandbox identities must be gone)."""
+    findings = []
+    with new_session() as session:
+        query = select(PluginVersion).where(PluginVersion.name.startswith(prefix))
+        versions = {plugin_lane(row.id): row for row in session.scalars(query)}
+        open_lanes = Counter(
+            session.scalars(
+                select(Operation.lane).where(
+                    Operation.lane.in_(versions), Operation.status.in_(OPEN)
+                )
+            )
+        )
+        for lane_name, row in versions.items():
+            label = f"{row.name} {row.version}"
+            if open_lanes[lane_name] > 1:
+                findings.append(Finding("control-plane", "duplicate", f"validations of {label}"))
+            if row.status in CHECKING and not open_lanes[lane_name]:
+                findings.append(
+                    Finding("control-plane", "stuck", f"{label} {row.status}, none checking it")
+                )
+        checking = {row.name for row in versions.values() if row.status in CHECKING}
+        return findings, {row.name for row in versions.values()} - checking
+
+
 def _tenant_resources(wanted: Resources, tenant: Tenant) -> None:
     slug, db_name = tenant.slug, "t_" + tenant.slug.replace("-", "_")
     alive = tenant.status in ALIVE
@@ -145,11 +187,13 @@ def _module_resources(wanted: Resources, tenant: Tenant, version: PluginVersion)
 # ---------------------------------------------------------------------- the backends' view
 
 
-def _actual(prefix: str, plugins: set[str], duplicates: list[Finding]) -> Resources:
+def _actual(
+    prefix: str, plugins: set[str], duplicates: list[Finding], settled: set[str]
+) -> Resources:
     found = Resources()
     _kubernetes(found, prefix, plugins, duplicates)
     _postgres(found, prefix)
-    _minio(found, prefix)
+    _minio(found, prefix, settled)
     _keycloak(found, prefix, duplicates)
     return found
 
@@ -198,7 +242,7 @@ def _postgres(found: Resources, prefix: str) -> None:
         found.add("postgres.schema", *[row[0] for row in schemas])
 
 
-def _minio(found: Resources, prefix: str) -> None:
+def _minio(found: Resources, prefix: str, settled: set[str]) -> None:
     # the auditor sees everything: root, not the control plane's least-privilege identity
     settings = app_settings()
     user, password = settings.minio_root_user, settings.minio_root_password
@@ -211,6 +255,11 @@ def _minio(found: Resources, prefix: str) -> None:
     found.add("minio.user", *[name for name in users if name.startswith(start)])
     policies = json.loads(storage.admin.policy_list() or "{}")
     found.add("minio.policy", *[name for name in policies if name.startswith(start)])
+    # a validation's sandbox identities, of modules no version of which is being checked
+    for module in settled:
+        sandbox = ModuleAccess.module_users_prefix(SANDBOX, module)
+        found.add("minio.sandbox_user", *[name for name in users if name.startswith(sandbox)])
+        found.add("minio.sandbox_policy", *[name for name in policies if name.startswith(sandbox)])
 
 
 def _keycloak(found: Resources, prefix: str, duplicates: list[Finding]) -> None:

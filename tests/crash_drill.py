@@ -4,21 +4,25 @@ A drill prepares a tenant in the state the plan needs (fault-free), arms the fau
 plan's step, starts the operation through the public API, kills the worker or takes a
 system away at that step, waits for the operation to end, completes a failed one the way
 an operator would (``retry``, subscribing again, running the plan again), checks the
-result, scans every backend for the tenant, and offboards it.
+result, scans every backend for the tenant, and offboards it. A plugin validation's
+subject is a version of a module of its own instead (``crash_plugins``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from backend_scan import scan
+from backend_scan import module_prefix, scan
 from conftest import ControlPlane, Worker
 from crash_matrix import Case, Outcome
+from crash_plugins import FIRST_VERSION, NEXT_VERSION, Validations, operation_record
 from outage_proxy import OutageProxy
 from support import start_offboard, wait_for
+from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.operations import faults
 from taas.operations.models import Operation
@@ -29,14 +33,23 @@ OPERATION_TIMEOUT_S = 240
 OUTAGE_HOLD_S = 5.0  # longest outage, when the step's progress cannot be seen (PostgreSQL)
 SLEEP_BEFORE_STEP_S = 1.5
 TOKEN_REUSE_S = 60.0  # time to take the system away while the step is about to run
+UPDATED_QUOTAS: Json = {"cpu": "3", "memory": "6Gi", "storage_gb": 5, "requests_per_second": 50}
+GIB = 1024**3
 
 
 @dataclass
 class Subject:
-    """What a case works on: its tenant and, for subscription plans, the module."""
+    """What a case works on: its tenant and, for subscription plans, the module; for a
+    validation, the version of its own module (no tenant: only a slug naming the case)."""
 
     tenant: Json
     module: str
+    version: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the engine's fault injection knows the subject by."""
+        return f"{self.module} {self.version}" if self.version else self.slug
 
     @property
     def id(self) -> str:
@@ -58,9 +71,11 @@ class Drill:
         proxies: dict[str, OutageProxy],
         module: str,
         prefix: str,
+        validations: Validations,
     ) -> None:
         self.api, self.plane, self.worker = api, plane, worker
         self.proxies, self.module, self.prefix = proxies, module, prefix
+        self.validations = validations
         self._tokens: dict[str, tuple[str, float]] = {}
         self.restarts = 0  # times the worker exited by itself and was started again
 
@@ -117,6 +132,8 @@ class Drill:
         return found
 
     def operation(self, subject: Subject, operation_id: str) -> Json:
+        if subject.version:
+            return operation_record(operation_id)
         listed = self.api.get(f"/v1/tenants/{subject.id}/operations", headers=self.headers())
         found: Json = next(op for op in listed.json() if op["id"] == operation_id)
         return found
@@ -171,8 +188,11 @@ class Drill:
     # ------------------------------------------------------------------ the plans
 
     def prepare(self, plan: str) -> Subject:
-        if plan == "provision":
-            return Subject({"id": "", "slug": f"{self.prefix}{uuid.uuid4().hex[:6]}"}, self.module)
+        if plan in ("provision", "validate_plugin"):
+            slug = f"{self.prefix}{uuid.uuid4().hex[:6]}"
+            if plan == "validate_plugin":
+                return Subject({"id": "", "slug": slug}, module_prefix(slug), FIRST_VERSION)
+            return Subject({"id": "", "slug": slug}, self.module)
         subject = self.active_tenant()
         if plan == "resume":
             self.succeed(subject, self.post(f"/v1/tenants/{subject.id}/suspend")["operation"]["id"])
@@ -192,6 +212,13 @@ class Drill:
             return str(accepted["operation"]["id"])
         if plan in ("suspend", "resume"):
             return str(self.post(f"{tenants}/{plan}")["operation"]["id"])
+        if plan == "update":
+            quotas = {"quotas": UPDATED_QUOTAS}
+            changed = self.api.patch(tenants, json=quotas, headers=self.headers())
+            assert changed.status_code == 202, changed.text
+            return str(changed.json()["operation"]["id"])
+        if plan == "validate_plugin":
+            return self.validations.submit(subject.module, subject.version)
         if plan == "offboard":
             return self.offboard(subject)
         if plan == "purge":
@@ -227,15 +254,24 @@ class Drill:
             return "retry", str(self.post(f"/v1/tenants/{subject.id}/retry")["operation"]["id"])
         if plan == "subscribe":
             return "subscribe again", self.subscribe(subject)
+        if plan == "validate_plugin":  # an invalid version stays so: the vendor submits anew
+            subject.version = NEXT_VERSION
+            return "next version submitted", self.validations.submit(subject.module, NEXT_VERSION)
         return "run again", self.rerun(subject, failed)
 
     def check(self, plan: str, subject: Subject) -> None:
         """The state each plan promises once it succeeded."""
+        if plan == "validate_plugin":
+            self.validations.check(subject.module, subject.version, self.headers())
+            return
         tenant = self.tenant(subject)
         expected = {"suspend": "suspended", "offboard": "offboarded", "purge": "offboarded"}
         assert tenant["status"] == expected.get(plan, "active"), tenant
         if plan == "purge":
             assert tenant["purge_after"] is None, tenant
+        if plan == "update":
+            assert tenant["quotas"] == UPDATED_QUOTAS, tenant
+            self.check_quotas(subject)
         if plan in ("subscribe", "change_subscription", "unsubscribe"):
             path = f"/v1/tenants/{subject.id}/subscriptions/{subject.module}"
             response = self.api.get(path, headers=self.headers())
@@ -245,17 +281,27 @@ class Drill:
                 want = "1.1.0" if plan == "change_subscription" else "1.0.0"
                 assert (response.json()["status"], response.json()["version"]) == ("active", want)
 
+    @staticmethod
+    def check_quotas(subject: Subject) -> None:
+        """The updated quotas reached the systems that enforce them."""
+        kube = systems().kubernetes
+        quotas = kube.client.resources.get(api_version="v1", kind="ResourceQuota")
+        hard = quotas.get(name="tenant-quota", namespace=f"tenant-{subject.slug}").spec.hard
+        assert (hard["limits.cpu"], hard["limits.memory"]) == ("3", "6Gi"), hard
+        bucket = json.loads(systems().storage.admin.bucket_quota_get(f"tenant-{subject.slug}"))
+        assert bucket.get("quota", bucket.get("size")) == 5 * GIB, bucket
+
     # ------------------------------------------------------------------ one case
 
     def run(self, case: Case) -> Outcome:
         subject = self.prepare(case.plan)
         self.restarts = 0
         if case.outage is None:
-            faults.inject(subject.slug, case.step, case.fault, seconds=0.02)
+            faults.inject(subject.label, case.step, case.fault, seconds=0.02)
             operation_id = self.start(case.plan, subject)
             detail = self.crash(subject, operation_id, case)
         else:
-            faults.inject(subject.slug, case.step, "sleep", seconds=SLEEP_BEFORE_STEP_S)
+            faults.inject(subject.label, case.step, "sleep", seconds=SLEEP_BEFORE_STEP_S)
             operation_id = self.start(case.plan, subject)
             detail = self.outage(subject, operation_id, case, self.proxies[case.outage])
         operation = self.wait(subject, operation_id)
@@ -271,7 +317,7 @@ class Drill:
         findings = [str(f) for f in scan(subject.slug)]
         assert findings == [], findings
         # what offboarding leaves (nothing) is checked by the run's final scan
-        if self.tenant(subject)["status"] != "offboarded":
+        if not subject.version and self.tenant(subject)["status"] != "offboarded":
             self.succeed(subject, self.offboard(subject))
         return Outcome(case, result, attempts, detail, len(findings))
 
@@ -281,14 +327,14 @@ class Drill:
         (acks late, rejected when its worker is lost)."""
 
         def struck() -> str | None:
-            where = faults.fired(subject.slug, case.step)
+            where = faults.fired(subject.label, case.step)
             if where is None:
                 status = self.operation(subject, operation_id)["status"]
                 assert status not in ("succeeded", "failed"), f"the crash never struck: {status}"
             return where
 
         where: str = wait_for(struck, timeout=OPERATION_TIMEOUT_S, what="the injected crash")
-        faults.clear(subject.slug, case.step)
+        faults.clear(subject.label, case.step)
         return f"killed {where}"
 
     def outage(self, subject: Subject, operation_id: str, case: Case, proxy: OutageProxy) -> str:

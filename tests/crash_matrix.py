@@ -3,9 +3,9 @@
 ``TAAS_CRASH_MATRIX=full`` runs every step of every plan with every fault: the worker
 killed before, during and after the step, and each outside system unavailable during it.
 Otherwise the reduced matrix runs (what ``make test`` runs): each step of provisioning and
-subscribing with one crash kind (the three kinds take turns), and one outage per system,
-during a step that uses that system. The reduced set does not generate the other cases;
-nothing is skipped.
+subscribing with one crash kind (the three kinds take turns), one outage per system,
+during a step that uses that system, and one crash each in updating a tenant and in
+validating a plugin. The reduced set does not generate the other cases; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ SYSTEMS = ("postgres", "redis", "keycloak", "minio", "kubernetes")
 # plan kind -> its steps, in order (checked against the registered plans by the suite)
 PLANS: dict[str, tuple[str, ...]] = {
     "provision": ("kubernetes.namespace", "postgres.schema", "minio.bucket", "keycloak.identity"),
+    # an update (new quotas) runs provisioning's steps again, without undoing them on failure
+    "update": ("kubernetes.namespace", "postgres.schema", "minio.bucket", "keycloak.identity"),
     "suspend": (
         "keycloak.disable_logins",
         "minio.disable_identity",
@@ -47,6 +49,7 @@ PLANS: dict[str, tuple[str, ...]] = {
         "kubernetes.retire_previous_version",
     ),
     "unsubscribe": ("keycloak.remove_module_scopes", "kubernetes.remove_module_workload"),
+    "validate_plugin": ("plugin.contract_checks",),
 }
 
 # the reduced matrix's outages: each during a step that talks to that system
@@ -57,6 +60,12 @@ REDUCED_OUTAGES = {
     "minio": ("provision", "minio.bucket"),
     "kubernetes": ("subscribe", "kubernetes.module_workload"),
 }
+# the reduced matrix's cases of the plans it does not walk step by step: the step where an
+# update changes a quota (the bucket's), and a validation whose result was not recorded
+REDUCED_EXTRA = (
+    ("update", "minio.bucket", "crash_during"),
+    ("validate_plugin", "plugin.contract_checks", "crash_after"),
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def reduced_matrix() -> list[Case]:
     cases = [Case(plan, step, CRASHES[i % len(CRASHES)]) for i, (plan, step) in enumerate(steps)]
     outages = REDUCED_OUTAGES.items()
     cases += [Case(plan, step, f"outage:{system}") for system, (plan, step) in outages]
-    return cases
+    return cases + [Case(plan, step, fault) for plan, step, fault in REDUCED_EXTRA]
 
 
 def matrix() -> list[Case]:

@@ -2,7 +2,9 @@
 
 It scores loan amounts and echoes what the gateway forwarded; like every plugin it refuses
 (401) calls whose identity headers the gateway did not sign. It can be told to misbehave
-(break its contract, answer slowly, ignore signatures) to test validation and timeouts.
+(break its contract, answer slowly, ignore signatures) to test validation and timeouts, and
+to exchange the storage grant of each signed call for credentials, as a plugin using
+storage does (what the contract check's sandbox identity is made for).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -27,7 +30,24 @@ class PluginBehaviour:
     broken_contract: bool = False
     delay_s: float = 0.0
     ignore_signatures: bool = False  # trusts X-TaaS-* headers as sent: validation must fail it
+    credentials_url: str = ""  # the API's storage credentials endpoint: mint on each score
     seen: list[dict[str, str]] = field(default_factory=list)
+    minted: dict[str, int] = field(default_factory=dict)  # module -> credentials obtained
+
+
+async def _mint(behaviour: PluginBehaviour, request: Request) -> None:
+    """Exchange the call's storage grant for credentials (counted per module when they
+    come); a refusal is not the plugin's answer's business."""
+    grant = request.headers.get(signing.STORAGE_GRANT)
+    if not (behaviour.credentials_url and grant):
+        return
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.post(
+            behaviour.credentials_url, headers={"Authorization": f"Bearer {grant}"}
+        )
+    if answer.status_code == 200:
+        module = request.headers.get(signing.MODULE, "")
+        behaviour.minted[module] = behaviour.minted.get(module, 0) + 1
 
 
 def make_plugin(behaviour: PluginBehaviour) -> FastAPI:
@@ -50,6 +70,7 @@ def make_plugin(behaviour: PluginBehaviour) -> FastAPI:
         behaviour.seen.append(dict(request.headers))
         if not (behaviour.ignore_signatures or signed(request, "/score")):
             return refused()
+        await _mint(behaviour, request)
         if behaviour.delay_s:
             await asyncio.sleep(behaviour.delay_s)
         body = await request.json()

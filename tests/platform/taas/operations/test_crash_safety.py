@@ -23,14 +23,23 @@ from typing import Any
 
 import pytest
 
-from backend_scan import scan
+from backend_scan import module_prefix, scan
 from catalog_support import VendorAccount, wait_version
 from conftest import RUN_DIR, ControlPlane, Worker
 from crash_drill import Drill
 from crash_matrix import PLANS, Case, Outcome, append_row, matrix, write_table
+from crash_plugins import Validations
 from outage_proxy import OutageProxy, env_through, start_proxies
 from plugin_app import PluginBehaviour, PluginServer, manifest
-from taas.operations.plans import plan_for
+from taas.integrations.systems import systems
+from taas.kit.settings import app_settings
+from taas.operations.plans import kinds, plan_for
+from taas.plugins.contract import (
+    SANDBOX,
+    STS_MIN_DURATION_S,
+    cut_sandbox_storage,
+    sandbox_secret,
+)
 from taas.wiring import wire
 
 RUN_PREFIX = f"k{uuid.uuid4().hex[:4]}"  # every tenant of this run: what the scans look at
@@ -61,8 +70,8 @@ def drill_worker(worker: Worker, proxies: dict[str, OutageProxy]) -> Iterator[Wo
         worker.start()
 
 
-def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
-    """A vendor's module, versions 1.0.0 and 1.1.0, validated and approved."""
+def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> tuple[str, VendorAccount]:
+    """A vendor's module, versions 1.0.0 and 1.1.0, validated and approved; and the vendor."""
     slug = f"v{RUN_PREFIX}"
     created = api.post(
         "/v1/vendors",
@@ -72,7 +81,7 @@ def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
     assert created.status_code == 201, created.text
     vendor = VendorAccount(slug, created.json()["credentials"])
     server.behaviour.signing_secret = vendor.credentials["signing_secret"]
-    name = f"m{RUN_PREFIX}"
+    name = module_prefix(RUN_PREFIX)
     for version in ("1.0.0", "1.1.0"):
         submitted = api.post(
             f"/v1/vendors/{slug}/plugins",
@@ -86,23 +95,28 @@ def _publish(api: Any, operator: dict[str, str], server: PluginServer) -> str:
             f"/v1/plugins/{name}/versions/{version}/approve", json={}, headers=operator
         )
         assert approved.status_code == 200, approved.text
-    return name
+    return name, vendor
 
 
 @pytest.fixture(scope="module")
 def drill(
     api: Any,
+    api_server: str,
     control_plane: ControlPlane,
     drill_worker: Worker,
     proxies: dict[str, OutageProxy],
 ) -> Iterator[Drill]:
-    with PluginServer(PluginBehaviour()) as server:
-        module = _publish(api, control_plane.headers("test-operator"), server)
-        yield Drill(api, control_plane, drill_worker, proxies, module, RUN_PREFIX)
+    # the plugin mints sandbox storage credentials while it is checked: the scans look for them
+    behaviour = PluginBehaviour(credentials_url=f"{api_server}/v1/storage/credentials")
+    with PluginServer(behaviour) as server:
+        module, vendor = _publish(api, control_plane.headers("test-operator"), server)
+        validations = Validations(api, vendor, server)
+        yield Drill(api, control_plane, drill_worker, proxies, module, RUN_PREFIX, validations)
 
 
 def test_the_matrix_names_every_step_of_every_registered_plan() -> None:
     wire()
+    assert sorted(PLANS) == kinds()
     assert {kind: tuple(plan_for(kind).step_names()) for kind in PLANS} == PLANS
 
 
@@ -119,6 +133,24 @@ def test_an_operation_recovers_from_the_fault_and_leaves_nothing_behind(
     finally:
         OUTCOMES.append(outcome)
         append_row(outcome, ROWS)
+
+
+def test_the_scan_sees_a_validations_sandbox_identity_left_behind(drill: Drill) -> None:
+    """What a validation must end, made on purpose for a module no version of which is
+    being checked: the scan reports the identity and its policy as orphans."""
+    storage = systems().storage
+    secret = sandbox_secret(app_settings().storage_grant_secret)
+    storage.ensure(SANDBOX, secret)
+    storage.module_credentials(
+        SANDBOX, secret, module=drill.module, write=False, duration_s=STS_MIN_DURATION_S
+    )
+    try:
+        (user,) = storage.module_users(SANDBOX, drill.module)
+        findings = {str(finding) for finding in scan(RUN_PREFIX)}
+        assert f"minio.sandbox_user: orphan {user}" in findings, findings
+        assert f"minio.sandbox_policy: orphan {user}-rw" in findings, findings
+    finally:
+        cut_sandbox_storage(drill.module)
 
 
 def test_no_backend_holds_an_orphan_or_a_duplicate_and_the_table_is_written(
