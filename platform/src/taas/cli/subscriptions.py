@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from taas.cli.errors import friendly_errors
-from taas.cli.output import console, print_table, usage_table
+from taas.cli.output import Day, console, period, print_table, usage_table
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 
@@ -107,9 +107,10 @@ def remove(tenant: str, module: str, wait: Wait = True) -> None:
 @friendly_errors
 def usage(
     tenant: str,
-    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    start: Day = None,
+    end: Day = None,
 ) -> None:
     """Calls the tenant made through the gateway, per day and module."""
-    params = {k: v for k, v in {"start": start, "end": end}.items() if v}
-    usage_table(ApiClient().request("GET", f"/v1/tenants/{tenant}/usage", params=params))
+    usage_table(
+        ApiClient().request("GET", f"/v1/tenants/{tenant}/usage", params=period(start, end))
+    )
