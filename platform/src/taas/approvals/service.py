@@ -25,7 +25,8 @@ from taas.audit.repository import AuditRepository
 from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import IdempotencyStore, Once, once
+from taas.kit.idempotency import IdempotencyStore, Once
+from taas.kit.service import CallerService
 from taas.kit.settings import app_settings
 
 MAX_PAGE: Final = 200
@@ -65,11 +66,9 @@ def _require_operator(principal: Principal, what: str) -> None:
         raise Forbidden(f"only platform operators may {what}")
 
 
-class ApprovalService:
+class ApprovalService(CallerService):
     def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        self.session = session
-        self.principal = principal
-        self.request_id = request_id
+        super().__init__(session, principal, request_id)
         self.approvals = ApprovalRepository(session)
         self.audit = AuditRepository(session)
 
@@ -110,7 +109,7 @@ class ApprovalService:
     ) -> ApprovalOut:
         """Record a pending request (the caller has checked that it may ask for it)."""
         scope = f"approvals.request:{action}:{target}"[:100]
-        first = once(self.session, self.principal.name, idempotency_key, scope, [params, reason])
+        first = self.once(idempotency_key, scope, [params, reason])
         if first.earlier is not None:
             return ApprovalOut.model_validate(first.earlier)
         self._expire_due()
@@ -250,13 +249,8 @@ class ApprovalService:
         decision: Decision,
         idempotency_key: str | None,
     ) -> ApprovalOut | None:
-        first = once(
-            self.session,
-            self.principal.name,
-            idempotency_key,
-            f"approvals.{verb}:{approval_id}",
-            decision.model_dump(mode="json"),
-        )
+        scope = f"approvals.{verb}:{approval_id}"
+        first = self.once(idempotency_key, scope, decision.model_dump(mode="json"))
         return None if first.earlier is None else ApprovalOut.model_validate(first.earlier)
 
     def _remember(self, verb: str, idempotency_key: str | None, body: ApprovalOut) -> None:

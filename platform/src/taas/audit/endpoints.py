@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from taas.audit.repository import AuditRepository
@@ -55,26 +56,39 @@ class ChainReportOut(BaseModel):
     )
 
 
-def audit_page(rows: list[Any], limit: int) -> AuditPage:
-    return AuditPage(
-        items=[AuditEventOut.model_validate(row) for row in rows],
-        next_after=rows[-1].seq if len(rows) == limit else None,
-    )
+@dataclass(frozen=True)
+class AuditWindow:
+    """Which page of a trail to read: the events after ``after`` (a seq), ``limit`` of them."""
+
+    after: int
+    limit: int
+
+    def page(self, rows: list[Any]) -> AuditPage:
+        """The page these rows (read for this window) make."""
+        return AuditPage(
+            items=[AuditEventOut.model_validate(row) for row in rows],
+            next_after=rows[-1].seq if len(rows) == self.limit else None,
+        )
+
+
+def _audit_window(
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditWindow:
+    return AuditWindow(after, limit)
+
+
+AuditQuery = Annotated[AuditWindow, Depends(_audit_window)]
 
 
 @router.get("/v1/audit", response_model=AuditPage, responses=problems(401, 403, 422))
-def list_audit(
-    session: DbSession,
-    principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> AuditPage:
+def list_audit(session: DbSession, principal: CurrentPrincipal, window: AuditQuery) -> AuditPage:
     """The whole audit trail (platform operators and auditors)."""
     if not (principal.is_operator or principal.is_auditor):
         raise Forbidden("only platform operators and auditors may read the whole audit trail")
     scope = Scope.platform(principal.subject)
-    rows = AuditRepository(session).page(scope, after_seq=after, limit=limit)
-    return audit_page(rows, limit)
+    rows = AuditRepository(session).page(scope, after_seq=window.after, limit=window.limit)
+    return window.page(rows)
 
 
 @router.get("/v1/audit/verify", response_model=ChainReportOut, responses=problems(401, 403, 503))

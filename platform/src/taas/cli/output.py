@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 console = Console(highlight=False)
+# The first or last day of a usage report; the API defaults it (month start, today).
+Day = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
+
+
+def period(start: str | None, end: str | None) -> dict[str, str]:
+    """The query of a usage report: the days the command was given."""
+    return {name: day for name, day in {"start": start, "end": end}.items() if day}
 
 
 def print_table(columns: list[str], rows: list[list[Any]]) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from taas.cli.errors import friendly_errors
-from taas.cli.output import console, print_table, usage_table
+from taas.cli.output import Day, console, period, print_table, usage_table
 from taas.cli.session import ApiClient
 from taas.cli.tenants import follow
 
@@ -17,11 +17,19 @@ app = typer.Typer(help="A tenant's modules.", no_args_is_help=True)
 Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the operation to its end.")]
 
 
-def _follow(client: ApiClient, tenant: str, accepted: dict[str, Any], wait: bool) -> None:
+def _send(tenant: str, wait: bool, method: str, path: str, **kwargs: Any) -> None:
+    """Send a change of the tenant's subscriptions, then report it and follow its operation."""
+    client = ApiClient()
+    accepted = client.request(method, f"/v1/tenants/{tenant}/subscriptions{path}", **kwargs)
     sub, operation = accepted["subscription"], accepted.get("operation")
     console.print(f"{sub['module']} {sub['version']} for {tenant}: {sub['status']}")
     if operation is not None and wait:
         follow(client, sub["tenant_id"], operation["id"])
+
+
+def _given(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields the command was given a value for: the API keeps (or defaults) the rest."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 @app.command("add")
@@ -41,14 +49,8 @@ def add(
         "rate_limit_rps": rps,
         "monthly_quota": monthly_quota,
     }
-    client = ApiClient()
-    accepted = client.request(
-        "POST",
-        f"/v1/tenants/{tenant}/subscriptions",
-        json={k: v for k, v in body.items() if v is not None},
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
-    _follow(client, tenant, accepted, wait)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    _send(tenant, wait, "POST", "", json=_given(body), headers=headers)
 
 
 @app.command("list")
@@ -91,35 +93,24 @@ def change(
         "rate_limit_rps": rps,
         "monthly_quota": monthly_quota,
     }
-    client = ApiClient()
-    accepted = client.request(
-        "PATCH",
-        f"/v1/tenants/{tenant}/subscriptions/{module}",
-        json={k: v for k, v in body.items() if v is not None},
-    )
-    _follow(client, tenant, accepted, wait)
+    _send(tenant, wait, "PATCH", f"/{module}", json=_given(body))
 
 
 @app.command("remove")
 @friendly_errors
 def remove(tenant: str, module: str, wait: Wait = True) -> None:
     """Unsubscribe: the gateways stop routing at once; the workload is then removed."""
-    client = ApiClient()
-    _follow(
-        client,
-        tenant,
-        client.request("DELETE", f"/v1/tenants/{tenant}/subscriptions/{module}"),
-        wait,
-    )
+    _send(tenant, wait, "DELETE", f"/{module}")
 
 
 @app.command("usage")
 @friendly_errors
 def usage(
     tenant: str,
-    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    start: Day = None,
+    end: Day = None,
 ) -> None:
     """Calls the tenant made through the gateway, per day and module."""
-    params = {k: v for k, v in {"start": start, "end": end}.items() if v}
-    usage_table(ApiClient().request("GET", f"/v1/tenants/{tenant}/usage", params=params))
+    usage_table(
+        ApiClient().request("GET", f"/v1/tenants/{tenant}/usage", params=period(start, end))
+    )

@@ -9,7 +9,7 @@ import httpx
 import typer
 
 from taas.cli.errors import friendly_errors
-from taas.cli.output import console, print_table, usage_table
+from taas.cli.output import Day, console, period, print_table, usage_table
 from taas.cli.session import VENDOR_REALM_LABEL, ApiClient, selected_profile, store_token
 from taas.cli.tenants import show_pending
 from taas.kit.errors import Unauthorized
@@ -146,10 +146,9 @@ def vendor_login(
 @friendly_errors
 def vendor_usage(
     vendor: str,
-    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    start: Day = None,
+    end: Day = None,
 ) -> None:
     """Calls to the vendor's modules per day (no bank identities)."""
-    params = {k: v for k, v in {"start": start, "end": end}.items() if v}
-    report = ApiClient().request("GET", f"/v1/vendors/{vendor}/usage", params=params)
+    report = ApiClient().request("GET", f"/v1/vendors/{vendor}/usage", params=period(start, end))
     usage_table(report, with_tenants=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
@@ -118,3 +118,26 @@ IdempotencyKey = Annotated[
     str | None,
     Header(max_length=200, description="Retrying with the same key does the same thing once."),
 ]
+
+Service = TypeVar("Service")
+Answer = TypeVar("Answer")
+
+
+def service_of(
+    service: Callable[[Session, Principal, str | None], Service],
+) -> Callable[[Session, Principal, str], Service]:
+    """A dependency building ``service`` for this request's session, caller and request id,
+    for an alias such as ``Tenants = Annotated[TenantService, Depends(service_of(...))]``:
+    an endpoint then names the service alone, and commits through ``service.session``."""
+
+    def build(session: DbSession, principal: CurrentPrincipal, request_id: RequestId) -> Service:
+        return service(session, principal, request_id)
+
+    return build
+
+
+def committed(session: Session, answer: Answer) -> Answer:
+    """Commit the request's work, then answer ``answer``: the request owns the transaction,
+    and the outbox hands what it started to the workers once it is committed."""
+    session.commit()
+    return answer

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
+from pydantic import Field
 from sqlalchemy.orm import Session
 
 from taas.operations.models import Operation
@@ -101,6 +102,16 @@ def kinds() -> list[str]:
 def registered_kinds(schema: dict[str, Any]) -> None:
     """For a JSON schema of an operation kind: the kinds registered when it is generated."""
     schema["enum"] = kinds()
+
+
+# An operation's kind as the API shows it: a string, listed with the kinds registered.
+OperationKind = Annotated[
+    str,
+    Field(
+        description="What the operation does (provision, subscribe, ...).",
+        json_schema_extra=registered_kinds,
+    ),
+]
 
 
 def plans() -> list[Plan[Any]]:

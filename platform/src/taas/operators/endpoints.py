@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.responses import JSONResponse
 
 from taas.kit.problems import problems
-from taas.kit.web import CurrentPrincipal, DbSession, RequestId
+from taas.kit.web import IdempotencyKey, committed, service_of
 from taas.operators.schemas import USERNAME, OperatorCreate, OperatorCreated, OperatorList
 from taas.operators.service import OperatorService
 
 router = APIRouter(prefix="/v1/operators", tags=["operators"], responses=problems(400))
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=200, description="Retrying with the same key does the same thing once."),
-]
+Operators = Annotated[OperatorService, Depends(service_of(OperatorService))]
 Username = Annotated[str, Path(pattern=USERNAME, description="The user's login name.")]
 
 
@@ -26,8 +23,8 @@ Username = Annotated[str, Path(pattern=USERNAME, description="The user's login n
     responses=problems(401, 403, 502, 503),
     summary="List platform operators and auditors",
 )
-def list_operators(session: DbSession, principal: CurrentPrincipal) -> OperatorList:
-    return OperatorService(session, principal, None).list()
+def list_operators(service: Operators) -> OperatorList:
+    return service.list()
 
 
 @router.post(
@@ -38,14 +35,9 @@ def list_operators(session: DbSession, principal: CurrentPrincipal) -> OperatorL
     summary="Add a platform operator or auditor (temporary password, shown once)",
 )
 def add_operator(
-    body: OperatorCreate,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-    idempotency_key: IdempotencyKey = None,
+    body: OperatorCreate, service: Operators, idempotency_key: IdempotencyKey = None
 ) -> Any:
-    created = OperatorService(session, principal, request_id).add(body, idempotency_key)
-    session.commit()
+    created = committed(service.session, service.add(body, idempotency_key))
     return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
 
@@ -55,10 +47,7 @@ def add_operator(
     responses=problems(401, 403, 404, 409, 422, 502, 503),
     summary="Remove a platform operator or auditor (never yourself, never the last operator)",
 )
-def remove_operator(
-    username: Username, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
-) -> Response:
+def remove_operator(username: Username, service: Operators) -> Response:
     """Tokens the user already holds stay valid until they expire (at most 5 minutes)."""
-    OperatorService(session, principal, request_id).remove(username)
-    session.commit()
-    return Response(status_code=204)
+    service.remove(username)
+    return committed(service.session, Response(status_code=204))

@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from taas.audit.repository import AuditRepository
-from taas.integrations.identity import PlatformMember
+from taas.integrations.identity import IdentityTenants, PlatformMember
 from taas.integrations.systems import systems
-from taas.kit.auth import OPERATOR, Principal
+from taas.kit.auth import OPERATOR
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import once
+from taas.kit.service import CallerService
 from taas.operators.repository import OperatorsRepository
 from taas.operators.schemas import OperatorCreate, OperatorCreated, OperatorList, OperatorOut
 
@@ -62,28 +60,20 @@ def removable(members: list[PlatformMember], username: str, caller: str) -> Plat
     return target
 
 
-class OperatorService:
-    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        if not principal.is_operator:
-            raise Forbidden("only platform operators may manage operators and auditors")
-        self.session = session
-        self.principal = principal
-        self.request_id = request_id
-        self.identity = systems().identity
+class OperatorService(CallerService):
+    @property
+    def identity(self) -> IdentityTenants:
+        return systems().identity
 
     def list(self) -> OperatorList:
+        self._require_operator()
         return OperatorList(items=[operator_out(m) for m in self.identity.platform_members()])
 
     def add(self, request: OperatorCreate, idempotency_key: str | None) -> OperatorCreated:
         """Create the user with a temporary password; a retry with the same key gives a new
         temporary password while the user has not logged in yet."""
-        first = once(
-            self.session,
-            self.principal.name,
-            idempotency_key,
-            "operators.create",
-            request.model_dump(mode="json"),
-        )
+        self._require_operator()
+        first = self.once(idempotency_key, "operators.create", request.model_dump(mode="json"))
         if first.earlier is not None:
             return self._replay(request.username)
         if self._member(request.username) is not None:
@@ -117,6 +107,7 @@ class OperatorService:
         return self._created(member, password)
 
     def remove(self, username: str) -> None:
+        self._require_operator()
         OperatorsRepository(self.session).lock_membership()
         members = self.identity.platform_members()
         target = removable(members, username, self.principal.subject)
@@ -128,6 +119,12 @@ class OperatorService:
         return OperatorCreated(
             operator=operator_out(member), temporary_password=password, account_url=account
         )
+
+    def _require_operator(self) -> None:
+        # Checked by each call, not when built: an endpoint is given the service before
+        # its input is validated, and a malformed request is told so first (422).
+        if not self.principal.is_operator:
+            raise Forbidden("only platform operators may manage operators and auditors")
 
     def _member(self, username: str) -> PlatformMember | None:
         return next((m for m in self.identity.platform_members() if m.username == username), None)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from taas.approvals.schemas import ApprovalAction, ApprovalOut
 from taas.approvals.service import ApprovalService
@@ -14,7 +13,6 @@ from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from taas.kit.events import publish
-from taas.kit.idempotency import once
 from taas.kit.telemetry import current_traceparent
 from taas.operations.repository import OperationRepository
 from taas.plugins.events import (
@@ -27,10 +25,9 @@ from taas.plugins.events import (
 from taas.plugins.manifest import PluginManifest
 from taas.plugins.models import PluginVersion, Vendor
 from taas.plugins.plans import VALIDATE_PLUGIN, plugin_lane
-from taas.plugins.repository import PluginVersionRepository, VendorRepository
 from taas.plugins.schemas import PluginVersionOut, Review
 from taas.plugins.states import SERVABLE, PluginStatus, VendorStatus, check_plugin_transition
-from taas.plugins.vendors import PluginAudit, VendorService, inactive_hint, require_operator
+from taas.plugins.vendors import PluginDomainService, VendorService, inactive_hint, require_operator
 
 
 @dataclass(frozen=True)
@@ -41,15 +38,7 @@ class Submitted:
     new: bool
 
 
-class PluginService:
-    def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        self.session = session
-        self.principal = principal
-        self.request_id = request_id
-        self.vendors = VendorRepository(session)
-        self.versions = PluginVersionRepository(session)
-        self.audit = PluginAudit(session, principal.name, request_id)
-
+class PluginService(PluginDomainService):
     def submit(
         self, vendor_ref: str, manifest: dict[str, Any], idempotency_key: str | None
     ) -> Submitted:
@@ -62,7 +51,7 @@ class PluginService:
                 f"vendor {vendor.slug!r} is {vendor.status}; it cannot submit plugins",
                 hint=inactive_hint(vendor),
             )
-        first = once(self.session, self.principal.name, idempotency_key, "plugins.submit", manifest)
+        first = self.once(idempotency_key, "plugins.submit", manifest)
         if first.earlier is not None:
             return Submitted(PluginVersionOut.model_validate(first.earlier), new=False)
         parsed = _parsed(manifest)

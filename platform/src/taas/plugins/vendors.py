@@ -15,7 +15,7 @@ from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
 from taas.kit.events import publish
-from taas.kit.idempotency import once
+from taas.kit.service import CallerService
 from taas.plugins.events import VendorDeleting
 from taas.plugins.models import PluginVersion, Vendor
 from taas.plugins.repository import PluginVersionRepository, VendorRepository
@@ -64,25 +64,22 @@ class PluginAudit:
         )
 
 
-class VendorService:
+class PluginDomainService(CallerService):
+    """What the vendor and the plugin-version services work with: both repositories, and
+    the audit trail of what the caller does."""
+
     def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        self.session = session
-        self.principal = principal
-        self.request_id = request_id
+        super().__init__(session, principal, request_id)
         self.vendors = VendorRepository(session)
         self.versions = PluginVersionRepository(session)
         self.audit = PluginAudit(session, principal.name, request_id)
 
+
+class VendorService(PluginDomainService):
     def create(self, request: VendorCreate, idempotency_key: str | None) -> dict[str, Any]:
         """Register a vendor; the body (with its credentials, shown this once)."""
         require_operator(self.principal, "register vendors")
-        first = once(
-            self.session,
-            self.principal.name,
-            idempotency_key,
-            "vendors.create",
-            request.model_dump(mode="json"),
-        )
+        first = self.once(idempotency_key, "vendors.create", request.model_dump(mode="json"))
         if first.earlier is not None:
             return self._created(self.by_slug(request.slug))
         if self.vendors.by_slug(request.slug) is not None:

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from taas.kit.errors import Unauthorized
 from taas.kit.problems import problems
-from taas.kit.web import CurrentPrincipal, DbSession, IdempotencyKey, RequestId
+from taas.kit.web import DbSession, IdempotencyKey, service_of
 from taas.subscriptions.credentials import mint_storage_credentials
 from taas.subscriptions.schemas import (
     StorageCredentialsOut,
@@ -31,6 +30,10 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     200: {"model": SubscriptionAccepted, "description": "Done; no operation was needed"},
     202: {"model": SubscriptionAccepted, "description": "Accepted; `operation` carries it out"},
 }
+CHANGE: dict[str, Any] = {
+    "response_model": SubscriptionAccepted,
+    "responses": WRITE_ERRORS | ACCEPTED,
+}
 _grant_bearer = HTTPBearer(
     auto_error=False,
     scheme_name="StorageGrant",
@@ -49,12 +52,13 @@ def _grant(
 
 
 StorageGrant = Annotated[HTTPAuthorizationCredentials, Depends(_grant)]
+Subscriptions = Annotated[SubscriptionService, Depends(service_of(SubscriptionService))]
 
 
-def _respond(session: Session, accepted: SubscriptionAccepted) -> JSONResponse:
+def _respond(service: SubscriptionService, accepted: SubscriptionAccepted) -> JSONResponse:
     """Commit (the outbox then hands a started operation to the workers) and answer 202
     when an operation started, 200 when there was nothing to carry out."""
-    session.commit()
+    service.session.commit()
     status = 202 if accepted.operation is not None else 200
     return JSONResponse(accepted.model_dump(mode="json"), status_code=status)
 
@@ -65,70 +69,51 @@ def _respond(session: Session, accepted: SubscriptionAccepted) -> JSONResponse:
 @subscriptions.post(
     "/{tenant}/subscriptions",
     status_code=202,
-    response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
+    **CHANGE,
     summary="Subscribe the tenant to a module",
 )
 def subscribe(
     tenant: str,
     body: SubscriptionCreate,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    service: Subscriptions,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    service = SubscriptionService(session, principal, request_id)
-    return _respond(session, service.subscribe(tenant, body, idempotency_key))
+    return _respond(service, service.subscribe(tenant, body, idempotency_key))
 
 
 @subscriptions.get(
     "/{tenant}/subscriptions", response_model=list[SubscriptionOut], responses=READ_ERRORS
 )
-def list_subscriptions(
-    tenant: str, session: DbSession, principal: CurrentPrincipal
-) -> list[SubscriptionOut]:
-    return SubscriptionService(session, principal, None).list_for(tenant)
+def list_subscriptions(tenant: str, service: Subscriptions) -> list[SubscriptionOut]:
+    return service.list_for(tenant)
 
 
 @subscriptions.get(
     "/{tenant}/subscriptions/{module}", response_model=SubscriptionOut, responses=READ_ERRORS
 )
-def get_subscription(
-    tenant: str, module: str, session: DbSession, principal: CurrentPrincipal
-) -> SubscriptionOut:
-    return SubscriptionService(session, principal, None).get(tenant, module)
+def get_subscription(tenant: str, module: str, service: Subscriptions) -> SubscriptionOut:
+    return service.get(tenant, module)
 
 
 @subscriptions.patch(
     "/{tenant}/subscriptions/{module}",
-    response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
+    **CHANGE,
     summary="Change the version, channel or limits of a subscription",
 )
 def change_subscription(
-    tenant: str,
-    module: str,
-    body: SubscriptionUpdate,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    tenant: str, module: str, body: SubscriptionUpdate, service: Subscriptions
 ) -> Any:
-    service = SubscriptionService(session, principal, request_id)
-    return _respond(session, service.change(tenant, module, body))
+    return _respond(service, service.change(tenant, module, body))
 
 
 @subscriptions.delete(
     "/{tenant}/subscriptions/{module}",
     status_code=202,
-    response_model=SubscriptionAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
+    **CHANGE,
     summary="Unsubscribe (the gateways stop routing at once)",
 )
-def unsubscribe(
-    tenant: str, module: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
-) -> Any:
-    service = SubscriptionService(session, principal, request_id)
-    return _respond(session, service.unsubscribe(tenant, module))
+def unsubscribe(tenant: str, module: str, service: Subscriptions) -> Any:
+    return _respond(service, service.unsubscribe(tenant, module))
 
 
 # ---------------------------------------------------------------------- module storage

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from taas.kit.schemas import StrictInput
-from taas.operations.plans import registered_kinds
+from taas.operations.plans import OperationKind
 from taas.operations.states import OperationStatus
 from taas.subscriptions.states import SubscriptionStatus
 
@@ -85,13 +85,7 @@ class SubscriptionOut(BaseModel):
 
 class OperationRef(BaseModel):
     id: uuid.UUID
-    kind: Annotated[
-        str,
-        Field(
-            description="What the operation does (provision, subscribe, ...).",
-            json_schema_extra=registered_kinds,
-        ),
-    ]
+    kind: OperationKind
     status: OperationStatus
 
 

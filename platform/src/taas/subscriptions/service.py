@@ -18,8 +18,8 @@ from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.db import utcnow
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import once
 from taas.kit.scope import Scope, caller_scope
+from taas.kit.service import CallerService
 from taas.kit.telemetry import current_traceparent
 from taas.operations.models import Operation
 from taas.operations.repository import OperationRepository
@@ -112,10 +112,9 @@ class SubscriptionChanges:
         row.notice, row.notice_at = notice, utcnow()
 
 
-class SubscriptionService:
+class SubscriptionService(CallerService):
     def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        self.session = session
-        self.principal = principal
+        super().__init__(session, principal, request_id)
         self.tenants = TenantService(session, principal, request_id)
         self.subscriptions = SubscriptionRepository(session)
         self.versions = PluginVersionRepository(session)
@@ -171,13 +170,8 @@ class SubscriptionService:
         self, tenant_ref: str, request: SubscriptionCreate, idempotency_key: str | None
     ) -> SubscriptionAccepted:
         tenant = self.tenant(tenant_ref, write=True)
-        first = once(
-            self.session,
-            self.principal.name,
-            idempotency_key,
-            f"subscriptions.create:{tenant.id}",
-            request.model_dump(mode="json"),
-        )
+        scope = f"subscriptions.create:{tenant.id}"
+        first = self.once(idempotency_key, scope, request.model_dump(mode="json"))
         if first.earlier is not None:
             return SubscriptionAccepted.model_validate(first.earlier)
         if tenant.status != TenantStatus.ACTIVE:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
-from taas.audit.endpoints import AuditPage, audit_page
+from taas.audit.endpoints import AuditPage, AuditQuery
 from taas.kit.problems import problems
-from taas.kit.web import CurrentPrincipal, DbSession, RequestId
+from taas.kit.web import IdempotencyKey, committed, service_of
 from taas.tenants.models import Tenant
 from taas.tenants.schemas import (
     OffboardRequest,
@@ -29,10 +29,17 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=problems(400))
 READ_ERRORS = problems(401, 403, 404, 422)
 WRITE_ERRORS = problems(401, 403, 404, 409, 422)
+Tenants = Annotated[TenantService, Depends(service_of(TenantService))]
 # A change answers 202 when it started an operation, 200 when there was nothing to do.
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     200: {"model": TenantAccepted, "description": "Nothing to carry out; no operation started"},
     202: {"model": TenantAccepted, "description": "Accepted; `operation` carries it out"},
+}
+# The route of such a change (a POST answers 202 unless there was nothing to do).
+CHANGE: dict[str, Any] = {
+    "status_code": 202,
+    "response_model": TenantAccepted,
+    "responses": WRITE_ERRORS | ACCEPTED,
 }
 
 
@@ -53,9 +60,7 @@ def _respond(service: TenantService, accepted: TenantAccepted) -> JSONResponse:
 )
 def create_tenant(
     body: TenantCreate,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    service: Tenants,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -65,14 +70,12 @@ def create_tenant(
         ),
     ] = None,
 ) -> Any:
-    service = TenantService(session, principal, request_id)
     return _respond(service, service.create(body, idempotency_key))
 
 
 @router.get("", response_model=TenantPage, responses=problems(401, 403, 422))
 def list_tenants(
-    session: DbSession,
-    principal: CurrentPrincipal,
+    service: Tenants,
     status: Annotated[list[TenantStatus] | None, Query()] = None,
     tier: Annotated[str | None, Query(max_length=16)] = None,
     region: Annotated[str | None, Query(max_length=64)] = None,
@@ -80,138 +83,67 @@ def list_tenants(
     after: Annotated[str | None, Query(max_length=64, description="next_cursor of a page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TenantPage:
-    service = TenantService(session, principal, None)
     return service.page(
         after=after, limit=limit, statuses=status or [], tier=tier, region=region, search=q
     )
 
 
 @router.get("/{tenant}", response_model=TenantOut, responses=READ_ERRORS)
-def get_tenant(tenant: str, session: DbSession, principal: CurrentPrincipal) -> Tenant:
-    service = TenantService(session, principal, None)
+def get_tenant(tenant: str, service: Tenants) -> Tenant:
     return service.visible(service.resolve(tenant))
 
 
 @router.patch("/{tenant}", response_model=TenantAccepted, responses=WRITE_ERRORS | ACCEPTED)
-def update_tenant(
-    tenant: str,
-    body: TenantUpdate,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-) -> Any:
-    service = TenantService(session, principal, request_id)
+def update_tenant(tenant: str, body: TenantUpdate, service: Tenants) -> Any:
     return _respond(service, service.update(service.resolve(tenant), body))
 
 
-@router.post(
-    "/{tenant}/suspend",
-    status_code=202,
-    response_model=TenantAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
-)
-def suspend_tenant(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-    body: StatusChange | None = None,
-) -> Any:
-    service = TenantService(session, principal, request_id)
+@router.post("/{tenant}/suspend", **CHANGE)
+def suspend_tenant(tenant: str, service: Tenants, body: StatusChange | None = None) -> Any:
     return _respond(service, service.suspend(service.resolve(tenant), body or StatusChange()))
 
 
-@router.post(
-    "/{tenant}/resume",
-    status_code=202,
-    response_model=TenantAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
-)
-def resume_tenant(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
-    body: StatusChange | None = None,
-) -> Any:
-    service = TenantService(session, principal, request_id)
+@router.post("/{tenant}/resume", **CHANGE)
+def resume_tenant(tenant: str, service: Tenants, body: StatusChange | None = None) -> Any:
     return _respond(service, service.resume(service.resolve(tenant), body or StatusChange()))
 
 
-@router.post(
-    "/{tenant}/retry",
-    status_code=202,
-    response_model=TenantAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
-)
-def retry_tenant(
-    tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
-) -> Any:
-    service = TenantService(session, principal, request_id)
+@router.post("/{tenant}/retry", **CHANGE)
+def retry_tenant(tenant: str, service: Tenants) -> Any:
     return _respond(service, service.retry(service.resolve(tenant)))
 
 
-@router.post(
-    "/{tenant}/offboard",
-    status_code=202,
-    response_model=TenantAccepted,
-    responses=WRITE_ERRORS | ACCEPTED,
-)
+@router.post("/{tenant}/offboard", **CHANGE)
 def offboard_tenant(
     tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    request_id: RequestId,
+    service: Tenants,
     body: OffboardRequest | None = None,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=200, description="Retrying with the same key does the same thing once."),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Offboard now; or, when fewer days of data are kept than the platform's threshold
     (30 by default), answer with a pending ``approval`` that a second operator approves
     (POST /v1/approvals/{id}/approve) before anything is removed."""
-    service = TenantService(session, principal, request_id)
     request = body or OffboardRequest()
     return _respond(service, service.offboard(service.resolve(tenant), request, idempotency_key))
 
 
 @router.get("/{tenant}/operations", response_model=list[OperationOut], responses=READ_ERRORS)
 def tenant_operations(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    tenant: str, service: Tenants, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[OperationOut]:
-    service = TenantService(session, principal, None)
     return service.operations_of(service.resolve(tenant), limit)
 
 
 @router.post(
-    "/{tenant}/reconcile",
-    response_model=TenantOut,
-    responses=WRITE_ERRORS | problems(502, 503),
+    "/{tenant}/reconcile", response_model=TenantOut, responses=WRITE_ERRORS | problems(502, 503)
 )
-def reconcile_tenant(
-    tenant: str, session: DbSession, principal: CurrentPrincipal, request_id: RequestId
-) -> Tenant:
+def reconcile_tenant(tenant: str, service: Tenants) -> Tenant:
     """Compare and repair this tenant now (the reconciler also does it periodically)."""
-    service = TenantService(session, principal, request_id)
-    tenant_row = service.reconcile(service.resolve(tenant))
-    session.commit()
-    return tenant_row
+    return committed(service.session, service.reconcile(service.resolve(tenant)))
 
 
 @router.get("/{tenant}/audit", response_model=AuditPage, responses=READ_ERRORS, tags=["audit"])
-def tenant_audit(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> AuditPage:
+def tenant_audit(tenant: str, service: Tenants, window: AuditQuery) -> AuditPage:
     """Audit events of one tenant (its bank admins see their own)."""
-    service = TenantService(session, principal, None)
-    return audit_page(
-        service.audit_of(service.resolve(tenant), after_seq=after, limit=limit), limit
-    )
+    tenant_id = service.resolve(tenant)
+    return window.page(service.audit_of(tenant_id, after_seq=window.after, limit=window.limit))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, fie
 
 from taas.approvals.schemas import ApprovalOut
 from taas.kit.schemas import JsonEnum, StrictInput
-from taas.operations.plans import registered_kinds
+from taas.operations.plans import OperationKind
 from taas.operations.states import OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
 
@@ -161,13 +161,7 @@ class OperationOut(BaseModel):
 
     id: uuid.UUID
     tenant_id: uuid.UUID
-    kind: Annotated[
-        str,
-        Field(
-            description="What the operation does (provision, subscribe, ...).",
-            json_schema_extra=registered_kinds,
-        ),
-    ]
+    kind: OperationKind
     status: OperationStatus
     error: str | None
     requested_by: str

@@ -18,8 +18,8 @@ from taas.integrations.systems import systems
 from taas.kit.auth import Principal
 from taas.kit.db import new_session
 from taas.kit.errors import Conflict, Forbidden, NotFound
-from taas.kit.idempotency import once
 from taas.kit.scope import Scope
+from taas.kit.service import CallerService
 from taas.kit.settings import app_settings
 from taas.kit.telemetry import bind_tenant, current_traceparent
 from taas.operations.models import Operation
@@ -55,11 +55,9 @@ def require_reader(principal: Principal) -> None:
         raise Forbidden("this role may not read tenants")
 
 
-class TenantService:
+class TenantService(CallerService):
     def __init__(self, session: Session, principal: Principal, request_id: str | None) -> None:
-        self.session = session
-        self.principal = principal
-        self.request_id = request_id
+        super().__init__(session, principal, request_id)
         self.tenants = TenantRepository(session)
         self.operations = OperationRepository(session)
         self.audit = AuditRepository(session)
@@ -141,13 +139,7 @@ class TenantService:
 
     def create(self, request: TenantCreate, idempotency_key: str | None) -> TenantAccepted:
         require_operator(self.principal)
-        first = once(
-            self.session,
-            self.principal.name,
-            idempotency_key,
-            "tenants.create",
-            request.model_dump(mode="json"),
-        )
+        first = self.once(idempotency_key, "tenants.create", request.model_dump(mode="json"))
         if first.earlier is not None:
             return TenantAccepted.model_validate(first.earlier)
         if self.tenants.slug_taken(request.slug):

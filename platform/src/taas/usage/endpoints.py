@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from taas.kit.problems import problems
 from taas.kit.schemas import IsoDate
@@ -21,32 +21,30 @@ vendor_usage_router = APIRouter(prefix="/v1/vendors", tags=["vendors"], response
 READ_ERRORS = problems(401, 403, 404, 422)
 
 
-def _default_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+def _usage_service(session: DbSession, principal: CurrentPrincipal) -> UsageService:
+    return UsageService(session, principal)
+
+
+def _period(
+    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
+) -> tuple[dt.date, dt.date]:
+    """The days a report covers: this month so far unless the caller says otherwise."""
     end = end or dt.datetime.now(dt.UTC).date()
     return start or end.replace(day=1), end
 
 
+Usage = Annotated[UsageService, Depends(_usage_service)]
+Period = Annotated[tuple[dt.date, dt.date], Depends(_period)]
+
+
 @tenant_usage_router.get("/{tenant}/usage", response_model=UsageReport, responses=READ_ERRORS)
-def tenant_usage(
-    tenant: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
-) -> UsageReport:
+def tenant_usage(tenant: str, usage: Usage, period: Period) -> UsageReport:
     """Calls the tenant made through the gateway, per day and module."""
-    first, last = _default_period(start, end)
-    return UsageService(session, principal).for_tenant(tenant, first, last)
+    return usage.for_tenant(tenant, *period)
 
 
 @vendor_usage_router.get("/{vendor}/usage", response_model=UsageReport, responses=READ_ERRORS)
-def vendor_usage(
-    vendor: str,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    start: Annotated[IsoDate | None, Query(description="First day (default: month start).")] = None,
-    end: Annotated[IsoDate | None, Query(description="Last day (default: today, UTC).")] = None,
-) -> UsageReport:
+def vendor_usage(vendor: str, usage: Usage, period: Period) -> UsageReport:
     """Calls to the vendor's modules per day: counts only, no bank identities."""
-    first, last = _default_period(start, end)
-    return UsageService(session, principal).for_vendor(vendor, first, last)
+    return usage.for_vendor(vendor, *period)
