@@ -237,6 +237,11 @@ def _postgres(found: Resources, prefix: str) -> None:
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,)
         )
         found.add("postgres.database", *[row[0] for row in databases])
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (settings.tenants_database,)
+        ).fetchone()
+    if exists is None:  # made with the first pool tenant's schema: none yet, so no schemas
+        return
     with psycopg.connect(f"{base}/{settings.tenants_database}", autocommit=True) as conn:
         schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (pattern,))
         found.add("postgres.schema", *[row[0] for row in schemas])

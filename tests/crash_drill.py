@@ -294,8 +294,9 @@ class Drill:
     # ------------------------------------------------------------------ one case
 
     def run(self, case: Case) -> Outcome:
-        subject = self.prepare(case.plan)
         self.restarts = 0
+        self.supervise()
+        subject = self.prepare(case.plan)
         if case.outage is None:
             faults.inject(subject.label, case.step, case.fault, seconds=0.02)
             operation_id = self.start(case.plan, subject)
@@ -327,6 +328,7 @@ class Drill:
         (acks late, rejected when its worker is lost)."""
 
         def struck() -> str | None:
+            self.supervise()
             where = faults.fired(subject.label, case.step)
             if where is None:
                 status = self.operation(subject, operation_id)["status"]
@@ -340,8 +342,13 @@ class Drill:
     def outage(self, subject: Subject, operation_id: str, case: Case, proxy: OutageProxy) -> str:
         """Take the system away while the step is about to run; bring it back once the
         step has met it (or after a bounded hold, when its progress cannot be seen)."""
+
+        def running() -> bool:
+            self.supervise()  # an outage of the case before may have stopped the worker
+            return bool(self.step(subject, operation_id, case.step)["status"] == "running")
+
         wait_for(
-            lambda: self.step(subject, operation_id, case.step)["status"] == "running",
+            running,
             timeout=OPERATION_TIMEOUT_S,
             what=f"{case.step} to start",
         )

@@ -49,7 +49,7 @@ PLANS: dict[str, tuple[str, ...]] = {
         "kubernetes.retire_previous_version",
     ),
     "unsubscribe": ("keycloak.remove_module_scopes", "kubernetes.remove_module_workload"),
-    "validate_plugin": ("plugin.contract_checks",),
+    "validate_plugin": ("plugin.contract_checks", "plugin.end_sandbox_credentials"),
 }
 
 # the reduced matrix's outages: each during a step that talks to that system

@@ -2,12 +2,13 @@
 
 Submitting a version starts a ``validate_plugin`` operation in the version's own lane
 (``plugin-version:<id>``): one step runs every check against the running plugin and stores
-the report on the version. Hooks move the version in the engine's transaction: to
-``validating`` when the operation starts, to ``validated`` or ``invalid`` (with the
-report) when it ends. A worker that dies mid-check is replaced by the engine's relay (its
-advisory lock keeps a live run from being run twice); after ``max_starts`` interrupted
-starts the operation fails and the version ends ``invalid`` with a report that says so.
-"""
+the report on the version; a second ends the sandbox storage credentials the checks used
+(retried by the engine while MinIO is unreachable, so none is left behind). Hooks move the
+version in the engine's transaction: to ``validating`` when the operation starts, to
+``validated`` or ``invalid`` (with the report) when it ends. A worker that dies mid-check
+is replaced by the engine's relay (its advisory lock keeps a live run from being run
+twice); after ``max_starts`` interrupted starts the operation fails and the version ends
+``invalid`` with a report that says so."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from taas.plugins.validation_report import failed_report
 log = logging.getLogger(__name__)
 VALIDATE_PLUGIN: Final = "validate_plugin"
 CHECKS: Final = "plugin.contract_checks"
+END_SANDBOX: Final = "plugin.end_sandbox_credentials"
 CALL_TIMEOUT_S: Final = 10.0
 
 
@@ -47,17 +49,18 @@ def plugin_lane(version_id: uuid.UUID) -> str:
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What the check step works on: one plugin version."""
+    """What the steps work on: one plugin version of module ``name``."""
 
     version_id: uuid.UUID
     label: str
+    name: str | None
 
 
 def _context(session: Session, operation: Operation) -> ValidationContext:
     version_id = uuid.UUID(operation.params["plugin_version_id"])
     row = PluginVersionRepository(session).get(version_id)
     label = f"{row.name} {row.version}" if row else str(version_id)
-    return ValidationContext(version_id, label)
+    return ValidationContext(version_id, label, row.name if row else None)
 
 
 def _run_checks(ctx: ValidationContext) -> list[str]:
@@ -87,6 +90,11 @@ def _run_checks(ctx: ValidationContext) -> list[str]:
         session.commit()
     failed = [c["name"] for c in report["checks"] if not c["ok"]]
     return [f"failed: {', '.join(failed)}" if failed else "all checks passed"]
+
+
+def _end_sandbox(ctx: ValidationContext) -> list[str]:
+    """End the sandbox storage credentials the contract calls used (idempotent)."""
+    return cut_sandbox_storage(ctx.name) if ctx.name else []
 
 
 def _started(session: Session, operation: Operation) -> None:
@@ -130,6 +138,10 @@ def _not_validated(session: Session, operation: Operation) -> None:
     if row.status == PluginStatus.SUBMITTED:
         row.status = PluginStatus.VALIDATING
     _finish(session, operation, row, report)
+    try:  # the end-sandbox step may not have run; the scan reports what this leaves
+        cut_sandbox_storage(row.name)
+    except TaasError as exc:
+        log.warning("sandbox credentials of %s not ended: %s", row.name, exc)
 
 
 def _finish(
@@ -148,10 +160,6 @@ def _finish(
         outcome="succeeded" if report["passed"] else "failed",
         detail={"name": row.name, "version": row.version, "failed_checks": failed[:50]},
     )
-    try:
-        cut_sandbox_storage(row.name)  # the contract calls' credentials end with them
-    except TaasError as exc:
-        log.warning("sandbox credentials of %s not ended: %s", row.name, exc)
 
 
 def _version(session: Session, operation: Operation) -> PluginVersion | None:
@@ -166,15 +174,18 @@ def _interrupted(operation: Operation) -> int:
 
 def _starts(operation: Operation) -> int:
     """How many times the check step was started."""
-    return max((s.attempts for s in operation.steps), default=0)
+    return max((s.attempts for s in operation.steps if s.name == CHECKS), default=0)
 
 
 def register_plans() -> None:
     """Register plugin validation and its hooks with the engine: a check step whose worker
     stopped ``validation_attempts_limit`` times fails the validation."""
     limit = app_settings().validation_attempts_limit
-    step = Step[ValidationContext](CHECKS, _run_checks)
-    register(Plan(kind=VALIDATE_PLUGIN, steps=(step,), context=_context, max_starts=limit))
+    steps = (
+        Step[ValidationContext](CHECKS, _run_checks),
+        Step[ValidationContext](END_SANDBOX, _end_sandbox),
+    )
+    register(Plan(kind=VALIDATE_PLUGIN, steps=steps, context=_context, max_starts=limit))
     on(VALIDATE_PLUGIN, When.START, _started)
     on(VALIDATE_PLUGIN, When.SUCCESS, _validated)
     on(VALIDATE_PLUGIN, When.FAILURE, _not_validated)
