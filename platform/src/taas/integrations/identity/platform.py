@@ -11,6 +11,7 @@ from taas.kit.telemetry import traced
 
 BANK_ADMIN_ROLE = "bank-admin"
 PLATFORM_ROLES = ("platform-operator", "platform-auditor")
+LIGHTWEIGHT_TOKENS = "client.use.lightweight.access.token.enabled"  # a client attribute
 # What the control plane does in a realm: roles, clients and client scopes, users,
 # organizations, enabling or deleting the realm. Nothing in master beyond create-realm.
 REALM_MANAGEMENT_ROLES = (
@@ -48,7 +49,12 @@ class PlatformRealms(KeycloakObjects):
         """The control plane's own service-account client in master (made with the admin
         user, by ``taas platform init``): ``create-realm``, and the management roles of the
         TaaS realms and of every existing tenant realm. Realms it creates itself it manages
-        already (Keycloak grants a realm's creator its management roles)."""
+        already (Keycloak grants a realm's creator its management roles).
+
+        Its access tokens are lightweight (no role claims; Keycloak checks the roles of the
+        admin API's caller on the server): a full token lists the management roles of every
+        realm it manages, and past ~140 silo realms it outgrew Keycloak's request-header
+        limit (HTTP 431 on every call, found by the provisioning benchmark)."""
         master = translate(lambda: self.admin("master"), "log in")
         changes: list[str] = []
         client_uuid = self._ensure_client(
@@ -61,11 +67,21 @@ class PlatformRealms(KeycloakObjects):
                 "standardFlowEnabled": False,
                 "directAccessGrantsEnabled": False,
                 "secret": secret,
+                "attributes": {LIGHTWEIGHT_TOKENS: "true"},
             },
             what="create control-plane client",
             created=f"created client {client_id} in master",
             changes=changes,
         )
+        client = translate(lambda: master.get_client(client_uuid), "read client")
+        attributes = client.get("attributes") or {}
+        if attributes.get(LIGHTWEIGHT_TOKENS) != "true":
+            attributes = {**attributes, LIGHTWEIGHT_TOKENS: "true"}
+            translate(
+                lambda: master.update_client(client_uuid, {"attributes": attributes}),
+                "make the client's tokens lightweight",
+            )
+            changes.append(f"made the access tokens of {client_id} lightweight")
         current = translate(lambda: master.get_client_secrets(client_uuid), "read secret")
         if current.get("value") != secret:
             translate(lambda: master.update_client(client_uuid, {"secret": secret}), "set secret")
