@@ -17,7 +17,7 @@ import httpx
 import psycopg
 
 from _results import stack_env
-from taas.cli.platform import WORKER_CONCURRENCY, worker_argv
+from taas.cli.platform import WORKER_CONCURRENCY, ensure_control_plane_accounts, worker_argv
 from taas.cli.session import local_stack
 from taas.integrations.identity import IdentityTenants
 
@@ -92,6 +92,7 @@ class Platform:
         env["TAAS_REDIS_URL"] = env["TAAS_REDIS_URL"].rsplit("/", 1)[0] + "/7"
         env["TAAS_RECONCILE_INTERVAL_S"] = "3600"
         self.env = env
+        ensure_control_plane_accounts(env)  # its least-privilege accounts (a fresh stack has none)
         if fresh:
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")

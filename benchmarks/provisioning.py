@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import subprocess
 import sys
@@ -276,6 +277,12 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=8)
     parser.add_argument("--per-tenant-max", type=int, default=200)
     parser.add_argument("--worker-concurrency", type=int, default=None)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=30,
+        help="tenants made before the first point (a fresh Keycloak is slow until its JIT warms)",
+    )
     parser.add_argument("--cleanup", action="store_true", help="only offboard what was left")
     parser.add_argument(
         "--keep", action="store_true", help="leave the tenants made (then `make reset`)"
@@ -288,7 +295,9 @@ def main() -> None:
     platform = Platform(args.worker_concurrency) if args.worker_concurrency else Platform()
     made: list[str] = []
     points: list[dict[str, Any]] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the platform on the way out
     try:
+        fill(platform, args.warmup, args.in_flight, made)
         for target in wanted:
             fill(platform, target, args.in_flight, made)
             points.append(measure_point(platform, args, len(made), made))
