@@ -109,7 +109,7 @@ def seed(session: Session, slug: str) -> Rows:
     )
     session.add(tenant)
     session.flush()
-    rows = Rows(tenant, _module(session, slug))
+    rows = Rows(tenant, published_module(session, slug))
     for kind in ("provision", "offboard"):
         operation = Operation(
             lane=f"tenant:{tenant.id}",
@@ -124,7 +124,7 @@ def seed(session: Session, slug: str) -> Rows:
     audit = AuditRepository(session)
     for action in ("tenant.create", "tenant.offboard"):
         audit.append(actor="test", action=action, outcome="accepted", tenant_id=tenant.id)
-    rows.subscriptions.append(_subscribe(session, tenant, rows.version))
+    rows.subscriptions.append(subscribe(session, tenant, rows.version))
     for status_class, refusal in (("2xx", ""), ("4xx", ""), ("4xx", "rate-limited")):
         session.add(
             UsageDaily(
@@ -145,7 +145,7 @@ def seed(session: Session, slug: str) -> Rows:
     return rows
 
 
-def _module(session: Session, slug: str) -> PluginVersion:
+def published_module(session: Session, slug: str) -> PluginVersion:
     """A published version of a module of a vendor, both made for the tenant ``slug``."""
     vendor = Vendor(
         slug=f"v-{slug}",
@@ -172,7 +172,7 @@ def _module(session: Session, slug: str) -> PluginVersion:
     return version
 
 
-def _subscribe(session: Session, tenant: Tenant, version: PluginVersion) -> Subscription:
+def subscribe(session: Session, tenant: Tenant, version: PluginVersion) -> Subscription:
     row = Subscription(
         tenant_id=tenant.id,
         module=version.name,

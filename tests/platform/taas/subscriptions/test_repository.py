@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from scoping_support import published_module, subscribe
 from support import unique_slug
 from taas.kit.scope import Scope
-from taas.plugins.models import PluginVersion, Vendor
 from taas.subscriptions.models import Subscription
 from taas.subscriptions.repository import SubscriptionRepository
 from taas.tenants.models import Tenant
@@ -39,53 +39,11 @@ def _tenant(session: Session) -> Tenant:
     return tenant
 
 
-def _version(session: Session) -> PluginVersion:
-    slug = unique_slug("v")
-    vendor = Vendor(
-        slug=slug,
-        display_name=slug,
-        contact_email="dev@example.com",
-        client_id=slug,
-        signing_secret="s",
-        status="active",
-    )
-    session.add(vendor)
-    session.flush()
-    version = PluginVersion(
-        vendor_id=vendor.id,
-        name=unique_slug("m"),
-        version="1.0.0",
-        capability="risk",
-        status="published",
-        manifest={},
-        submitted_by="t",
-        submitted_by_subject="t",
-    )
-    session.add(version)
-    session.flush()
-    return version
-
-
-def _subscribe(session: Session, tenant: Tenant, version: PluginVersion) -> Subscription:
-    row = Subscription(
-        tenant_id=tenant.id,
-        module=version.name,
-        channel="stable",
-        plugin_version_id=version.id,
-        upstream_url="http://127.0.0.1:1",
-        status="active",
-        rate_limit_rps=10,
-        requested_by="t",
-    )
-    assert SubscriptionRepository(session).add(row)
-    return row
-
-
 def test_a_tenant_scope_never_reads_another_tenants_subscription(session: Session) -> None:
     a, b = _tenant(session), _tenant(session)
     session.flush()
-    version = _version(session)
-    mine, theirs = _subscribe(session, a, version), _subscribe(session, b, version)
+    version = published_module(session, unique_slug("v"))
+    mine, theirs = subscribe(session, a, version), subscribe(session, b, version)
     repo = SubscriptionRepository(session)
     only_a, everyone = Scope.tenant("a", a.id), Scope.platform("operator")
     a_looking_at_b = Scope.tenant("a", a.id).narrow(b.id)
@@ -114,8 +72,8 @@ def test_a_tenant_scope_never_reads_another_tenants_subscription(session: Sessio
 def test_a_second_live_subscription_of_a_tenant_to_a_module_is_refused(session: Session) -> None:
     tenant = _tenant(session)
     session.flush()
-    version = _version(session)
-    _subscribe(session, tenant, version)
+    version = published_module(session, unique_slug("v"))
+    subscribe(session, tenant, version)
     again = Subscription(
         tenant_id=tenant.id,
         module=version.name,
