@@ -123,27 +123,29 @@ RECONCILE_SCRIPT = """
 import json, sys, time
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
-from taas.integrations.inventory import take_inventory
-from taas.kit.scope import Scope
 from taas.tenants import reconciler
-from taas.tenants.plans import spec_of
-from taas.tenants.repository import TenantRepository
 from taas.wiring import wire
 wire()
-s = systems()
-listing = {}
-if sys.argv[1] == "all":  # the listing alone, by system, before the pass that includes it
-    with new_session() as session:
-        everyone = Scope.platform(reconciler.ACTOR)
-        tenants = TenantRepository(session).in_states(everyone, reconciler.RECONCILED)
-        specs = [spec_of(t) for t in tenants]
-    listing = take_inventory(s, specs).seconds
+listing, differed = {}, []
+take_inventory, reconcile_tenant = reconciler.take_inventory, reconciler.reconcile_tenant
+
+def listed(*args):  # the pass's own listing, by system
+    inventory = take_inventory(*args)
+    listing.update(inventory.seconds)
+    return inventory
+
+def repaired(session, s, tenant):  # a tenant the listing showed to differ
+    differed.append(tenant.slug)
+    return reconcile_tenant(session, s, tenant)
+
+reconciler.take_inventory, reconciler.reconcile_tenant = listed, repaired
 run = reconciler.reconcile_each if sys.argv[1] == "each" else reconciler.reconcile_all
 started = time.perf_counter()
 with new_session() as session:
-    report = run(session, s)
+    report = run(session, systems())
 elapsed = time.perf_counter() - started
 print(json.dumps({"seconds": elapsed, "tenants": len(report), "listing_s": listing,
+                  "differed": len(differed) if sys.argv[1] == "all" else None,
                   "repaired": sum(1 for n in report.values() if n)}))
 """
 
@@ -163,6 +165,7 @@ def reconcile_pass(platform: Platform, kind: str) -> dict[str, float]:
         "s": round(result["seconds"], 2),
         "tenants": result["tenants"],
         "repaired": result["repaired"],
+        **({"differed": result["differed"]} if result["differed"] is not None else {}),
         "ms_per_tenant": round(result["seconds"] * 1000 / tenants, 1),
         **({"listing_s": result["listing_s"]} if result["listing_s"] else {}),
     }

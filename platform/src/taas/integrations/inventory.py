@@ -195,30 +195,47 @@ class RealmInventory:
     """Organization alias → enabled (the shared realm only)."""
 
 
+@dataclass
+class RealmWanted:
+    """What the tenants of one realm should have there."""
+
+    admins: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=set)
+
+
 def list_identity(
-    identity: IdentityTenants, admins: dict[str, set[str]]
+    identity: IdentityTenants, wanted: dict[str, RealmWanted]
 ) -> dict[str, RealmInventory]:
-    """Every realm of ``admins`` (realm → the tenant admin usernames expected in it) that
-    exists, with its clients and organizations. Users are counted, and listed only when a
-    realm has fewer than expected: Keycloak lists users at several ms each (measured,
-    docs/benchmarks.md), which would dominate the pass; so a swapped user (one deleted,
-    another added) is left to the per-tenant repair."""
+    """Every realm of ``wanted`` that exists, with its clients and organizations.
+
+    The shared realm's clients come from one paged listing (thousands of them, one query
+    each, would cost more); a tenant realm's are looked up by client id, as its other
+    clients (Keycloak's own) are not the platform's concern. Users are counted, and
+    listed only when a realm has fewer than admins expected: Keycloak lists users at
+    several ms each (measured, docs/benchmarks.md), which would dominate the pass; so a
+    swapped user (one deleted, another added) is left to the per-tenant repair."""
     master = _listing(lambda: identity.admin("master"), "Keycloak login")
     listed = _listing(
         lambda: master.connection.raw_get("admin/realms", briefRepresentation="true").json(),
         "Keycloak realms",
     )
     present = {r["realm"]: bool(r.get("enabled", True)) for r in listed}
-    wanted = sorted(set(admins) & set(present))
 
     def one(realm: str) -> tuple[str, RealmInventory]:
         # one login (in master) serves every realm: the paths name the realm
         base = f"admin/realms/{realm}"
         found = RealmInventory(enabled=present[realm])
-        for c in _pages(master, f"{base}/clients", {}):
-            found.clients[c["clientId"]] = bool(c.get("enabled", True))
-        count = master.connection.raw_get(f"{base}/users/count").json()
-        if int(count) < len(admins[realm]):
+        if realm == identity.banks_realm:
+            clients = _pages(master, f"{base}/clients", {})
+        else:
+            clients = [
+                c
+                for client_id in sorted(wanted[realm].clients)
+                for c in _get(master, f"{base}/clients", {"clientId": client_id})
+            ]
+        found.clients = {c["clientId"]: bool(c.get("enabled", True)) for c in clients}
+        count = _get(master, f"{base}/users/count", {})
+        if int(count) < len(wanted[realm].admins):
             found.users = {
                 u["username"]
                 for u in _pages(master, f"{base}/users", {"briefRepresentation": "true"})
@@ -229,15 +246,22 @@ def list_identity(
         return realm, found
 
     with ThreadPoolExecutor(READERS // 2) as pool:
-        return dict(_listing(lambda: list(pool.map(one, wanted)), "Keycloak realm contents"))
+        realms = sorted(set(wanted) & set(present))
+        return dict(_listing(lambda: list(pool.map(one, realms)), "Keycloak realm contents"))
+
+
+def _get(admin: Any, path: str, params: dict[str, str]) -> Any:
+    response = admin.connection.raw_get(path, **params)
+    response.raise_for_status()
+    return response.json()
 
 
 def _pages(admin: Any, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
-        response = admin.connection.raw_get(path, first=str(len(items)), max=str(PAGE), **params)
-        response.raise_for_status()
-        page: list[dict[str, Any]] = response.json()
+        page: list[dict[str, Any]] = _get(
+            admin, path, {"first": str(len(items)), "max": str(PAGE), **params}
+        )
         items += page
         if len(page) < PAGE:
             return items
@@ -276,14 +300,16 @@ def take_inventory(systems: Systems, specs: list[TenantSpec]) -> Inventory:
             seconds[name] = round(time.perf_counter() - started, 3)
 
     databases = {systems.postgres.database_of(spec) for spec in specs}
-    admins: dict[str, set[str]] = {}
+    realms: dict[str, RealmWanted] = {}
     for spec in specs:
-        admins.setdefault(systems.identity.realm_of(spec), set()).add(spec.admin_username)
+        realm = realms.setdefault(systems.identity.realm_of(spec), RealmWanted())
+        realm.admins.add(spec.admin_username)
+        realm.clients.add(spec.systems_client)
     inventory = Inventory(
         kubernetes=timed("kubernetes", lambda: list_kubernetes(systems.kubernetes, kinds)),
         postgres=timed("postgres", lambda: list_postgres(systems.postgres, databases)),
         storage=timed("minio", lambda: list_storage(systems.storage)),
-        identity=timed("keycloak", lambda: list_identity(systems.identity, admins)),
+        identity=timed("keycloak", lambda: list_identity(systems.identity, realms)),
     )
     inventory.seconds = seconds
     return inventory

@@ -8,6 +8,9 @@ from pathlib import Path
 from taas.localstack import install, versions
 from taas.localstack.components.base import Health, Port, ProcessComponent, http_probe
 
+CACHED_OBJECTS = 100_000
+"""Entries of Keycloak's realm and user caches: room for ~10,000 tenants."""
+
 
 class Keycloak(ProcessComponent):
     """Keycloak from Maven Central, built once for PostgreSQL and started ``--optimized``."""
@@ -58,6 +61,12 @@ class Keycloak(ProcessComponent):
             "KC_HTTP_MANAGEMENT_PORT": str(settings.keycloak_management_port),
             "KC_HOSTNAME_STRICT": "false",
             "KC_CACHE": "local",
+            # Keycloak caches realms, clients, roles and groups (organizations) in one
+            # cache of 10,000 entries by default, users in another: measured, 5,090 pool
+            # tenants and 230 silo realms took 40,300 entries, and past ~1,500 tenants the
+            # reconciler's listing read from the database (50 times slower; docs/benchmarks.md)
+            "KC_CACHE_EMBEDDED_REALMS_MAX_COUNT": str(CACHED_OBJECTS),
+            "KC_CACHE_EMBEDDED_USERS_MAX_COUNT": str(CACHED_OBJECTS),
             "KC_BOOTSTRAP_ADMIN_USERNAME": secrets.keycloak_admin_user,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": secrets.keycloak_admin_password,
         }
