@@ -209,3 +209,15 @@ def test_a_suspended_tenants_disabled_client_is_not_drift(
     assert f"client {spec.systems_client} enabled is False" in reconciler.differences(
         spec, inventory, s, active=True
     )
+
+
+@pytest.mark.parametrize("broken", ["disabled client", "deleted client"])
+def test_a_silo_tenants_client_is_looked_up_in_its_own_realm(
+    stack: LocalStack, api: Any, make_tenant: Callable[..., dict[str, Any]], broken: str
+) -> None:
+    # a silo realm's clients are found by client id, not listed: the same drift is seen
+    spec = spec_of_json(make_tenant(tier="silo")["tenant"])
+    assert _differences(spec) == []
+    how, difference, _ = BREAKAGES[broken]
+    how(stack, spec)
+    assert difference.format(**_names(spec)) in _differences(spec)
