@@ -9,7 +9,7 @@ from taas.localstack import install, versions
 from taas.localstack.components.base import Health, Port, ProcessComponent, http_probe
 
 CACHED_OBJECTS = 100_000
-"""Entries of Keycloak's realm and user caches: room for ~10,000 tenants."""
+"""Entries of Keycloak's realm and user caches: room for ~9,000 tenants (~11 each)."""
 
 
 class Keycloak(ProcessComponent):
