@@ -45,6 +45,7 @@ import psycopg
 
 from _platform import DATABASE, ROOT, Platform, percentile, rss_mb
 from _results import stack_env, write_results
+from taas.kit.settings import StackSettings
 
 __all__ = ["ROOT", "Platform", "offboard_all", "percentile", "provision", "rss_mb"]
 SILO_EVERY = 10  # one background tenant in ten is silo: the tier of banks that need isolation
@@ -184,6 +185,27 @@ def pods_by_node(platform: Platform) -> dict[str, Any]:
     return {"pods": len(pods), "by_node": dict(nodes), "pending": phases["Pending"]}
 
 
+def keycloak_caches() -> dict[str, dict[str, float]]:
+    """Entries, evictions and hit ratio of Keycloak's realm and user caches (from its
+    management port): a full cache sends reads to its database (docs/benchmarks.md)."""
+    settings = StackSettings()
+    metrics = httpx.get(
+        f"http://{settings.host}:{settings.keycloak_management_port}/metrics", timeout=30
+    ).text
+    wanted = {
+        "vendor_statistics_approximate_entries": "entries",
+        "vendor_statistics_evictions": "evictions",
+        "vendor_statistics_hit_ratio": "hit_ratio",
+    }
+    caches: dict[str, dict[str, float]] = {"realms": {}, "users": {}}
+    for line in metrics.splitlines():
+        name, _, rest = line.partition("{")
+        cache = rest.partition('cache="')[2].partition('"')[0]
+        if name in wanted and cache in caches:
+            caches[cache][wanted[name]] = round(float(line.rsplit(" ", 1)[1]), 4)
+    return caches
+
+
 def measure_point(
     platform: Platform, args: argparse.Namespace, present: int, made: list[str]
 ) -> dict[str, Any]:
@@ -203,6 +225,7 @@ def measure_point(
         point["reconcile_pass_per_tenant"] = reconcile_pass(platform, "each")
     point["peak_mb"] = {name: round(value, 1) for name, value in platform.peak.items()}
     point["cluster"] = pods_by_node(platform)
+    point["keycloak_caches"] = keycloak_caches()
     log(json.dumps(point))
     return point
 
