@@ -8,8 +8,11 @@ create-to-active time of ``--count`` pool tenants one after another and ``--coun
 ``--in-flight`` at a time; one full reconcile pass (the bulk pass the worker runs, and up to
 ``--per-tenant-max`` tenants the old one-tenant-at-a-time pass, for comparison); the peak
 memory (RSS and PSS) of the API, the worker with its pool children, Keycloak and MinIO; and
-where the cluster put the pods (kwok nodes). Every tenant made is offboarded (nothing kept)
-at the end, ``--in-flight`` at a time.
+where the cluster put the pods (kwok nodes). Every background silo tenant subscribes to a
+module the run publishes (the vendor's example plugin, validated and approved as a vendor's
+would be), so each has its workload pod on the kwok nodes; the run adds the fake nodes
+those pods need (``--no-workloads`` leaves both out). Every tenant made is offboarded
+(nothing kept) at the end, ``--in-flight`` at a time.
 
     python benchmarks/provisioning.py --points 0,200            # ~10 min on a quiet machine
     python benchmarks/provisioning.py --points 0,1000,2500,5000 # the full curve, hours
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import statistics
 import subprocess
@@ -45,7 +49,10 @@ import psycopg
 
 from _platform import DATABASE, ROOT, Platform, percentile, rss_mb
 from _results import stack_env, write_results
+from taas.cli.session import local_stack
 from taas.kit.settings import StackSettings
+from taas.localstack.components.kwok import KWOK_NODE_ANNOTATION
+from taas.localstack.kube import api_client, ensure_fake_nodes
 
 __all__ = ["ROOT", "Platform", "offboard_all", "percentile", "provision", "rss_mb"]
 SILO_EVERY = 10  # one background tenant in ten is silo: the tier of banks that need isolation
@@ -108,16 +115,83 @@ def round_of(
     }
 
 
-def fill(platform: Platform, target: int, in_flight: int, made: list[str]) -> None:
-    """Provision background tenants (pool and silo mixed) until ``target`` are present."""
+BENCH_NODE = "taas-kwok-bench-{}"
+PODS_PER_NODE = 100  # a kwok node takes 110; room for the shared workloads and the system's
+
+
+class Workloads:
+    """A published module every background silo tenant subscribes to (its own Deployment in
+    the tenant's namespace: one pod each), and the extra kwok nodes those pods need."""
+
+    def __init__(self, platform: Platform, silo_tenants: int) -> None:
+        from hotplug import Bench  # noqa: PLC0415 - hotplug imports this module
+
+        self.platform = platform
+        self.bench = Bench(platform, gateway_url="")
+        self.module = f"bench-{uuid.uuid4().hex[:6]}"
+        self.bench.validated(self.module)
+        self.bench.publish(self.module)
+        self.subscribed = 0
+        nodes = math.ceil(silo_tenants / PODS_PER_NODE)
+        self.nodes = [BENCH_NODE.format(i) for i in range(nodes)]
+        ensure_fake_nodes(local_stack().ctx, self.nodes, KWOK_NODE_ANNOTATION)
+        log(f"module {self.module} published; {nodes} more kwok nodes for its workloads")
+
+    def subscribe(self, http: httpx.Client, tenant_id: str) -> None:
+        """Subscribe the tenant and wait until its workload is deployed."""
+        headers = self.platform.headers()
+        response = http.post(
+            f"/v1/tenants/{tenant_id}/subscriptions", json={"module": self.module}, headers=headers
+        )
+        response.raise_for_status()
+        operation = response.json()["operation"]["id"]
+        while True:
+            ops = http.get(f"/v1/tenants/{tenant_id}/operations", headers=headers).json()
+            status = next(o["status"] for o in ops if o["id"] == operation)
+            if status == "succeeded":
+                self.subscribed += 1
+                return
+            if status == "failed":
+                raise RuntimeError(f"subscription of tenant {tenant_id} failed")
+            time.sleep(FILL_POLL_S)
+
+    def stop(self, *, remove_nodes: bool) -> None:
+        self.bench.plugin.terminate()
+        self.bench.plugin.wait(timeout=30)
+        if remove_nodes:
+            from kubernetes import client  # noqa: PLC0415 - only the clean-up needs it
+
+            with api_client(local_stack().ctx) as api:
+                for name in self.nodes:
+                    client.CoreV1Api(api).delete_node(name)
+
+
+def fill(
+    platform: Platform,
+    target: int,
+    in_flight: int,
+    made: list[str],
+    workloads: Workloads | None = None,
+) -> None:
+    """Provision background tenants (pool and silo mixed) until ``target`` are present;
+    with ``workloads``, each silo tenant then subscribes to its module."""
     while (missing := target - len(made)) > 0:
         batch = min(missing, 250)  # progress every batch; a failure loses one batch at most
         tiers = [
             "silo" if (len(made) + i) % SILO_EVERY == SILO_EVERY - 1 else "pool"
             for i in range(batch)
         ]
+        first = len(made)
         figures = round_of(platform, batch, in_flight, made, tiers, poll_s=FILL_POLL_S)
-        log(f"{len(made)} present ({figures['tenants_per_minute']} tenants/min)")
+        silo = [t for t, tier in zip(made[first:], tiers, strict=True) if tier == "silo"]
+        if workloads is not None and silo:
+            with (
+                httpx.Client(base_url=platform.url, timeout=30) as http,
+                ThreadPoolExecutor(in_flight) as pool,
+            ):
+                list(pool.map(lambda tenant: workloads.subscribe(http, tenant), silo))
+        subscribed = f", {workloads.subscribed} subscribed" if workloads else ""
+        log(f"{len(made)} present ({figures['tenants_per_minute']} tenants/min{subscribed})")
 
 
 RECONCILE_SCRIPT = """
@@ -309,6 +383,11 @@ def main() -> None:
         default=30,
         help="tenants made before the first point (a fresh Keycloak is slow until its JIT warms)",
     )
+    parser.add_argument(
+        "--no-workloads",
+        action="store_true",
+        help="no module subscriptions for the background silo tenants (no pods)",
+    )
     parser.add_argument("--cleanup", action="store_true", help="only offboard what was left")
     parser.add_argument(
         "--keep", action="store_true", help="leave the tenants made (then `make reset`)"
@@ -322,15 +401,19 @@ def main() -> None:
     made: list[str] = []
     points: list[dict[str, Any]] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the platform on the way out
+    workloads = None
     try:
+        if not args.no_workloads:
+            workloads = Workloads(platform, max(wanted) // SILO_EVERY + 1)
         fill(platform, args.warmup, args.in_flight, made)
         for target in wanted:
-            fill(platform, target, args.in_flight, made)
+            fill(platform, target, args.in_flight, made, workloads)
             points.append(measure_point(platform, args, len(made), made))
             figures = {
                 "count": args.count,
                 "in_flight": args.in_flight,
                 "silo_share": 1 / SILO_EVERY,
+                "silo_subscriptions": workloads.subscribed if workloads else 0,
                 "points": points,
             }
             # after every point, so a run stopped on the way keeps the curve measured so far
@@ -343,6 +426,8 @@ def main() -> None:
         else:
             log(f"offboarding the {len(made)} tenants made")
             offboard_all(platform, made, args.in_flight)
+        if workloads is not None:
+            workloads.stop(remove_nodes=not args.keep)
         platform.stop()
 
 
