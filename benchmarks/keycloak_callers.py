@@ -31,7 +31,7 @@ from keycloak import KeycloakOpenIDConnection
 from _platform import DATABASE
 from _results import stack_env, write_results
 from taas.integrations.identity import IdentityTenants
-from taas.integrations.inventory import RealmWanted, list_identity
+from taas.integrations.inventory import RealmWanted, list_identity, realms_wanted
 from taas.integrations.spec import TenantSpec
 
 PROBE_CLIENT = "taas-bench-one-realm"
@@ -182,11 +182,7 @@ def listing(callers: Callers, env: dict[str, str]) -> dict[str, Any]:
         client_id=env["TAAS_KEYCLOAK_CLIENT_ID"],
         client_secret=env["TAAS_KEYCLOAK_CLIENT_SECRET"],
     )
-    wanted: dict[str, RealmWanted] = defaultdict(RealmWanted)
-    for row in rows:
-        spec = TenantSpec(*row)
-        wanted[identity.realm_of(spec)].admins.add(spec.admin_username)
-        wanted[identity.realm_of(spec)].clients.add(spec.systems_client)
+    wanted = realms_wanted(identity, [TenantSpec(*row) for row in rows])
     wanted.setdefault(BANKS, RealmWanted())
     spent: dict[str, list[float]] = defaultdict(list)
     original = KeycloakOpenIDConnection.raw_get

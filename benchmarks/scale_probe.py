@@ -34,7 +34,7 @@ from minio import Minio, MinioAdmin
 
 from _results import stack_env, write_results
 from taas.integrations.identity import IdentityTenants, new_password
-from taas.integrations.inventory import RealmWanted, list_identity, list_storage
+from taas.integrations.inventory import RealmWanted, list_identity, list_storage, realms_wanted
 from taas.integrations.spec import TenantSpec
 from taas.integrations.storage import StorageTenants
 
@@ -128,11 +128,8 @@ class Probe:
         if self.system == "minio":
             found = list_storage(self.storage, prefix="tenant-sc")
             return {"buckets_listed": len(found.buckets), "users_listed": len(found.users)}
-        realms = {self.identity.banks_realm: RealmWanted()}
-        for spec in MADE:
-            realm = realms.setdefault(self.identity.realm_of(spec), RealmWanted())
-            realm.admins.add(spec.admin_username)
-            realm.clients.add(spec.systems_client)
+        realms = realms_wanted(self.identity, MADE)
+        realms.setdefault(self.identity.banks_realm, RealmWanted())
         listed = list_identity(self.identity, realms)
         shared = listed[self.identity.banks_realm]
         return {

@@ -203,6 +203,16 @@ class RealmWanted:
     clients: set[str] = field(default_factory=set)
 
 
+def realms_wanted(identity: IdentityTenants, specs: list[TenantSpec]) -> dict[str, RealmWanted]:
+    """Realm → the admins and systems clients the tenants of ``specs`` should have there."""
+    realms: dict[str, RealmWanted] = {}
+    for spec in specs:
+        realm = realms.setdefault(identity.realm_of(spec), RealmWanted())
+        realm.admins.add(spec.admin_username)
+        realm.clients.add(spec.systems_client)
+    return realms
+
+
 def list_identity(
     identity: IdentityTenants, wanted: dict[str, RealmWanted]
 ) -> dict[str, RealmInventory]:
@@ -300,11 +310,7 @@ def take_inventory(systems: Systems, specs: list[TenantSpec]) -> Inventory:
             seconds[name] = round(time.perf_counter() - started, 3)
 
     databases = {systems.postgres.database_of(spec) for spec in specs}
-    realms: dict[str, RealmWanted] = {}
-    for spec in specs:
-        realm = realms.setdefault(systems.identity.realm_of(spec), RealmWanted())
-        realm.admins.add(spec.admin_username)
-        realm.clients.add(spec.systems_client)
+    realms = realms_wanted(systems.identity, specs)
     inventory = Inventory(
         kubernetes=timed("kubernetes", lambda: list_kubernetes(systems.kubernetes, kinds)),
         postgres=timed("postgres", lambda: list_postgres(systems.postgres, databases)),
