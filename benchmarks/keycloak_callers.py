@@ -1,15 +1,17 @@
 """The same Keycloak admin calls made by three callers, side by side in one run.
 
-- ``control_plane``: the control plane's service-account client, which holds the
-  management roles of the shared realms and of every silo realm it made;
+- ``control_plane``: the control plane's configured service-account client, which holds
+  the management roles of the platform's three realms (before the realm creator took the
+  silo realms' grants off it, those of every silo realm too);
 - ``one_realm``: a scratch client in master holding only the shared bank realm's
   management roles (the same roles, for one realm);
 - ``admin_user``: the master realm's admin user.
 
 Each caller takes ``--tokens`` tokens and makes ``--samples`` of each read in the shared
 bank realm, in ``--rounds`` interleaved rounds; the script prints p50 per call and the
-ratio of the control plane's to the one-realm client's. It also times the reconciler's
-Keycloak listing by request kind. Run it on a stack with tenants (after
+ratio of the control plane's to the one-realm client's, and counts the role grants of each
+control-plane account (the realm creator's grow with the silo realms). It also times the
+reconciler's Keycloak listing by request kind. Run it on a stack with tenants (after
 ``provisioning.py --keep``) and on an empty one: the difference between the callers is
 what the silo realms' role grants cost each request.
 
@@ -31,6 +33,7 @@ from keycloak import KeycloakOpenIDConnection
 from _platform import DATABASE
 from _results import stack_env, write_results
 from taas.integrations.identity import IdentityTenants
+from taas.integrations.identity.connection import realm_creator
 from taas.integrations.inventory import RealmWanted, list_identity, realms_wanted
 from taas.integrations.spec import TenantSpec
 
@@ -231,6 +234,7 @@ def main() -> None:
         figures: dict[str, Any] = {
             "role_grants": {
                 "control_plane": callers.role_grants(callers.control_plane),
+                "realm_creator": callers.role_grants(realm_creator(callers.control_plane)),
                 "one_realm": callers.role_grants(PROBE_CLIENT),
             },
             **side_by_side(callers, args.tokens, args.samples, args.rounds),

@@ -14,6 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from taas.cli.errors import friendly_errors
 from taas.cli.session import app_env, local_stack, login, selected_profile, users_file
@@ -47,7 +48,13 @@ def init() -> None:
     env = app_env(local_stack())
     os.environ.update(env)  # the adapters below read the settings from the environment
     with console.status("migrating the control-plane database"):
-        upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
+        try:
+            upgrade(_sqlalchemy(env["TAAS_DATABASE_URL"]))
+        except OperationalError as exc:
+            raise TaasError(
+                f"cannot reach the control-plane database: {exc.orig}",
+                hint="start the local stack (`taas stack up` or `make stack`), then run this again",
+            ) from exc
     console.print("[green]✓[/] database at the latest migration")
     for change in ensure_control_plane_accounts(env):
         console.print(f"[green]✓[/] {change}")
@@ -86,7 +93,7 @@ def ensure_control_plane_accounts(env: Mapping[str, str]) -> list[str]:
         vendors_realm=env.get("TAAS_VENDORS_REALM", "taas-vendors"),
     )
     changes = identity.ensure_platform()
-    changes += identity.ensure_control_plane_client(
+    changes += identity.ensure_control_plane_clients(
         env["TAAS_KEYCLOAK_CLIENT_ID"], env["TAAS_KEYCLOAK_CLIENT_SECRET"]
     )
     changes += ensure_control_plane_identity(

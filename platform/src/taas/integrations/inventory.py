@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from minio.error import MinioAdminException, S3Error
 
 from taas.integrations.identity import IdentityTenants
+from taas.integrations.identity.errors import missing
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.postgres import PostgresTenants
 from taas.integrations.spec import CREDENTIALS_SECRET, TenantSpec
@@ -220,21 +221,35 @@ def list_identity(
 
     The shared realm's clients come from one paged listing (thousands of them, one query
     each, would cost more); a tenant realm's are looked up by client id, as its other
-    clients (Keycloak's own) are not the platform's concern. Users are counted, and
-    listed only when a realm has fewer than admins expected: Keycloak lists users at
-    several ms each (measured, docs/benchmarks.md), which would dominate the pass; so a
-    swapped user (one deleted, another added) is left to the per-tenant repair."""
-    master = _listing(lambda: identity.admin("master"), "Keycloak login")
-    listed = _listing(
-        lambda: master.connection.raw_get("admin/realms", briefRepresentation="true").json(),
-        "Keycloak realms",
-    )
-    present = {r["realm"]: bool(r.get("enabled", True)) for r in listed}
+    clients (Keycloak's own) are not the platform's concern. A tenant realm is read by its
+    own local account (whose requests cost the same however many realms there are; see
+    ``identity.connection``): that it can log in says the realm exists and is enabled;
+    when it cannot, the realm creator says whether the realm is gone or disabled, and
+    reads it. Users are counted, and listed only when a realm has fewer than admins
+    expected: Keycloak lists users at several ms each (measured, docs/benchmarks.md),
+    which would dominate the pass; so a swapped user (one deleted, another added) is left
+    to the per-tenant repair."""
+    shared = _listing(lambda: identity.admin(identity.banks_realm), "Keycloak login")
+    present = _realms(shared, "Keycloak realms")
 
-    def one(realm: str) -> tuple[str, RealmInventory]:
-        # one login (in master) serves every realm: the paths name the realm
+    def login(realm: str) -> tuple[Any, bool] | None:
+        """An admin client reading ``realm`` and whether it is enabled; None if gone."""
+        if realm in identity.platform_realms:
+            return (shared, present[realm]) if realm in present else None
+        local = _listing(lambda: identity.local_admin(realm), f"Keycloak login to {realm}")
+        if local is not None:
+            return local, True
+        owner = _listing(lambda: identity.owner(realm), "Keycloak login")
+        found = _listing(lambda: missing(lambda: owner.get_realm(realm)), f"Keycloak realm {realm}")
+        return None if found is None else (owner, bool(found.get("enabled", True)))
+
+    def one(realm: str) -> tuple[str, RealmInventory | None]:
+        admin_enabled = login(realm)
+        if admin_enabled is None:
+            return realm, None
+        master, enabled = admin_enabled
         base = f"admin/realms/{realm}"
-        found = RealmInventory(enabled=present[realm])
+        found = RealmInventory(enabled=enabled)
         if realm == identity.banks_realm:
             clients = _pages(master, f"{base}/clients", {})
         else:
@@ -256,8 +271,16 @@ def list_identity(
         return realm, found
 
     with ThreadPoolExecutor(READERS // 2) as pool:
-        realms = sorted(set(wanted) & set(present))
-        return dict(_listing(lambda: list(pool.map(one, realms)), "Keycloak realm contents"))
+        listed = _listing(lambda: list(pool.map(one, sorted(wanted))), "Keycloak realm contents")
+        return {realm: found for realm, found in listed if found is not None}
+
+
+def _realms(admin: Any, what: str) -> dict[str, bool]:
+    """Realm → enabled, of the realms ``admin`` manages."""
+    listed: list[dict[str, Any]] = _listing(
+        functools.partial(_get, admin, "admin/realms", {"briefRepresentation": "true"}), what
+    )
+    return {r["realm"]: bool(r.get("enabled", True)) for r in listed}
 
 
 def _get(admin: Any, path: str, params: dict[str, str]) -> Any:

@@ -16,12 +16,11 @@ identity space), ``scopes`` (module scopes), ``vendors`` (vendor clients), ``pas
 from __future__ import annotations
 
 from taas.integrations.identity.members import PlatformMember, PlatformMembers
-from taas.integrations.identity.objects import CONSOLE_CLIENT
+from taas.integrations.identity.objects import CONSOLE_CLIENT, REALM_MANAGEMENT_ROLES
 from taas.integrations.identity.passwords import new_password
 from taas.integrations.identity.platform import (
     BANK_ADMIN_ROLE,
     PLATFORM_ROLES,
-    REALM_MANAGEMENT_ROLES,
     PlatformRealms,
 )
 from taas.integrations.identity.scopes import ModuleScopes

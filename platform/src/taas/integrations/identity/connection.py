@@ -1,11 +1,40 @@
-"""How the control plane reaches Keycloak's admin API, and where each identity space is."""
+"""How the control plane reaches Keycloak's admin API, and where each identity space is.
+
+The control plane works through three kinds of service-account client:
+
+- the configured client, in master, manages the platform's three realms (operators, the
+  shared bank realm, vendors) and nothing else;
+- its *realm creator* (the same client id + ``-realms``, in master) holds ``create-realm``
+  and works on the banks' own realms as realms: creates, reads, enables, disables and
+  deletes them, and sets up their local account;
+- a *local account* in each bank realm (a client with the configured client id, holding
+  that realm's ``realm-management`` roles) does the work inside the realm: roles,
+  clients, users, scopes, the reconciler's reads.
+
+Keycloak grants a realm's creator the management roles of every realm it creates (17
+each), and it checks an admin request against all the roles its caller holds: with one
+account for everything, each request paid for every silo realm (2.3x slower at 470 silo
+realms, docs/benchmarks.md). Split so, no account's everyday requests grow with the
+number of bank realms; only the creator's few realm-level calls do. The creator's and
+the local accounts' secrets are derived from the configured one (HMAC-SHA256), so an
+operator keeps one secret.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakError
 
 from taas.integrations.identity.errors import missing, translate
 from taas.integrations.spec import TenantSpec
+
+# A local account's login is refused when its realm is disabled (403), gone (404), or the
+# account is missing or has another secret (401; 400 for some clients): work then goes
+# through the realm creator.
+LOGIN_REFUSED = frozenset({400, 401, 403, 404})
 
 
 class KeycloakAdmins:
@@ -33,29 +62,76 @@ class KeycloakAdmins:
         self.platform_realm = platform_realm
         self.vendors_realm = vendors_realm
 
+    @property
+    def platform_realms(self) -> tuple[str, str, str]:
+        return (self.platform_realm, self.banks_realm, self.vendors_realm)
+
     def admin(self, realm: str) -> KeycloakAdmin:
-        """An admin client working on ``realm``, authenticated in master: as the control
-        plane's service-account client when one is configured, else as the admin user."""
-        if self.client_id:
-            return KeycloakAdmin(
-                connection=KeycloakOpenIDConnection(
+        """An admin client for the work inside ``realm``: a bank realm's local account
+        when it can log in, else the same as ``owner``."""
+        if self.client_id and realm not in self.platform_realms and realm != "master":
+            local = self.local_admin(realm)
+            if local is not None:
+                return local
+        return self.owner(realm)
+
+    def owner(self, realm: str) -> KeycloakAdmin:
+        """An admin client on ``realm`` logged in to master: the configured client for
+        the platform's realms, the realm creator for master and the bank realms (the
+        admin user when no client is configured). It can also create, read, enable and
+        delete the realm itself."""
+        if not self.client_id:
+            return self._logged_in(
+                KeycloakOpenIDConnection(
                     server_url=self.url,
+                    username=self.admin_user,
+                    password=self.admin_password,
                     realm_name=realm,
                     user_realm_name="master",
-                    client_id=self.client_id,
-                    client_secret_key=self.client_secret,
+                    client_id="admin-cli",
                     timeout=15,
                 )
             )
+        if realm in self.platform_realms:
+            client_id, secret = self.client_id, self.client_secret
+        else:
+            client_id = realm_creator(self.client_id)
+            secret = derived_secret(self.client_secret, "taas realm creator")
+        return self._logged_in(
+            KeycloakOpenIDConnection(
+                server_url=self.url,
+                realm_name=realm,
+                user_realm_name="master",
+                client_id=client_id,
+                client_secret_key=secret,
+                timeout=15,
+            )
+        )
+
+    def local_admin(self, realm: str) -> KeycloakAdmin | None:
+        """An admin client logged in as ``realm``'s local account, or None when that
+        login is refused (realm disabled or gone, account missing)."""
         connection = KeycloakOpenIDConnection(
             server_url=self.url,
-            username=self.admin_user,
-            password=self.admin_password,
             realm_name=realm,
-            user_realm_name="master",
-            client_id="admin-cli",
+            client_id=self.client_id,
+            client_secret_key=local_secret(self.client_secret, realm),
             timeout=15,
         )
+        try:
+            translate(connection.get_token, "log in")
+        except Exception as exc:
+            cause = exc.__cause__
+            if isinstance(cause, KeycloakError) and cause.response_code in LOGIN_REFUSED:
+                return None
+            raise
+        return KeycloakAdmin(connection=connection)
+
+    @staticmethod
+    def _logged_in(connection: KeycloakOpenIDConnection) -> KeycloakAdmin:
+        # logging in now, not on the first request (which python-keycloak sends without a
+        # token, takes the 401 and then logs in), also names a refused login as one
+        translate(connection.get_token, "log in")
         return KeycloakAdmin(connection=connection)
 
     def realm_of(self, spec: TenantSpec) -> str:
@@ -64,9 +140,28 @@ class KeycloakAdmins:
     def issuer(self, realm: str) -> str:
         return f"{self.url}/realms/{realm}"
 
-    def master_if_realm_exists(self, realm: str, what: str = "read realm") -> KeycloakAdmin | None:
-        """An admin client on master when ``realm`` exists, else None."""
-        master = self.admin("master")
-        if translate(lambda: missing(lambda: master.get_realm(realm)), what) is None:
+    def owner_if_realm_exists(self, realm: str, what: str = "read realm") -> KeycloakAdmin | None:
+        """``owner(realm)`` when ``realm`` exists, else None."""
+        owner = self.owner(realm)
+        if translate(lambda: missing(lambda: owner.get_realm(realm)), what) is None:
             return None
-        return master
+        return owner
+
+
+REALM_CREATOR_SUFFIX = "-realms"
+
+
+def realm_creator(client_id: str) -> str:
+    """The client id of the account that creates and manages the banks' own realms."""
+    return f"{client_id}{REALM_CREATOR_SUFFIX}"
+
+
+def derived_secret(secret: str, purpose: str) -> str:
+    """A secret for ``purpose`` derived from the configured one: rotating that (then
+    ``taas platform init``) rotates every derived one."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def local_secret(secret: str, realm: str) -> str:
+    """The secret of ``realm``'s local account."""
+    return derived_secret(secret, f"taas local account {realm}")

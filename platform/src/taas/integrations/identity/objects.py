@@ -7,23 +7,36 @@ from typing import Any
 
 from keycloak import KeycloakAdmin
 
-from taas.integrations.identity.connection import KeycloakAdmins
+from taas.integrations.identity.connection import KeycloakAdmins, local_secret
 from taas.integrations.identity.errors import missing, translate
 from taas.kit.errors import TemporaryError
 
 CONSOLE_CLIENT = "taas-console"
+# What the control plane does in a realm: roles, clients and client scopes, users,
+# organizations, enabling or deleting the realm.
+REALM_MANAGEMENT_ROLES = (
+    "view-realm",
+    "manage-realm",
+    "view-users",
+    "query-users",
+    "query-groups",
+    "manage-users",
+    "view-clients",
+    "query-clients",
+    "manage-clients",
+)
 
 
 class KeycloakObjects(KeycloakAdmins):
     """The pieces every identity space is made of."""
 
     def _ensure_realm(self, realm: str, display: str, *, organizations: bool) -> list[str]:
-        master = translate(lambda: self.admin("master"), "log in")
-        existing = translate(lambda: missing(lambda: master.get_realm(realm)), "read realm")
+        owner = self.owner(realm)
+        existing = translate(lambda: missing(lambda: owner.get_realm(realm)), "read realm")
         changes = []
         if existing is None:
             translate(
-                lambda: master.create_realm(
+                lambda: owner.create_realm(
                     {
                         "realm": realm,
                         "displayName": display,
@@ -39,11 +52,67 @@ class KeycloakObjects(KeycloakAdmins):
             changes.append(f"created realm {realm}")
         elif organizations and not existing.get("organizationsEnabled"):
             translate(
-                lambda: master.update_realm(realm, {"organizationsEnabled": True}),
+                lambda: owner.update_realm(realm, {"organizationsEnabled": True}),
                 "enable organizations",
             )
             changes.append(f"enabled organizations in realm {realm}")
         return changes
+
+    def _ensure_local_account(self, realm: str) -> list[str]:
+        """The bank realm's local account (see ``connection``), set up by the realm
+        creator when its login is refused."""
+        if not self.client_id or self.local_admin(realm) is not None:
+            return []
+        changes: list[str] = []
+        self._ensure_local_account_with(
+            self.owner(realm), self.client_id, local_secret(self.client_secret, realm), changes
+        )
+        return changes
+
+    def _ensure_local_account_with(
+        self, admin: KeycloakAdmin, client_id: str, secret: str, changes: list[str]
+    ) -> None:
+        """In ``admin``'s realm: a service-account client ``client_id`` with ``secret``
+        holding the realm's management roles (``REALM_MANAGEMENT_ROLES``)."""
+        realm = admin.connection.realm_name
+        client_uuid = self._ensure_client(
+            admin,
+            {
+                "clientId": client_id,
+                "name": "TaaS control plane",
+                "publicClient": False,
+                "serviceAccountsEnabled": True,
+                "standardFlowEnabled": False,
+                "directAccessGrantsEnabled": False,
+                "secret": secret,
+            },
+            what="create the control plane's local account",
+            created=f"created the control plane's account {client_id} in realm {realm}",
+            changes=changes,
+        )
+        current = translate(lambda: admin.get_client_secrets(client_uuid), "read secret")
+        if current.get("value") != secret:
+            translate(lambda: admin.update_client(client_uuid, {"secret": secret}), "set secret")
+            changes.append(f"set the secret of {client_id} in realm {realm}")
+        account = translate(lambda: admin.get_client_service_account_user(client_uuid), "sa")
+        management = translate(lambda: admin.get_client_id("realm-management"), "read client")
+        if management is None:
+            raise TemporaryError(f"realm {realm} has no realm-management client yet", delay=1)
+        held = {
+            role["name"]
+            for role in translate(
+                lambda: admin.get_client_roles_of_user(account["id"], management), "read roles"
+            )
+        }
+        if set(REALM_MANAGEMENT_ROLES) <= held:
+            return
+        roles = [
+            role
+            for role in translate(lambda: admin.get_client_roles(management), "read roles")
+            if role["name"] in REALM_MANAGEMENT_ROLES and role["name"] not in held
+        ]
+        translate(lambda: admin.assign_client_role(account["id"], management, roles), "grant")
+        changes.append(f"granted {client_id} the management of realm {realm}")
 
     def _ensure_role(self, admin: KeycloakAdmin, role: str) -> list[str]:
         if translate(lambda: missing(lambda: admin.get_realm_role(role)), "read role") is None:

@@ -1,30 +1,20 @@
 """The platform's own realms (operators and auditors, the shared bank realm, vendors) and
-the control plane's service-account client in master."""
+the control plane's service-account clients in master."""
 
 from __future__ import annotations
 
+import functools
+
 from keycloak import KeycloakAdmin
 
+from taas.integrations.identity.connection import derived_secret, local_secret, realm_creator
 from taas.integrations.identity.errors import translate
-from taas.integrations.identity.objects import KeycloakObjects
+from taas.integrations.identity.objects import REALM_MANAGEMENT_ROLES, KeycloakObjects
 from taas.kit.telemetry import traced
 
 BANK_ADMIN_ROLE = "bank-admin"
 PLATFORM_ROLES = ("platform-operator", "platform-auditor")
 LIGHTWEIGHT_TOKENS = "client.use.lightweight.access.token.enabled"  # a client attribute
-# What the control plane does in a realm: roles, clients and client scopes, users,
-# organizations, enabling or deleting the realm. Nothing in master beyond create-realm.
-REALM_MANAGEMENT_ROLES = (
-    "view-realm",
-    "manage-realm",
-    "view-users",
-    "query-users",
-    "query-groups",
-    "manage-users",
-    "view-clients",
-    "query-clients",
-    "manage-clients",
-)
 
 
 class PlatformRealms(KeycloakObjects):
@@ -45,23 +35,66 @@ class PlatformRealms(KeycloakObjects):
         changes += self._ensure_realm(self.vendors_realm, "TaaS vendors", organizations=False)
         return changes
 
-    def ensure_control_plane_client(self, client_id: str, secret: str) -> list[str]:
-        """The control plane's own service-account client in master (made with the admin
-        user, by ``taas platform init``): ``create-realm``, and the management roles of the
-        TaaS realms and of every existing tenant realm. Realms it creates itself it manages
-        already (Keycloak grants a realm's creator its management roles).
+    def ensure_control_plane_clients(self, client_id: str, secret: str) -> list[str]:
+        """The control plane's accounts (made with the admin user, by ``taas platform
+        init``; see ``connection``): in master, ``client_id`` with the management of the
+        platform's three realms only, and its realm creator with ``create-realm`` and the
+        management of every bank realm that exists; in every bank realm, the local
+        account. A bank realm's management held by ``client_id`` (it created them before
+        the split) or ``create-realm`` are taken back, so the grants do not slow its
+        requests.
 
-        Its access tokens are lightweight (no role claims; Keycloak checks the roles of the
-        admin API's caller on the server): a full token lists the management roles of every
-        realm it manages, and past ~140 silo realms it outgrew Keycloak's request-header
-        limit (HTTP 431 on every call, found by the provisioning benchmark)."""
+        Their access tokens are lightweight (no role claims; Keycloak checks the roles of
+        the admin API's caller on the server): a full token lists the management roles of
+        every realm its client manages, and past ~140 silo realms it outgrew Keycloak's
+        request-header limit (HTTP 431 on every call, found by the provisioning benchmark)."""
         master = translate(lambda: self.admin("master"), "log in")
         changes: list[str] = []
+        shared = self._ensure_account(master, client_id, "TaaS control plane", secret, changes)
+        creator_id = realm_creator(client_id)
+        creator = self._ensure_account(
+            master,
+            creator_id,
+            "TaaS bank realms",
+            derived_secret(secret, "taas realm creator"),
+            changes,
+        )
+        held = translate(lambda: master.get_realm_roles_of_user(shared), "read roles")
+        if any(role["name"] == "create-realm" for role in held):
+            translate(
+                lambda: master.delete_realm_roles_of_user(
+                    shared, [r for r in held if r["name"] == "create-realm"]
+                ),
+                "revoke create-realm",
+            )
+            changes.append(f"revoked create-realm from {client_id}")
+        held = translate(lambda: master.get_realm_roles_of_user(creator), "read roles")
+        if not any(role["name"] == "create-realm" for role in held):
+            wanted = translate(lambda: master.get_realm_role("create-realm"), "read role")
+            translate(lambda: master.assign_realm_roles(creator, [wanted]), "grant")
+            changes.append(f"granted create-realm to {creator_id}")
+        for realm in self.platform_realms:
+            changes += self.grant_realm_management(master, shared, client_id, realm)
+        changes += self._revoke_bank_realms(master, shared, client_id)
+        for realm in translate(master.get_realms, "list realms"):
+            name = realm["realm"]
+            if name.startswith("bank-"):
+                changes += self.grant_realm_management(master, creator, creator_id, name)
+                self._ensure_local_account_with(
+                    self.owner(name), client_id, local_secret(secret, name), changes
+                )
+        return changes
+
+    def _ensure_account(
+        self, master: KeycloakAdmin, client_id: str, name: str, secret: str, changes: list[str]
+    ) -> str:
+        """A service-account client in master with lightweight tokens and ``secret``;
+        returns its service-account user's id."""
         client_uuid = self._ensure_client(
             master,
             {
                 "clientId": client_id,
-                "name": "TaaS control plane",
+                "name": name,
                 "publicClient": False,
                 "serviceAccountsEnabled": True,
                 "standardFlowEnabled": False,
@@ -69,7 +102,7 @@ class PlatformRealms(KeycloakObjects):
                 "secret": secret,
                 "attributes": {LIGHTWEIGHT_TOKENS: "true"},
             },
-            what="create control-plane client",
+            what=f"create client {client_id}",
             created=f"created client {client_id} in master",
             changes=changes,
         )
@@ -87,24 +120,23 @@ class PlatformRealms(KeycloakObjects):
             translate(lambda: master.update_client(client_uuid, {"secret": secret}), "set secret")
             changes.append(f"set the secret of {client_id}")
         account = translate(lambda: master.get_client_service_account_user(client_uuid), "sa")
-        held = {
-            role["name"]
-            for role in translate(
-                lambda: master.get_realm_roles_of_user(account["id"]), "read roles"
+        return str(account["id"])
+
+    def _revoke_bank_realms(self, master: KeycloakAdmin, user_id: str, who: str) -> list[str]:
+        """Take back from ``user_id`` the roles it holds on any bank realm."""
+        mappings = translate(lambda: master.get_all_roles_of_user(user_id), "read roles")
+        changes = []
+        for client in (mappings.get("clientMappings") or {}).values():
+            realm = str(client.get("client", "")).removesuffix("-realm")
+            if not realm.startswith("bank-") or not client.get("mappings"):
+                continue
+            translate(
+                functools.partial(
+                    master.delete_client_roles_of_user, user_id, client["id"], client["mappings"]
+                ),
+                "revoke roles",
             )
-        }
-        if "create-realm" not in held:
-            wanted = translate(lambda: master.get_realm_role("create-realm"), "read role")
-            translate(lambda: master.assign_realm_roles(account["id"], [wanted]), "grant")
-            changes.append(f"granted create-realm to {client_id}")
-        realms = [
-            realm["realm"]
-            for realm in translate(master.get_realms, "list realms")
-            if realm["realm"] in (self.platform_realm, self.banks_realm, self.vendors_realm)
-            or realm["realm"].startswith("bank-")
-        ]
-        for realm in realms:
-            changes += self.grant_realm_management(master, account["id"], client_id, realm)
+            changes.append(f"revoked {who}'s management of realm {realm}")
         return changes
 
     def grant_realm_management(

@@ -44,7 +44,8 @@ class TenantIdentity(KeycloakObjects):
             changes += self._ensure_realm(
                 realm, spec.display_name or spec.slug, organizations=False
             )
-        admin = translate(lambda: self.admin(realm), "log in")
+            changes += self._ensure_local_account(realm)
+        admin = self.admin(realm)
         changes += self._ensure_role(admin, BANK_ADMIN_ROLE)
         if spec.isolated:
             changes += self._ensure_console_client(admin)
@@ -127,9 +128,9 @@ class TenantIdentity(KeycloakObjects):
     @traced("keycloak.check_tenant")
     def exists(self, spec: TenantSpec) -> dict[str, bool]:
         realm = self.realm_of(spec)
-        if self.master_if_realm_exists(realm) is None:
+        admin = self.owner_if_realm_exists(realm)  # a suspended silo realm's too
+        if admin is None:
             return {"realm": False, "organization": False, "client": False, "admin_user": False}
-        admin = self.admin(realm)
         return {
             "realm": spec.isolated,
             "organization": (not spec.isolated) and self.organization(spec, admin) is not None,
@@ -144,10 +145,10 @@ class TenantIdentity(KeycloakObjects):
         """Disable (suspend) or enable (resume) logins and API clients of the tenant."""
         verb = "enabled" if enabled else "disabled"
         if spec.isolated:
-            master = self.master_if_realm_exists(spec.realm, "realm")
-            if master is None:
+            owner = self.owner_if_realm_exists(spec.realm, "realm")
+            if owner is None:
                 return []
-            translate(lambda: master.update_realm(spec.realm, {"enabled": enabled}), "realm")
+            translate(lambda: owner.update_realm(spec.realm, {"enabled": enabled}), "realm")
             return [f"{verb} realm {spec.realm}"]
         admin = self.admin(self.banks_realm)
         changes = []
@@ -174,10 +175,10 @@ class TenantIdentity(KeycloakObjects):
     def remove(self, spec: TenantSpec) -> list[str]:
         """Delete the tenant's realm, or its organization, members and client."""
         if spec.isolated:
-            master = self.master_if_realm_exists(spec.realm, "realm")
-            if master is None:
+            owner = self.owner_if_realm_exists(spec.realm, "realm")
+            if owner is None:
                 return []
-            translate(lambda: master.delete_realm(spec.realm), "delete realm")
+            translate(lambda: owner.delete_realm(spec.realm), "delete realm")
             return [f"deleted realm {spec.realm}"]
         admin = self.admin(self.banks_realm)
         changes = []
@@ -207,13 +208,13 @@ class TenantIdentity(KeycloakObjects):
         what suspend disables). Returns what had to change."""
         verb = "enabled" if enabled else "disabled"
         if spec.isolated:
-            master = translate(lambda: self.admin("master"), "log in")
-            realm = translate(lambda: missing(lambda: master.get_realm(spec.realm)), "realm")
+            owner = self.owner(spec.realm)
+            realm = translate(lambda: missing(lambda: owner.get_realm(spec.realm)), "realm")
             if realm is not None and bool(realm.get("enabled")) != enabled:
-                translate(lambda: master.update_realm(spec.realm, {"enabled": enabled}), "realm")
+                translate(lambda: owner.update_realm(spec.realm, {"enabled": enabled}), "realm")
                 return [f"{verb} realm {spec.realm}"]
             enabled, verb = True, "enabled"
-        admin = translate(lambda: self.admin(self.realm_of(spec)), "log in")
+        admin = self.owner(self.realm_of(spec))  # a disabled realm's local account is refused
         client_uuid = translate(lambda: admin.get_client_id(spec.systems_client), "client")
         if client_uuid is None:
             return []
