@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -56,7 +56,13 @@ def init() -> None:
                 hint="start the local stack (`taas stack up` or `make stack`), then run this again",
             ) from exc
     console.print("[green]✓[/] database at the latest migration")
-    for change in ensure_control_plane_accounts(env):
+    with console.status("the control plane's accounts") as status:
+
+        def progress(done: int, of: int) -> None:
+            status.update(f"the control plane's accounts: bank realm {done} of {of}")
+
+        changes = ensure_control_plane_accounts(env, progress)
+    for change in changes:
         console.print(f"[green]✓[/] {change}")
     identity = IdentityTenants(
         env["TAAS_KEYCLOAK_URL"],
@@ -80,10 +86,13 @@ def init() -> None:
         console.print(f"[green]✓[/] {change}")
 
 
-def ensure_control_plane_accounts(env: Mapping[str, str]) -> list[str]:
+def ensure_control_plane_accounts(
+    env: Mapping[str, str], progress: Callable[[int, int], None] | None = None
+) -> list[str]:
     """With the root credentials in ``env``, create or repair the control plane's own
-    least-privilege MinIO user and Keycloak client, and the platform realms (which that
-    client then manages); the API and workers run with those accounts only."""
+    least-privilege MinIO user and Keycloak accounts, and the platform realms (which the
+    first of those accounts then manages); the API and workers run with those accounts
+    only. ``progress`` hears (done, of) after each bank realm's accounts."""
     identity = IdentityTenants(
         env["TAAS_KEYCLOAK_URL"],
         env["TAAS_KEYCLOAK_ADMIN_USER"],
@@ -94,7 +103,7 @@ def ensure_control_plane_accounts(env: Mapping[str, str]) -> list[str]:
     )
     changes = identity.ensure_platform()
     changes += identity.ensure_control_plane_clients(
-        env["TAAS_KEYCLOAK_CLIENT_ID"], env["TAAS_KEYCLOAK_CLIENT_SECRET"]
+        env["TAAS_KEYCLOAK_CLIENT_ID"], env["TAAS_KEYCLOAK_CLIENT_SECRET"], progress
     )
     changes += ensure_control_plane_identity(
         env["TAAS_MINIO_ENDPOINT"],

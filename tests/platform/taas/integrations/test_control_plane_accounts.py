@@ -160,7 +160,13 @@ def test_platform_init_moves_a_bank_realms_management_to_the_realm_creator(
     assert f"revoked {identity.client_id}'s management of realm {silo_spec.realm}" in changes
     assert silo_spec.realm not in _grants(root, identity.client_id)[1]
     assert silo_spec.realm in _grants(root, realm_creator(identity.client_id))[1]
-    assert admin.ensure_control_plane_clients(identity.client_id, identity.client_secret) == []
+    seen: list[tuple[int, int]] = []
+    again = admin.ensure_control_plane_clients(
+        identity.client_id, identity.client_secret, lambda done, of: seen.append((done, of))
+    )
+    assert again == []
+    assert seen  # progress, bank realm by bank realm
+    assert seen[-1][0] == seen[-1][1]
     assert identity.local_admin(silo_spec.realm) is not None
 
 

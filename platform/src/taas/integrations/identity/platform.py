@@ -4,12 +4,14 @@ the control plane's service-account clients in master."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from keycloak import KeycloakAdmin
 
 from taas.integrations.identity.connection import derived_secret, local_secret, realm_creator
-from taas.integrations.identity.errors import translate
+from taas.integrations.identity.errors import missing, translate
 from taas.integrations.identity.objects import REALM_MANAGEMENT_ROLES, KeycloakObjects
+from taas.kit.errors import TaasError
 from taas.kit.telemetry import traced
 
 BANK_ADMIN_ROLE = "bank-admin"
@@ -35,14 +37,16 @@ class PlatformRealms(KeycloakObjects):
         changes += self._ensure_realm(self.vendors_realm, "TaaS vendors", organizations=False)
         return changes
 
-    def ensure_control_plane_clients(self, client_id: str, secret: str) -> list[str]:
+    def ensure_control_plane_clients(
+        self, client_id: str, secret: str, progress: Callable[[int, int], None] | None = None
+    ) -> list[str]:
         """The control plane's accounts (made with the admin user, by ``taas platform
         init``; see ``connection``): in master, ``client_id`` with the management of the
         platform's three realms only, and its realm creator with ``create-realm`` and the
         management of every bank realm that exists; in every bank realm, the local
         account. A bank realm's management held by ``client_id`` (it created them before
         the split) or ``create-realm`` are taken back, so the grants do not slow its
-        requests.
+        requests. ``progress`` hears (done, of) after each bank realm.
 
         Their access tokens are lightweight (no role claims; Keycloak checks the roles of
         the admin API's caller on the server): a full token lists the management roles of
@@ -76,13 +80,25 @@ class PlatformRealms(KeycloakObjects):
         for realm in self.platform_realms:
             changes += self.grant_realm_management(master, shared, client_id, realm)
         changes += self._revoke_bank_realms(master, shared, client_id)
-        for realm in translate(master.get_realms, "list realms"):
-            name = realm["realm"]
-            if name.startswith("bank-"):
+        bank_realms = [
+            realm["realm"]
+            for realm in translate(master.get_realms, "list realms")
+            if realm["realm"].startswith("bank-")
+        ]
+        for number, name in enumerate(bank_realms, 1):
+            try:
                 changes += self.grant_realm_management(master, creator, creator_id, name)
                 self._ensure_local_account_with(
                     self.owner(name), client_id, local_secret(secret, name), changes
                 )
+            except TaasError:
+                if translate(
+                    functools.partial(missing, functools.partial(master.get_realm, name)), "realm"
+                ):
+                    raise
+                continue  # offboarded meanwhile
+            if progress is not None:
+                progress(number, len(bank_realms))
         return changes
 
     def _ensure_account(
