@@ -11,9 +11,9 @@ Each caller takes ``--tokens`` tokens and makes ``--samples`` of each read in th
 bank realm, in ``--rounds`` interleaved rounds; the script prints p50 per call and the
 ratio of the control plane's to the one-realm client's, and counts the role grants of each
 control-plane account (the realm creator's grow with the silo realms). It also times the
-reconciler's Keycloak listing by request kind. Run it on a stack with tenants (after
-``provisioning.py --keep``) and on an empty one: the difference between the callers is
-what the silo realms' role grants cost each request.
+reconciler's Keycloak listing by request kind, logins included. Run it on a stack with
+tenants (after ``provisioning.py --keep``) and on an empty one: the difference between
+the callers is what role grants cost each request.
 
     python benchmarks/keycloak_callers.py
 """
@@ -196,27 +196,49 @@ def listing(callers: Callers, env: dict[str, str]) -> dict[str, Any]:
             return original(self, path, **params)
         finally:
             parts = path.split("/")
-            kind = "realms" if path == "admin/realms" else parts[-1]
+            kind = "realms" if path == "admin/realms" else "realm" if len(parts) == 3 else parts[-1]
             where = "shared" if BANKS in parts else "silo"
             spent[f"{where}_{kind}" if kind != "realms" else kind].append(
                 time.perf_counter() - started
             )
 
-    KeycloakOpenIDConnection.raw_get = timed  # type: ignore[method-assign]
-    try:
+    original_login = KeycloakOpenIDConnection.get_token
+
+    def timed_login(self: KeycloakOpenIDConnection) -> None:
         started = time.perf_counter()
-        list_identity(identity, dict(wanted))
-        total = time.perf_counter() - started
+        try:
+            original_login(self)
+        finally:
+            where = "shared" if self.realm_name == BANKS else "silo"
+            spent[f"{where}_login"].append(time.perf_counter() - started)
+
+    KeycloakOpenIDConnection.raw_get = timed  # type: ignore[method-assign]
+    KeycloakOpenIDConnection.get_token = timed_login  # type: ignore[method-assign]
+    passes: list[dict[str, Any]] = []
+    try:
+        for _ in range(2):  # the second as the worker's next pass: with the tokens kept
+            spent.clear()
+            started = time.perf_counter()
+            list_identity(identity, dict(wanted))
+            total = time.perf_counter() - started
+            passes.append(
+                {
+                    "s": round(total, 2),
+                    "requests": {
+                        kind: {"n": len(v), "sum_s": round(sum(v), 2), "p50_ms": _ms(v)}
+                        for kind, v in sorted(spent.items())
+                    },
+                }
+            )
     finally:
         KeycloakOpenIDConnection.raw_get = original  # type: ignore[method-assign]
+        KeycloakOpenIDConnection.get_token = original_login  # type: ignore[method-assign]
     return {
         "tenants": len(rows),
         "silo_realms": len(wanted) - 1,
-        "s": round(total, 2),
-        "requests": {
-            kind: {"n": len(v), "sum_s": round(sum(v), 2), "p50_ms": _ms(v)}
-            for kind, v in sorted(spent.items())
-        },
+        "s": passes[0]["s"],
+        "requests": passes[0]["requests"],
+        "second_pass": passes[1],
     }
 
 

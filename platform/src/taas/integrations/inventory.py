@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from keycloak.exceptions import KeycloakError
 from minio.error import MinioAdminException, S3Error
 
 from taas.integrations.identity import IdentityTenants
@@ -222,13 +223,13 @@ def list_identity(
     The shared realm's clients come from one paged listing (thousands of them, one query
     each, would cost more); a tenant realm's are looked up by client id, as its other
     clients (Keycloak's own) are not the platform's concern. A tenant realm is read by its
-    own local account (whose requests cost the same however many realms there are; see
-    ``identity.connection``): that it can log in says the realm exists and is enabled;
-    when it cannot, the realm creator says whether the realm is gone or disabled, and
-    reads it. Users are counted, and listed only when a realm has fewer than admins
-    expected: Keycloak lists users at several ms each (measured, docs/benchmarks.md),
-    which would dominate the pass; so a swapped user (one deleted, another added) is left
-    to the per-tenant repair."""
+    own local account (whose requests cost the same however many realms there are, and
+    whose token is kept between passes; see ``identity.connection``); when it cannot log
+    in, the realm creator says whether the realm is gone or disabled, and reads it.
+    Users are counted, and listed only when a realm has fewer than admins expected:
+    Keycloak lists users at several ms each (measured, docs/benchmarks.md), which would
+    dominate the pass; so a swapped user (one deleted, another added) is left to the
+    per-tenant repair."""
     shared = _listing(lambda: identity.admin(identity.banks_realm), "Keycloak login")
     present = _realms(shared, "Keycloak realms")
 
@@ -238,7 +239,11 @@ def list_identity(
             return (shared, present[realm]) if realm in present else None
         local = _listing(lambda: identity.local_admin(realm), f"Keycloak login to {realm}")
         if local is not None:
-            return local, True
+            try:
+                # a kept token outlives the realm's being disabled, so the flag is read
+                return local, bool(local.get_realm(realm).get("enabled", True))
+            except KeycloakError:  # the kept token refused: the realm deleted, say
+                identity.forget_local_token(realm)
         owner = _listing(lambda: identity.owner(realm), "Keycloak login")
         found = _listing(lambda: missing(lambda: owner.get_realm(realm)), f"Keycloak realm {realm}")
         return None if found is None else (owner, bool(found.get("enabled", True)))

@@ -221,3 +221,24 @@ def test_a_silo_tenants_client_is_looked_up_in_its_own_realm(
     how, difference, _ = BREAKAGES[broken]
     how(stack, spec)
     assert difference.format(**_names(spec)) in _differences(spec)
+
+
+@pytest.mark.parametrize("broken", ["disabled", "deleted"])
+def test_a_silo_realm_changed_by_hand_is_seen_though_its_token_is_kept(
+    stack: LocalStack, api: Any, make_tenant: Callable[..., dict[str, Any]], broken: str
+) -> None:
+    """The pass reads a silo realm with its local account's kept token, which Keycloak
+    still takes after the realm is disabled and refuses once it is deleted."""
+    spec = spec_of_json(make_tenant(tier="silo")["tenant"])
+    identity = systems().identity
+    assert _differences(spec) == []  # the local account's token is now kept
+    assert identity.tokens.get((spec.realm, identity.client_id)) is not None
+    owner = identity.owner(spec.realm)
+    if broken == "disabled":
+        owner.update_realm(spec.realm, {"enabled": False})
+        assert f"realm {spec.realm} enabled is False" in _differences(spec)
+        owner.update_realm(spec.realm, {"enabled": True})
+    else:
+        owner.delete_realm(spec.realm)
+        assert _differences(spec) == [f"realm {spec.realm} missing"]
+        assert identity.tokens.get((spec.realm, identity.client_id)) is None

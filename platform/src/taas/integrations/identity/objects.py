@@ -61,7 +61,7 @@ class KeycloakObjects(KeycloakAdmins):
     def _ensure_local_account(self, realm: str) -> list[str]:
         """The bank realm's local account (see ``connection``), set up by the realm
         creator when its login is refused."""
-        if not self.client_id or self.local_admin(realm) is not None:
+        if not self.client_id or self.local_admin(realm, fresh=True) is not None:
             return []
         changes: list[str] = []
         self._ensure_local_account_with(
