@@ -101,7 +101,7 @@ class KeycloakAdmins:
             client_id, secret = self.client_id, self.client_secret
         else:
             client_id = realm_creator(self.client_id)
-            secret = derived_secret(self.client_secret, "taas realm creator")
+            secret = realm_creator_secret(self.client_secret)
         return self._logged_in(
             connect(
                 server_url=self.url,
@@ -206,6 +206,11 @@ def derived_secret(secret: str, purpose: str) -> str:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
+def realm_creator_secret(secret: str) -> str:
+    """The secret of the realm creator."""
+    return derived_secret(secret, "realm creator")
+
+
 def local_secret(secret: str, realm: str) -> str:
     """The secret of ``realm``'s local account."""
-    return derived_secret(secret, f"taas local account {realm}")
+    return derived_secret(secret, f"local account of realm {realm}")

@@ -8,7 +8,11 @@ from collections.abc import Callable
 
 from keycloak import KeycloakAdmin
 
-from taas.integrations.identity.connection import derived_secret, local_secret, realm_creator
+from taas.integrations.identity.connection import (
+    local_secret,
+    realm_creator,
+    realm_creator_secret,
+)
 from taas.integrations.identity.errors import missing, translate
 from taas.integrations.identity.objects import REALM_MANAGEMENT_ROLES, KeycloakObjects
 from taas.kit.errors import TaasError
@@ -60,7 +64,7 @@ class PlatformRealms(KeycloakObjects):
             master,
             creator_id,
             "TaaS bank realms",
-            derived_secret(secret, "taas realm creator"),
+            realm_creator_secret(secret),
             changes,
         )
         held = translate(lambda: master.get_realm_roles_of_user(shared), "read roles")
