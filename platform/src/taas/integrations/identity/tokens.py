@@ -1,8 +1,9 @@
 """Access tokens kept for reuse between admin clients of one process.
 
-A login costs Keycloak far more than an admin read (60-280 ms against 2-11 ms for a
-bank realm's local account, measured with 2,500 tenants present; docs/benchmarks.md), and
-python-keycloak logs in afresh for every new admin client. Tokens are reused until
+A login costs Keycloak far more than an admin read (102 ms p50 against 6-9 ms for a
+bank realm's local account with 5,100 tenants present; ``benchmarks/keycloak_callers.py``,
+docs/benchmarks.md), and python-keycloak logs in afresh for every new admin client.
+Tokens are reused until
 ``REUSE_FRACTION`` of their lifetime has passed; a token Keycloak refuses earlier (its
 realm or client deleted) costs one refused request, after which python-keycloak logs in
 again. Only tokens are kept, not connections, so a forked worker child shares nothing
