@@ -77,6 +77,18 @@ class StackSettings(BaseSettings):
         default=50259, description="kube-scheduler health/metrics HTTPS port."
     )
     kwok_port: int = Field(default=50247, description="kwok controller health/metrics port.")
+    kubelet_port: int = Field(default=50250, description="The real node's kubelet API (HTTPS).")
+    kubelet_healthz_port: int = Field(default=50248, description="kubelet health endpoint.")
+    kube_proxy_healthz_port: int = Field(default=50256, description="kube-proxy health endpoint.")
+    kube_proxy_metrics_port: int = Field(default=50249, description="kube-proxy metrics.")
+    coredns_health_port: int = Field(default=50253, description="CoreDNS liveness endpoint.")
+    coredns_ready_port: int = Field(default=50254, description="CoreDNS readiness endpoint.")
+    netpol_metrics_port: int = Field(
+        default=50255, description="kube-network-policies metrics endpoint."
+    )
+    registry_port: int = Field(
+        default=55000, description="The OCI image registry (HTTPS, the stack's CA)."
+    )
     api_port: int = Field(default=58000, description="The control-plane API (`taas platform up`).")
     gateway_port: int = Field(
         default=58100, description="The gateway, the data plane (`taas gateway run`)."
@@ -105,6 +117,14 @@ class StackSettings(BaseSettings):
         "controller_manager_port",
         "scheduler_port",
         "kwok_port",
+        "registry_port",
+        "kubelet_port",
+        "kubelet_healthz_port",
+        "kube_proxy_healthz_port",
+        "kube_proxy_metrics_port",
+        "coredns_health_port",
+        "coredns_ready_port",
+        "netpol_metrics_port",
         "api_port",
         "gateway_port",
     )

@@ -28,6 +28,12 @@ APT_PACKAGES = {
         [f"postgresql-{versions.POSTGRES_MAJOR}", f"postgresql-client-{versions.POSTGRES_MAJOR}"],
     ),
     "redis": (Path("/usr/bin/redis-server"), ["redis-server"]),
+    # The real node: containerd with runc, the CNI plugins, and the tools its network needs.
+    "containerd": (Path("/usr/bin/containerd"), ["containerd", "runc"]),
+    "cni": (Path("/usr/lib/cni/bridge"), ["containernetworking-plugins"]),
+    "netfilter": (Path("/usr/sbin/nft"), ["nftables", "iptables", "conntrack"]),
+    "gcc": (Path("/usr/bin/gcc"), ["gcc", "libc6-dev"]),
+    "busybox": (Path("/bin/busybox"), ["busybox-static"]),
     # The OCR module (services/taas_ocr): Tesseract with Simplified Chinese and English,
     # and the CJK fonts its synthetic test cards are rendered with.
     "tesseract": (Path("/usr/bin/tesseract"), ["tesseract-ocr", "tesseract-ocr-eng"]),
@@ -41,6 +47,7 @@ APT_PACKAGES = {
     ),
 }
 KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+NODE_BINARIES = ("kubelet", "kube-proxy")
 KEYCLOAK_BUILD_OPTIONS = (
     "--db=postgres",
     "--health-enabled=true",
@@ -63,6 +70,10 @@ def _go() -> str:
             hint="install a newer Go toolchain",
         )
     return go
+
+
+def apt_installed(names: Sequence[str]) -> bool:
+    return all(APT_PACKAGES[name][0].exists() for name in names)
 
 
 def ensure_apt(log: StepLog, paths: StackPaths, names: Sequence[str]) -> None:
@@ -123,6 +134,11 @@ def _module_info(paths: StackPaths, module: str, version: str) -> dict[str, Any]
     return found
 
 
+def module_dir(paths: StackPaths, module: str, version: str) -> str:
+    """The folder of a downloaded Go module's files (downloaded on first use)."""
+    return str(_module_info(paths, module, version)["Dir"])
+
+
 def _kubernetes_wrapper(name: str, upstream: dict[str, Any]) -> str:
     """The wrapper's go.mod: each staging module Kubernetes replaces with a local folder
     points at its published twin instead."""
@@ -134,16 +150,22 @@ def _kubernetes_wrapper(name: str, upstream: dict[str, Any]) -> str:
     return f"module taas.local/build/{name}\n\ngo 1.26.0\n\nreplace (\n{replaces}\n)\n"
 
 
-def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
-    """kube-apiserver, -controller-manager and -scheduler from ``k8s.io/kubernetes``.
+def build_kubernetes(
+    log: StepLog,
+    paths: StackPaths,
+    name: str = "kubernetes",
+    binaries: Sequence[str] = KUBERNETES_BINARIES,
+) -> Path:
+    """Binaries of ``k8s.io/kubernetes`` (the control plane unless told; the node's
+    kubelet and kube-proxy are a second build, ``kubernetes-node``, of the same wrapper).
 
     ``go install k8s.io/kubernetes/...@v`` is refused because that module replaces its
     staging modules with local folders, so a small wrapper module requires it and points
     each staging module at its published ``v0.x`` twin instead.
     """
-    name, version = "kubernetes", versions.KUBERNETES
+    version = versions.KUBERNETES
     final = paths.bin_dir(name, version)
-    if _built(final, KUBERNETES_BINARIES):
+    if _built(final, binaries):
         return final
     go = _go()
     env = _go_env(paths)
@@ -153,7 +175,7 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
     (src / "go.mod").write_text(
         _kubernetes_wrapper(name, _module_info(paths, "k8s.io/kubernetes", version))
     )
-    packages = [f"k8s.io/kubernetes/cmd/{binary}" for binary in KUBERNETES_BINARIES]
+    packages = [f"k8s.io/kubernetes/cmd/{binary}" for binary in binaries]
     log.run(
         f"fetching Kubernetes {version} modules",
         [go, "get", *(f"{pkg}@{version}" for pkg in packages)],
@@ -170,7 +192,7 @@ def build_kubernetes(log: StepLog, paths: StackPaths) -> Path:
         f"-X {stamp}.gitMinor={minor} -X {stamp}.gitTreeState=clean"
     )
     log.run(
-        f"building Kubernetes {version} control plane (first time ~4-8 min, cached after)",
+        f"building Kubernetes {version} {', '.join(binaries)} (first time ~4-8 min, cached after)",
         [go, "build", "-trimpath", "-ldflags", ldflags, "-o", f"{partial}/", *packages],
         log=build_log,
         cwd=src,
@@ -222,9 +244,19 @@ def build_etcd(log: StepLog, paths: StackPaths) -> Path:
     return final
 
 
-def go_install(log: StepLog, paths: StackPaths, name: str, package: str, version: str) -> Path:
-    """``go install package@version`` into the cache (modules without replace directives)."""
-    binary = package.rsplit("/", 1)[-1]
+def go_install(
+    log: StepLog,
+    paths: StackPaths,
+    name: str,
+    package: str,
+    version: str,
+    *,
+    binary: str | None = None,
+) -> Path:
+    """``go install package@version`` into the cache (modules without replace directives),
+    the binary renamed to ``binary`` when the package's folder name is not a good one."""
+    built_as = package.rsplit("/", 1)[-1]
+    binary = binary or built_as
     final = paths.bin_dir(name, version)
     if _built(final, [binary]):
         return final
@@ -237,6 +269,8 @@ def go_install(log: StepLog, paths: StackPaths, name: str, package: str, version
         log=paths.build_logs / f"{name}-{version}.log",
         env=_go_env(paths, partial),
     )
+    if binary != built_as:
+        (partial / built_as).rename(partial / binary)
     _finish(partial, final)
     return final
 

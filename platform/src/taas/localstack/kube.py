@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -58,3 +59,71 @@ def ready_nodes(ctx: StackContext) -> list[str]:
         and node.status is not None
         and any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
     ]
+
+
+Rule = tuple[list[str], list[str], list[str]]  # API groups, resources, verbs
+
+
+def ensure_cluster_role(
+    ctx: StackContext, user: str, rules: Sequence[Rule], *, namespace: str | None = None
+) -> None:
+    """A ClusterRole named ``user`` with ``rules``, bound to ``user`` (created or updated);
+    with ``namespace``, ``user`` is that namespace's ServiceAccount of that name."""
+    role = client.V1ClusterRole(
+        metadata=client.V1ObjectMeta(name=user, labels={"app.kubernetes.io/part-of": "taas-stack"}),
+        rules=[
+            client.V1PolicyRule(api_groups=groups, resources=resources, verbs=verbs)
+            for groups, resources, verbs in rules
+        ],
+    )
+    binding = client.V1ClusterRoleBinding(
+        metadata=client.V1ObjectMeta(name=user, labels={"app.kubernetes.io/part-of": "taas-stack"}),
+        role_ref=client.V1RoleRef(
+            api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=user
+        ),
+        subjects=[
+            client.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User", name=user)
+        ],
+    )
+    with api_client(ctx) as api:
+        rbac = client.RbacAuthorizationV1Api(api)
+        _apply(rbac.create_cluster_role, rbac.replace_cluster_role, user, role)
+        _apply(rbac.create_cluster_role_binding, rbac.replace_cluster_role_binding, user, binding)
+
+
+def _apply(
+    create: Callable[[Any], object], replace: Callable[[str, Any], object], name: str, body: Any
+) -> None:
+    try:
+        create(body)
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+        replace(name, body)
+
+
+def service_account_token(
+    ctx: StackContext, namespace: str, name: str, rules: Sequence[Rule], lifetime_s: int
+) -> str:
+    """A token of the ServiceAccount ``namespace/name`` (made, with a ClusterRole of
+    ``rules``, if missing), valid for ``lifetime_s``."""
+    with api_client(ctx) as api:
+        core = client.CoreV1Api(api)
+        account = client.V1ServiceAccount(
+            metadata=client.V1ObjectMeta(
+                name=name, labels={"app.kubernetes.io/part-of": "taas-stack"}
+            )
+        )
+        try:
+            core.create_namespaced_service_account(namespace, account)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        ensure_cluster_role(ctx, name, rules, namespace=namespace)
+        request = client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=lifetime_s)
+        )
+        issued = core.create_namespaced_service_account_token(name, namespace, request)
+    if issued.status is None:
+        raise RuntimeError(f"the API server issued no token for {namespace}/{name}")
+    return str(issued.status.token)

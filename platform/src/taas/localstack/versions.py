@@ -15,3 +15,8 @@ MINIO: Final = (
 )
 KEYCLOAK: Final = "26.5.6"
 MAVEN_DEPENDENCY_PLUGIN: Final = "3.8.1"
+REGISTRY: Final = "v3.1.2"  # github.com/distribution/distribution/v3
+CONTAINERD: Final = "1.6"  # Debian bookworm's containerd and runc (apt)
+CRI_TOOLS: Final = "v1.36.0"  # crictl, to stop and remove the node's pods on `down`
+COREDNS: Final = "v1.15.0"
+KUBE_NETWORK_POLICIES: Final = "v0.8.0"  # sigs.k8s.io/kube-network-policies

@@ -17,6 +17,8 @@ from taas.localstack.components.base import (
     Port,
     ProcessComponent,
 )
+from taas.localstack.components.containerd import Containerd
+from taas.localstack.components.coredns import CoreDns
 from taas.localstack.components.etcd import Etcd
 from taas.localstack.components.keycloak import Keycloak
 from taas.localstack.components.kubernetes import (
@@ -28,8 +30,11 @@ from taas.localstack.components.kubernetes import (
 )
 from taas.localstack.components.kwok import KWOK_NODE_ANNOTATION, KWOK_NODES, Kwok
 from taas.localstack.components.minio import Minio
+from taas.localstack.components.netpol import NetworkPolicies
+from taas.localstack.components.node import Kubelet, KubeProxy
 from taas.localstack.components.postgres import Postgres
 from taas.localstack.components.redis import Redis
+from taas.localstack.components.registry import Registry
 
 __all__ = [
     "COMPONENT_TYPES",
@@ -38,19 +43,25 @@ __all__ = [
     "PROBE_TIMEOUT_S",
     "BuiltComponent",
     "Component",
+    "Containerd",
+    "CoreDns",
     "Etcd",
     "Health",
     "Keycloak",
     "KubeApiserver",
     "KubeControllerManager",
+    "KubeProxy",
     "KubeScheduler",
     "KubeServer",
+    "Kubelet",
     "Kwok",
     "Minio",
+    "NetworkPolicies",
     "Port",
     "Postgres",
     "ProcessComponent",
     "Redis",
+    "Registry",
     "component_names",
     "require_known",
     "write_admin_kubeconfig",
@@ -66,6 +77,12 @@ COMPONENT_TYPES: Sequence[type[Component]] = (
     KubeControllerManager,
     KubeScheduler,
     Kwok,
+    Registry,
+    Containerd,
+    Kubelet,
+    KubeProxy,
+    CoreDns,
+    NetworkPolicies,
 )
 
 

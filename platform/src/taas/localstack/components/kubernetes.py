@@ -102,6 +102,7 @@ class KubeApiserver(KubeServer):
     def argv(self) -> list[str]:
         pki, host = self.ctx.pki, self.ctx.host
         serving = pki.serving(self.name, host)
+        kubelet_client = pki.client("kube-apiserver-kubelet-client", group="system:masters")
         return [
             str(self.binary),
             f"--etcd-servers=http://{host}:{self.ctx.settings.etcd_port}",
@@ -115,7 +116,13 @@ class KubeApiserver(KubeServer):
             f"--service-account-key-file={pki.service_account_pub}",
             f"--service-account-signing-key-file={pki.service_account_key}",
             "--service-cluster-ip-range=10.96.0.0/16",
-            "--authorization-mode=RBAC",
+            # Node: a kubelet reads and writes only its own node and pods.
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--kubelet-client-certificate={kubelet_client.cert}",
+            f"--kubelet-client-key={kubelet_client.key}",
+            f"--kubelet-certificate-authority={pki.ca.cert}",
+            "--kubelet-preferred-address-types=InternalIP",
             "--endpoint-reconciler-type=none",
             "--profiling=false",
         ]
