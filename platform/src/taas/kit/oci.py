@@ -247,7 +247,12 @@ class RegistryClient:
                 content if isinstance(content, bytes) else closing.enter_context(content.open("rb"))
             )
             self._check(
-                self.http.put(location, params={"digest": digest}, content=body, headers=headers),
+                # The location carries the upload's signed state in its query: keep it.
+                self.http.put(
+                    httpx.URL(location).copy_merge_params({"digest": digest}),
+                    content=body,
+                    headers=headers,
+                ),
                 f"uploading {digest} to {repository}",
                 201,
             )

@@ -41,6 +41,13 @@ def node_cgroups() -> list[Path]:
     return sorted(found, key=lambda p: -len(p.parts))
 
 
+def ensure_node_cgroups() -> None:
+    """Make ``/taas`` in every cgroup hierarchy: the kubelet keeps the pods below it."""
+    for hierarchy in sorted(_CGROUP_FS.iterdir()) if _CGROUP_FS.exists() else []:
+        if hierarchy.is_dir() and (hierarchy / "cgroup.procs").exists():
+            (hierarchy / CGROUP_ROOT.strip("/")).mkdir(exist_ok=True)
+
+
 def node_cgroup_pids() -> set[int]:
     """Processes still inside the node's cgroups: containers that outlived their shim."""
     pids: set[int] = set()
@@ -109,3 +116,10 @@ def iptables_chains() -> list[str]:
         )
         chains += [line.split()[1] for line in listed.stdout.splitlines() if line.startswith("-N ")]
     return chains
+
+
+def ipsets() -> list[str]:
+    listed = subprocess.run(
+        ["ipset", "list", "-n"], capture_output=True, text=True, timeout=10, check=False
+    )
+    return listed.stdout.split()

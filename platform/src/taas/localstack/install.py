@@ -34,6 +34,7 @@ APT_PACKAGES = {
     "netfilter": (Path("/usr/sbin/nft"), ["nftables", "iptables", "conntrack"]),
     "gcc": (Path("/usr/bin/gcc"), ["gcc", "libc6-dev"]),
     "busybox": (Path("/bin/busybox"), ["busybox-static"]),
+    "ipset": (Path("/usr/sbin/ipset"), ["ipset"]),
     # The OCR module (services/taas_ocr): Tesseract with Simplified Chinese and English,
     # and the CJK fonts its synthetic test cards are rendered with.
     "tesseract": (Path("/usr/bin/tesseract"), ["tesseract-ocr", "tesseract-ocr-eng"]),
@@ -236,6 +237,47 @@ def build_etcd(log: StepLog, paths: StackPaths) -> Path:
             f"{partial}/etcd",
             "go.etcd.io/etcd/server/v3",
         ],
+        log=build_log,
+        cwd=src,
+        env=env,
+    )
+    _finish(partial, final)
+    return final
+
+
+def build_with_upgrades(
+    log: StepLog,
+    paths: StackPaths,
+    name: str,
+    package: str,
+    version: str,
+    *,
+    upgrades: Sequence[str],
+) -> Path:
+    """Build ``package`` (from its module at ``version``) inside a wrapper module that raises
+    the dependencies ``upgrades`` to their newest releases: for a pinned release whose own
+    dependency list carries reported vulnerabilities."""
+    final = paths.bin_dir(name, version)
+    if _built(final, [name]):
+        return final
+    go = _go()
+    env = _go_env(paths)
+    src = paths.src_dir(name, version)
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(f"module taas.local/build/{name}\n\ngo 1.26.0\n")
+    build_log = paths.build_logs / f"{name}-{version}.log"
+    log.run(
+        f"fetching {name} {version} and newer {', '.join(upgrades)}",
+        [go, "get", f"{package}@{version}", *(f"{module}@latest" for module in upgrades)],
+        log=build_log,
+        cwd=src,
+        env=env,
+    )
+    partial = final.with_name(final.name + ".partial")
+    partial.mkdir(parents=True, exist_ok=True)
+    log.run(
+        f"building {name} {version} (first time a few minutes)",
+        [go, "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{partial}/{name}", package],
         log=build_log,
         cwd=src,
         env=env,

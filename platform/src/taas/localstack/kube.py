@@ -82,7 +82,9 @@ def ensure_cluster_role(
             api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=user
         ),
         subjects=[
-            client.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User", name=user)
+            client.RbacV1Subject(kind="ServiceAccount", name=user, namespace=namespace)
+            if namespace
+            else client.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User", name=user)
         ],
     )
     with api_client(ctx) as api:

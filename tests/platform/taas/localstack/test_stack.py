@@ -24,13 +24,23 @@ def test_selecting_nothing_means_everything_in_start_order(stack: LocalStack) ->
     assert names[0] == "postgres"
     assert names.index("etcd") < names.index("kube-apiserver") < names.index("kwok")
     assert names.index("postgres") < names.index("keycloak")
-    assert len(names) == 9
+    assert names.index("registry") < names.index("containerd") < names.index("kubelet")
+    assert names.index("kubelet") < names.index("kube-proxy")
+    assert names[-1] == "kube-router"
+    assert len(names) == 15
 
 
 def test_selection_pulls_in_requirements(stack: LocalStack) -> None:
     names = [component.name for component in stack.select(["kwok"])]
     assert names == ["etcd", "kube-apiserver", "kwok"]
     assert [c.name for c in stack.select(["keycloak"])] == ["postgres", "keycloak"]
+    assert [c.name for c in stack.select(["kubelet"])] == [
+        "etcd",
+        "kube-apiserver",
+        "registry",
+        "containerd",
+        "kubelet",
+    ]
 
 
 def test_down_selection_does_not_pull_in_requirements(stack: LocalStack) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from taas.kit.errors import ConfigurationError
 from taas.kit.oci import RegistryClient
 from taas.localstack import host, install, network, versions
 from taas.localstack.components.base import Health, Port, ProcessComponent
@@ -80,11 +81,23 @@ class Containerd(ProcessComponent):
         if self.is_running() and self.crictl.exists():
             self.crictl_run("rmp", "--all", "--force")
         stopped = terminate(self.pid_file)
-        host.kill(host.shim_pids(self.socket) | host.node_cgroup_pids())
-        host.unmount_below(self.root)
-        host.remove_node_cgroups()
-        network.remove_bridge(self.ctx.paths.run)
+        if self.owns_node:  # another stack's node (or none) is not ours to clear
+            host.kill(host.shim_pids(self.socket) | host.node_cgroup_pids())
+            host.unmount_below(self.root)
+            host.remove_node_cgroups()
+            network.remove_bridge(self.ctx.paths.run)
+            self.owner_marker.unlink()
         return stopped
+
+    @property
+    def owner_marker(self) -> Path:
+        """Written when this stack sets up the machine's node network; ``down`` clears the
+        node only when it is there."""
+        return self.ctx.paths.run / "node.owner"
+
+    @property
+    def owns_node(self) -> bool:
+        return self.owner_marker.exists()
 
     @property
     def root(self) -> Path:
@@ -110,6 +123,14 @@ class Containerd(ProcessComponent):
         registry = Registry(self.ctx)
         with RegistryClient(registry.address, ca=self.ctx.pki.ca.cert) as client:
             pause = push_pause(self.ctx.log, self.ctx.paths, client)
+        if network.bridge_exists() and not self.owns_node:
+            raise ConfigurationError(
+                f"the pod bridge {network.BRIDGE} exists but this stack did not make it: "
+                "another stack (state folder) runs this machine's node",
+                hint="one node per machine; stop the other stack's node with its "
+                "`taas stack down containerd`",
+            )
+        self.owner_marker.write_text(str(self.ctx.paths.state))
         network.ensure_bridge(self.ctx.paths.run)
         for folder in (self.root / "root", self.root / "state", self.cni_conf_dir):
             folder.mkdir(parents=True, exist_ok=True)

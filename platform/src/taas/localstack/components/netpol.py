@@ -1,102 +1,89 @@
-"""NetworkPolicy enforcement on the real node: ``sigs.k8s.io/kube-network-policies``.
+"""NetworkPolicy enforcement on the real node: kube-router's firewall, alone (its router and
+service proxy are off; kube-proxy serves Services).
 
-It turns each policy into nftables rules (its table ``inet kube-network-policies``) and
-asks for a verdict per new connection through an NFQUEUE. It only knows the in-cluster
-way to find the API server (a service account token at a fixed path), so it runs in a
-mount namespace of its own where that path holds a token for its service account; the
-machine's folders are not touched. It fails closed: while it is down, new connections
-of pods that a policy selects are dropped.
+kube-network-policies, the first choice, needs nftables' ``queue`` expression, which this
+machine kind's kernel lacks (measured: any rule with ``queue`` is refused), so policies are
+enforced with iptables and ipsets instead (ADR 0008). kube-router writes its chains
+(``KUBE-ROUTER-*``, ``KUBE-NWPLCY-*``, ``KUBE-POD-FW-*``) and ipsets; ``down`` runs its
+own clean-up, which removes them. Its health server would listen on every interface, so it
+is off; the probe reads its metrics, on loopback.
 """
 
 from __future__ import annotations
 
-import shlex
 import subprocess
-from pathlib import Path
 
 from taas.localstack import install, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
+from taas.localstack.components.kubernetes import write_kubeconfig
 from taas.localstack.components.node import node_name
-from taas.localstack.kube import service_account_token
+from taas.localstack.kube import ensure_cluster_role
 
-NAMESPACE = "kube-system"
-ACCOUNT = "kube-network-policies"
-TABLES = ("kube-network-policies", "kube-network-policies-dnscache")
-RULES = [
-    ([""], ["pods", "namespaces"], ["list", "watch"]),
-    (["networking.k8s.io"], ["networkpolicies"], ["list", "watch"]),
+USER = "taas:kube-router"
+RULES = [  # what its firewall watches
+    ([""], ["pods", "namespaces", "nodes", "services", "endpoints"], ["get", "list", "watch"]),
+    (["networking.k8s.io"], ["networkpolicies"], ["get", "list", "watch"]),
+    (["discovery.k8s.io"], ["endpointslices"], ["get", "list", "watch"]),
 ]
-_IN_CLUSTER = "/run/secrets/kubernetes.io/serviceaccount"
-TOKEN_LIFETIME_S = 365 * 24 * 3600  # requested again at every start
+SERVICE_RANGE = "10.96.0.0/16"  # the API server's --service-cluster-ip-range
 
 
 class NetworkPolicies(BuiltComponent):
-    name = "kube-network-policies"
+    name = "kube-router"
     title = "NetworkPolicy enforcer"
-    binary_name = "kube-network-policies"
+    binary_name = "kube-router"
     requires = ("kubelet",)
 
     @property
     def version(self) -> str:
-        return versions.KUBE_NETWORK_POLICIES
+        return versions.KUBE_ROUTER
 
     def ports(self) -> list[Port]:
         return [Port(self.ctx.settings.netpol_metrics_port, "metrics", "TAAS_NETPOL_METRICS_PORT")]
 
+    def installed(self) -> bool:
+        return super().installed() and install.apt_installed(["ipset"])
+
     def install(self) -> None:
-        install.go_install(
+        install.ensure_apt(self.ctx.log, self.ctx.paths, ["ipset"])
+        install.build_with_upgrades(
             self.ctx.log,
             self.ctx.paths,
             self.name,
-            "sigs.k8s.io/kube-network-policies/cmd",
+            "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",
             self.version,
-            binary=self.binary_name,
+            upgrades=versions.KUBE_ROUTER_UPGRADES,
         )
-
-    @property
-    def credentials(self) -> Path:
-        return self.ctx.paths.data(self.name)
 
     def prepare(self) -> None:
-        self.credentials.mkdir(parents=True, exist_ok=True)
-        token = service_account_token(self.ctx, NAMESPACE, ACCOUNT, RULES, TOKEN_LIFETIME_S)
-        (self.credentials / "token").write_text(token)
-        (self.credentials / "token").chmod(0o600)
-        (self.credentials / "ca.crt").write_bytes(self.ctx.pki.ca.cert.read_bytes())
-        (self.credentials / "namespace").write_text(NAMESPACE)
+        self.ctx.pki.client(self.name, USER)
+        ensure_cluster_role(self.ctx, USER, RULES)
 
     def argv(self) -> list[str]:
-        host, settings = self.ctx.host, self.ctx.settings
-        enforcer = shlex.join(
-            [
-                str(self.binary),
-                f"--hostname-override={node_name()}",
-                f"--metrics-bind-address={host}:{settings.netpol_metrics_port}",
-                "--disable-nri",  # containerd 1.6 has no NRI; pod addresses come from the API
-                "--v=1",
-            ]
-        )
-        # A private /run holding only the in-cluster credentials, then the enforcer itself.
-        script = (
-            f"mount -t tmpfs -o size=1m,mode=0755 taas-netpol /run && "
-            f"mkdir -p {_IN_CLUSTER} && cp {shlex.quote(str(self.credentials))}/* {_IN_CLUSTER}/ "
-            f"&& exec {enforcer}"
-        )
-        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script]
-
-    def env(self) -> dict[str, str]:
-        return {
-            "KUBERNETES_SERVICE_HOST": self.ctx.host,
-            "KUBERNETES_SERVICE_PORT": str(self.ctx.settings.apiserver_port),
-        }
+        return [
+            str(self.binary),
+            f"--kubeconfig={write_kubeconfig(self.ctx, self.name)}",
+            f"--hostname-override={node_name()}",
+            "--run-firewall=true",
+            "--run-router=false",
+            "--run-service-proxy=false",
+            "--run-loadbalancer=false",
+            "--enable-ipv6=false",
+            f"--service-cluster-ip-range={SERVICE_RANGE}",
+            "--health-port=0",
+            f"--metrics-addr={self.ctx.host}",
+            f"--metrics-port={self.ctx.settings.netpol_metrics_port}",
+            "--iptables-sync-period=1m",
+            "--v=1",
+        ]
 
     def stop(self) -> bool:
         stopped = super().stop()
-        for table in TABLES:  # it removes its tables when it exits cleanly; not when killed
+        if stopped:  # its chains and ipsets outlive it unless it is asked to remove them
             subprocess.run(
-                ["nft", "delete", "table", "inet", table],
+                [str(self.binary), "--cleanup-config"],
                 capture_output=True,
-                timeout=30,
+                timeout=60,
                 check=False,
             )
         return stopped
@@ -106,14 +93,4 @@ class NetworkPolicies(BuiltComponent):
             return Health(False, "not running")
         url = f"http://{self.ctx.host}:{self.ctx.settings.netpol_metrics_port}/metrics"
         ok, detail, _ = http_probe(url)
-        if not ok:
-            return Health(False, detail)
-        listed = subprocess.run(
-            ["nft", "list", "table", "inet", TABLES[0]],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-        if listed.returncode != 0:
-            return Health(False, "its nftables table is not there yet")
-        return Health(True, "enforcing", self.version)
+        return Health(ok, "enforcing" if ok else detail, self.version if ok else None)

@@ -20,7 +20,7 @@ from taas.localstack import install, network, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
 from taas.localstack.components.containerd import Containerd
 from taas.localstack.components.kubernetes import write_kubeconfig
-from taas.localstack.host import CGROUP_ROOT, unmount_below
+from taas.localstack.host import CGROUP_ROOT, ensure_node_cgroups, unmount_below
 from taas.localstack.kube import api_client
 
 NODE_GROUP = "system:nodes"
@@ -79,8 +79,11 @@ class Kubelet(NodeBinary):
         pki, host = self.ctx.pki, self.ctx.host
         name = node_name()
         pki.client(self.name, f"system:node:{name}", NODE_GROUP)
-        serving = pki.serving(self.name, host)
+        # The node's address is the bridge's (the kubelet refuses a loopback node IP): the
+        # API server reaches it there for logs and exec; health stays on loopback.
+        serving = pki.serving(self.name, network.GATEWAY)
         self.root_dir.mkdir(parents=True, exist_ok=True)
+        ensure_node_cgroups()
         resolv = self.ctx.paths.data(self.name) / "resolv.conf"
         # Pods resolve through the cluster DNS only; the machine's resolvers are not theirs.
         resolv.write_text(f"nameserver {network.GATEWAY}\noptions ndots:5\n")
@@ -88,7 +91,7 @@ class Kubelet(NodeBinary):
             {
                 "apiVersion": "kubelet.config.k8s.io/v1beta1",
                 "kind": "KubeletConfiguration",
-                "address": host,
+                "address": network.GATEWAY,
                 "port": self.ctx.settings.kubelet_port,
                 "readOnlyPort": 0,
                 "healthzBindAddress": host,
@@ -136,7 +139,7 @@ class Kubelet(NodeBinary):
             f"--kubeconfig={write_kubeconfig(self.ctx, self.name)}",
             f"--root-dir={self.root_dir}",
             f"--hostname-override={node_name()}",
-            f"--node-ip={self.ctx.host}",
+            f"--node-ip={network.GATEWAY}",
             "--v=1",
         ]
 
@@ -217,7 +220,7 @@ class KubeProxy(NodeBinary):
 
     def stop(self) -> bool:
         stopped = super().stop()
-        if self.installed():
+        if stopped:
             # Its iptables chains (KUBE-*) outlive it unless it is asked to remove them.
             subprocess.run(
                 [str(self.binary), "--cleanup", f"--config={self.config_path}"],

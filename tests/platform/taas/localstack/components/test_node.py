@@ -24,7 +24,7 @@ from taas.localstack.stack import LocalStack
 
 WAIT_S = 90
 TMP = "/tmp"  # noqa: S108 - the pod's own emptyDir (its root filesystem is read-only)
-NODE_COMPONENTS = ["containerd", "kubelet", "kube-proxy", "coredns", "kube-network-policies"]
+NODE_COMPONENTS = ["containerd", "kubelet", "kube-proxy", "coredns", "kube-router"]
 
 
 @pytest.fixture(scope="module")
@@ -274,9 +274,10 @@ def test_down_leaves_nothing_behind_and_up_brings_the_node_back(
         assert host.mounts_below(containerd.root) == []
         assert host.mounts_below(kubelet.root_dir) == []
         assert sandboxes.isdisjoint(host.network_namespaces())
-        for table in ("taas-node", "kube-network-policies"):
-            assert not host.nft_table_exists(table)
+        assert not host.nft_table_exists(network.FENCE_TABLE)
+        # kube-proxy's and kube-router's chains, and kube-router's ipsets
         assert not [chain for chain in host.iptables_chains() if chain.startswith("KUBE-")]
+        assert not [name for name in host.ipsets() if name.startswith("KUBE-")]
     finally:
         stack.up(NODE_COMPONENTS)
     core = client.CoreV1Api(api_client(stack.ctx))
