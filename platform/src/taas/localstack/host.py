@@ -123,3 +123,54 @@ def ipsets() -> list[str]:
         ["ipset", "list", "-n"], capture_output=True, text=True, timeout=10, check=False
     )
     return listed.stdout.split()
+
+
+NODE_PREFIX = "KUBE-"  # kube-proxy's and kube-router's iptables chains and ipsets
+_TABLES = ("filter", "nat", "mangle")
+
+
+def remove_iptables_chains(prefix: str = NODE_PREFIX) -> list[str]:
+    """Delete every iptables chain named ``prefix*`` and the rules of other chains that
+    jump to them, one ``iptables-restore`` per table; the chains removed."""
+    removed: list[str] = []
+    for table in _TABLES:
+        saved = subprocess.run(
+            ["iptables-save", "-t", table], capture_output=True, text=True, timeout=60, check=False
+        ).stdout.splitlines()
+        chains = [line[1:].split()[0] for line in saved if line.startswith(f":{prefix}")]
+        if not chains:
+            continue
+        jumps = [
+            "-D " + line.removeprefix("-A ")
+            for line in saved
+            if line.startswith("-A ")
+            and not line.split()[1].startswith(prefix)
+            and any(f" {flag} {prefix}" in line for flag in ("-j", "-g"))
+        ]
+        script = [f"*{table}", *jumps]
+        script += [f"-F {chain}" for chain in chains] + [f"-X {chain}" for chain in chains]
+        subprocess.run(
+            ["iptables-restore", "--noflush"],
+            input="\n".join([*script, "COMMIT", ""]),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        removed += chains
+    return removed
+
+
+def remove_ipsets(prefix: str = NODE_PREFIX) -> list[str]:
+    """Destroy every ipset named ``prefix*`` (after the rules that used them are gone)."""
+    names = [name for name in ipsets() if name.startswith(prefix)]
+    if names:
+        subprocess.run(
+            ["ipset", "restore"],
+            input="".join(f"destroy {name}\n" for name in names),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    return names

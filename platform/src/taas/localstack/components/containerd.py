@@ -77,7 +77,9 @@ class Containerd(ProcessComponent):
     def stop(self) -> bool:
         """Stop and remove every pod (their network namespaces, veths and port mappings
         go with them), stop containerd, then remove what is left of the node: stray
-        shims and container processes, mounts, cgroups, the bridge and its fence."""
+        shims and container processes, mounts, cgroups, the ``KUBE-*`` iptables chains
+        and ipsets kube-proxy and kube-router leave (kube-router's own clean-up does
+        not remove them), the bridge and its fence."""
         if self.is_running() and self.crictl.exists():
             self.crictl_run("rmp", "--all", "--force")
         stopped = terminate(self.pid_file)
@@ -85,6 +87,8 @@ class Containerd(ProcessComponent):
             host.kill(host.shim_pids(self.socket) | host.node_cgroup_pids())
             host.unmount_below(self.root)
             host.remove_node_cgroups()
+            host.remove_iptables_chains()
+            host.remove_ipsets()
             network.remove_bridge(self.ctx.paths.run)
             self.owner_marker.unlink()
         return stopped

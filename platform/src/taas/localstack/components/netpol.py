@@ -4,14 +4,14 @@ service proxy are off; kube-proxy serves Services).
 kube-network-policies, the first choice, needs nftables' ``queue`` expression, which this
 machine kind's kernel lacks (measured: any rule with ``queue`` is refused), so policies are
 enforced with iptables and ipsets instead (ADR 0008). kube-router writes its chains
-(``KUBE-ROUTER-*``, ``KUBE-NWPLCY-*``, ``KUBE-POD-FW-*``) and ipsets; ``down`` runs its
-own clean-up, which removes them. Its health server would listen on every interface, so it
-is off; the probe reads its metrics, on loopback.
+(``KUBE-ROUTER-*``, ``KUBE-NWPLCY-*``, ``KUBE-POD-FW-*``) and ipsets (``KUBE-SRC-*``,
+``KUBE-DST-*``); its own ``--cleanup-config`` leaves them (and crashes on the service
+proxy's part), so the node's ``down`` removes them (``host.remove_iptables_chains``). Its
+health server would listen on every interface, so it is off; the probe reads its metrics,
+on loopback.
 """
 
 from __future__ import annotations
-
-import subprocess
 
 from taas.localstack import install, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
@@ -76,17 +76,6 @@ class NetworkPolicies(BuiltComponent):
             "--iptables-sync-period=1m",
             "--v=1",
         ]
-
-    def stop(self) -> bool:
-        stopped = super().stop()
-        if stopped:  # its chains and ipsets outlive it unless it is asked to remove them
-            subprocess.run(
-                [str(self.binary), "--cleanup-config"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        return stopped
 
     def probe(self) -> Health:
         if not self.is_running():
