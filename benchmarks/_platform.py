@@ -64,11 +64,24 @@ def rss_mb(pid: int) -> float:
     return memory_mb(pid)[0]
 
 
-def stack_pids() -> dict[str, int]:
-    """Pids of the stack's Keycloak and MinIO, from the stack's pid files."""
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
+    ticks = 0
+    for one in _tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def stack_pids(names: tuple[str, ...] = STACK_PROCESSES) -> dict[str, int]:
+    """Pids of the stack's processes ``names`` (Keycloak and MinIO unless told), from the
+    stack's pid files."""
     paths = local_stack().ctx.paths
     found = {}
-    for name in STACK_PROCESSES:
+    for name in names:
         try:
             found[name] = int(paths.pid(name).read_text().split()[0])
         except (OSError, ValueError, IndexError):

@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from _platform import DATABASE, ROOT, Platform, percentile, rss_mb
+from _platform import DATABASE, ROOT, Platform, cpu_s, percentile, rss_mb, stack_pids
 from _results import stack_env, write_results
 from taas.cli.session import local_stack
 from taas.kit.settings import StackSettings
@@ -295,10 +295,37 @@ def keycloak_caches() -> dict[str, dict[str, float]]:
     return caches
 
 
+ALL_STACK = (
+    "postgres",
+    "keycloak",
+    "redis",
+    "minio",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+)
+IDLE_WINDOW_S = 20.0
+
+
+def idle_cpu(platform: Platform) -> dict[str, float]:
+    """Share of one core each process uses while no request is made (a window of
+    ``IDLE_WINDOW_S``): what the tenants present cost the machine at rest."""
+    pids = {"api": platform.api.pid, "worker": platform.worker.pid, **stack_pids(ALL_STACK)}
+    before = {name: cpu_s(pid) for name, pid in pids.items()}
+    time.sleep(IDLE_WINDOW_S)
+    used = {name: (cpu_s(pid) - before[name]) / IDLE_WINDOW_S for name, pid in pids.items()}
+    shares = {f"{name}_core_share": round(share, 3) for name, share in used.items()}
+    return {"total_core_share": round(sum(used.values()), 3), **shares}
+
+
 def measure_point(
     platform: Platform, args: argparse.Namespace, present: int, made: list[str]
 ) -> dict[str, Any]:
     platform.reset_peaks()
+    log(f"{present} present: CPU at rest for {IDLE_WINDOW_S:.0f} s")
+    at_rest = idle_cpu(platform)
     log(f"{present} present: {args.count} one after another")
     serial = round_of(platform, args.count, 1, made)
     log(f"{present} present: {args.count} with {args.in_flight} in flight")
@@ -306,6 +333,7 @@ def measure_point(
     log(f"{len(made)} present: one reconcile pass")
     point: dict[str, Any] = {
         "tenants_present": present,
+        "cpu_at_rest": at_rest,
         "serial": serial,
         "parallel": parallel,
         "reconcile_pass": reconcile_pass(platform, "all"),
