@@ -15,12 +15,11 @@ The scanner walks every bucket each cycle (usage for quotas, lifecycle, healing)
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
 import psycopg
-from minio.credentials import StaticProvider
+from minio.credentials.providers import StaticProvider
 from minio.minioadmin import MinioAdmin
 
 from _platform import Platform
@@ -82,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -109,7 +109,7 @@ def write_layer(entries: Iterable[Entry], blobs: Path) -> Layer:
     when a layer with the same content is already there."""
     blobs.mkdir(parents=True, exist_ok=True)
     partial = blobs / f".partial-{os.getpid()}"
-    with partial.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
+    with partial.open("wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as zipped:
         hashing = _HashingWriter(zipped)
         with tarfile.open(fileobj=hashing, mode="w|", format=tarfile.PAX_FORMAT) as tar:
             for entry in sorted(entries, key=lambda one: one.path):

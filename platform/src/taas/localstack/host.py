@@ -15,16 +15,14 @@ _CGROUP_FS = Path("/sys/fs/cgroup")
 
 
 def mounts_below(folder: Path) -> list[str]:
-    prefix = str(folder.resolve()) + "/"
-    return [
-        line.split()[4]
-        for line in Path("/proc/self/mountinfo").read_text().splitlines()
-        if line.split()[4].startswith(prefix)
-    ]
+    """Mount points at ``folder`` (the kubelet bind-mounts its root onto itself) or below."""
+    top = str(folder.resolve())
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return [point for point in points if point == top or point.startswith(top + "/")]
 
 
 def unmount_below(folder: Path) -> list[str]:
-    """Unmount every mount point below ``folder`` (deepest first); what was unmounted."""
+    """Unmount every mount point at or below ``folder`` (deepest first); what was unmounted."""
     points = mounts_below(folder)
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True, timeout=30, check=False)

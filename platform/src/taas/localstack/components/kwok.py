@@ -71,7 +71,7 @@ class Kwok(BuiltComponent):
         if not ok:
             return Health(False, detail)
         try:
-            ready = ready_nodes(self.ctx)
+            ready = [name for name in ready_nodes(self.ctx) if name in KWOK_NODES]
         except Exception as exc:
             return Health(False, f"cannot list nodes: {exc}")
         if len(ready) < len(KWOK_NODES):

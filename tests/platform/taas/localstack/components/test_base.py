@@ -20,21 +20,22 @@ def test_a_built_binary_lives_in_its_versioned_cache_folder(tmp_path: Path) -> N
     assert Kwok(ctx).binary == ctx.paths.bin_dir("kwok", versions.KWOK) / "kwok"
 
 
-def test_the_kubernetes_servers_share_one_build(tmp_path: Path) -> None:
+def test_the_kubernetes_servers_share_one_build_and_the_node_another(tmp_path: Path) -> None:
     ctx = _context(tmp_path)
-    built = [
-        kind(ctx)
+    built = {
+        kind.name: kind(ctx)
         for kind in COMPONENT_TYPES
-        if issubclass(kind, BuiltComponent) and kind.name.startswith("kube-")
-    ]
-    assert {component.binary.parent for component in built} == {
+        if issubclass(kind, BuiltComponent) and kind.name.startswith("kube")
+    }
+    control_plane = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+    node = ["kubelet", "kube-proxy"]
+    assert {built[name].binary.parent for name in control_plane} == {
         ctx.paths.bin_dir("kubernetes", versions.KUBERNETES)
     }
-    assert [component.binary.name for component in built] == [
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-    ]
+    assert {built[name].binary.parent for name in node} == {
+        ctx.paths.bin_dir("kubernetes-node", versions.KUBERNETES)
+    }
+    assert [built[name].binary.name for name in control_plane + node] == control_plane + node
 
 
 def test_nothing_built_means_not_installed(tmp_path: Path) -> None:
