@@ -84,7 +84,7 @@ class StackSettings(BaseSettings):
     coredns_health_port: int = Field(default=50253, description="CoreDNS liveness endpoint.")
     coredns_ready_port: int = Field(default=50254, description="CoreDNS readiness endpoint.")
     netpol_metrics_port: int = Field(
-        default=50255, description="kube-network-policies metrics endpoint."
+        default=50255, description="The NetworkPolicy enforcer's (kube-router) metrics."
     )
     registry_port: int = Field(
         default=55000, description="The OCI image registry (HTTPS, the stack's CA)."

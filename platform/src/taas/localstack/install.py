@@ -206,57 +206,22 @@ def build_kubernetes(
 
 def build_etcd(log: StepLog, paths: StackPaths) -> Path:
     """etcd built from ``go.etcd.io/etcd/server/v3`` inside a wrapper module."""
-    name, version = "etcd", versions.ETCD
-    final = paths.bin_dir(name, version)
-    if _built(final, ["etcd"]):
-        return final
-    go = _go()
-    env = _go_env(paths)
-    src = paths.src_dir(name, version)
-    src.mkdir(parents=True, exist_ok=True)
-    (src / "go.mod").write_text(f"module taas.local/build/{name}\n\ngo 1.26.0\n")
-    build_log = paths.build_logs / f"{name}-{version}.log"
-    log.run(
-        f"fetching etcd {version}",
-        [go, "get", f"go.etcd.io/etcd/server/v3@{version}"],
-        log=build_log,
-        cwd=src,
-        env=env,
-    )
-    partial = final.with_name(final.name + ".partial")
-    partial.mkdir(parents=True, exist_ok=True)
-    log.run(
-        f"building etcd {version} (first time ~2 min)",
-        [
-            go,
-            "build",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            "-o",
-            f"{partial}/etcd",
-            "go.etcd.io/etcd/server/v3",
-        ],
-        log=build_log,
-        cwd=src,
-        env=env,
-    )
-    _finish(partial, final)
-    return final
+    return build_in_wrapper(log, paths, "etcd", "go.etcd.io/etcd/server/v3", versions.ETCD)
 
 
-def build_with_upgrades(
+def build_in_wrapper(
     log: StepLog,
     paths: StackPaths,
     name: str,
     package: str,
     version: str,
     *,
-    upgrades: Sequence[str],
+    upgrades: Sequence[str] = (),
 ) -> Path:
-    """Build ``package`` (from its module at ``version``) inside a wrapper module that raises
-    the dependencies ``upgrades`` to their newest releases: for a pinned release whose own
-    dependency list carries reported vulnerabilities."""
+    """Build ``package`` (from its module at ``version``) as the binary ``name`` inside a
+    wrapper module (for modules ``go install`` refuses), raising the dependencies
+    ``upgrades`` to their newest releases (for a pinned release whose own dependency list
+    carries reported vulnerabilities)."""
     final = paths.bin_dir(name, version)
     if _built(final, [name]):
         return final
@@ -267,7 +232,7 @@ def build_with_upgrades(
     (src / "go.mod").write_text(f"module taas.local/build/{name}\n\ngo 1.26.0\n")
     build_log = paths.build_logs / f"{name}-{version}.log"
     log.run(
-        f"fetching {name} {version} and newer {', '.join(upgrades)}",
+        f"fetching {name} {version}" + (f" and newer {', '.join(upgrades)}" if upgrades else ""),
         [go, "get", f"{package}@{version}", *(f"{module}@latest" for module in upgrades)],
         log=build_log,
         cwd=src,

@@ -46,7 +46,7 @@ class NetworkPolicies(BuiltComponent):
 
     def install(self) -> None:
         install.ensure_apt(self.ctx.log, self.ctx.paths, ["ipset"])
-        install.build_with_upgrades(
+        install.build_in_wrapper(
             self.ctx.log,
             self.ctx.paths,
             self.name,

@@ -5,30 +5,31 @@ enforced on real packets, and ``down`` leaves nothing behind."""
 from __future__ import annotations
 
 import contextlib
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from kubernetes import client
-from kubernetes.stream import stream
 
-from taas.kit.oci import RegistryClient
+from node_support import (
+    EXEC_SOCKET_WARNING,
+    SERVE,
+    eventually,
+    http_get,
+    make_namespace,
+    push_toolbox_image,
+    resolve,
+    run_in,
+    running,
+    toolbox_pod,
+)
 from taas.localstack import host, network
-from taas.localstack.components import Containerd, Kubelet, Registry
+from taas.localstack.components import Containerd, Kubelet
 from taas.localstack.components.node import REAL_NODE_TAINT, node_name
-from taas.localstack.images import push_toolbox
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
 
-# The exec streams' websocket (websocket-client, through the kubernetes client) leaves its
-# TLS socket to the garbage collector after close(); nothing of ours leaks.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <ssl.SSLSocket:pytest.PytestUnraisableExceptionWarning"
-)
-WAIT_S = 90
-TMP = "/tmp"  # noqa: S108 - the pod's own emptyDir (its root filesystem is read-only)
+pytestmark = EXEC_SOCKET_WARNING
 NODE_COMPONENTS = ["containerd", "kubelet", "kube-proxy", "coredns", "kube-router"]
 
 
@@ -40,88 +41,24 @@ def api(stack: LocalStack) -> Iterator[client.ApiClient]:
 
 @pytest.fixture(scope="module")
 def toolbox(stack: LocalStack) -> str:
-    registry = Registry(stack.ctx)
-    with RegistryClient(registry.address, ca=stack.ctx.pki.ca.cert) as pushed_to:
-        return push_toolbox(stack.ctx.paths, pushed_to)
-
-
-def _namespace(core: client.CoreV1Api, prefix: str) -> str:
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    labels = {
-        "taas.io/test": "1",
-        "pod-security.kubernetes.io/enforce": "restricted",
-    }
-    core.create_namespace(
-        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels))
-    )
-    return name
+    return push_toolbox_image(stack)
 
 
 @pytest.fixture(scope="module")
 def namespaces(api: client.ApiClient) -> Iterator[tuple[str, str]]:
     """Two namespaces under the ``restricted`` Pod Security standard: a server's, a client's."""
     core = client.CoreV1Api(api)
-    made = (_namespace(core, "node-server"), _namespace(core, "node-client"))
+    made = (make_namespace(core, "node-server"), make_namespace(core, "node-client"))
     yield made
     for name in made:
         core.delete_namespace(name, grace_period_seconds=0)
-
-
-def _pod(name: str, image: str, script: str, labels: dict[str, str]) -> client.V1Pod:
-    restricted = client.V1SecurityContext(
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        run_as_non_root=True,
-        capabilities=client.V1Capabilities(drop=["ALL"]),
-        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
-    )
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, labels=labels),
-        spec=client.V1PodSpec(
-            node_name=node_name(),
-            tolerations=[client.V1Toleration(**REAL_NODE_TAINT, operator="Equal")],
-            termination_grace_period_seconds=1,
-            containers=[
-                client.V1Container(
-                    name="main",
-                    image=image,
-                    command=["/bin/busybox", "sh", "-c", script],
-                    security_context=restricted,
-                    volume_mounts=[client.V1VolumeMount(name="tmp", mount_path=TMP)],
-                    ports=[client.V1ContainerPort(container_port=8080)],
-                )
-            ],
-            volumes=[client.V1Volume(name="tmp", empty_dir=client.V1EmptyDirVolumeSource())],
-        ),
-    )
-
-
-def _running(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Pod:
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        pod = core.read_namespaced_pod(name, namespace)
-        if pod.status.phase == "Running" and pod.status.pod_ip:
-            return pod
-        if time.monotonic() > deadline:
-            events = core.list_namespaced_event(
-                namespace, field_selector=f"involvedObject.name={name}"
-            )
-            reasons = [f"{e.reason}: {e.message}" for e in events.items]
-            pytest.fail(f"pod {namespace}/{name} is {pod.status.phase}; events: {reasons}")
-        time.sleep(0.5)
-
-
-SERVE = (
-    "mkdir -p /tmp/www && echo served-by-$HOSTNAME > /tmp/www/index.html && "
-    "echo listening && exec httpd -f -p 8080 -h /tmp/www"
-)
 
 
 @pytest.fixture(scope="module")
 def server(api: client.ApiClient, namespaces: tuple[str, str], toolbox: str) -> client.V1Pod:
     core = client.CoreV1Api(api)
     namespace = namespaces[0]
-    core.create_namespaced_pod(namespace, _pod("server", toolbox, SERVE, {"app": "server"}))
+    core.create_namespaced_pod(namespace, toolbox_pod("server", toolbox, SERVE, {"app": "server"}))
     core.create_namespaced_service(
         namespace,
         client.V1Service(
@@ -132,7 +69,7 @@ def server(api: client.ApiClient, namespaces: tuple[str, str], toolbox: str) -> 
             ),
         ),
     )
-    return _running(core, namespace, "server")
+    return running(core, namespace, "server")
 
 
 @pytest.fixture(scope="module")
@@ -140,43 +77,9 @@ def client_pod(api: client.ApiClient, namespaces: tuple[str, str], toolbox: str)
     core = client.CoreV1Api(api)
     namespace = namespaces[1]
     core.create_namespaced_pod(
-        namespace, _pod("client", toolbox, "exec sleep 3600", {"app": "client"})
+        namespace, toolbox_pod("client", toolbox, "exec sleep 3600", {"app": "client"})
     )
-    return _running(core, namespace, "client")
-
-
-def _exec(api: client.ApiClient, pod: client.V1Pod, script: str) -> str:
-    """Run ``script`` in ``pod`` through the API server and the kubelet; its output."""
-    session = stream(
-        client.CoreV1Api(api).connect_get_namespaced_pod_exec,
-        pod.metadata.name,
-        pod.metadata.namespace,
-        command=["/bin/busybox", "sh", "-c", f"{script} 2>&1; echo exit=$?"],
-        stderr=True,
-        stdin=False,
-        stdout=True,
-        tty=False,
-        _preload_content=False,
-    )
-    try:
-        session.run_forever(timeout=30)
-        return str(session.read_all())
-    finally:
-        session.close()
-
-
-def _http_get(api: client.ApiClient, pod: client.V1Pod, ip: str, port: int) -> str:
-    """A GET from inside ``pod`` with busybox ``nc`` (its ``wget`` cannot resolve in a
-    scratch image: static glibc's resolver crashes without its shared parts)."""
-    request = f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} {port}"
-    return _exec(api, pod, request)
-
-
-def _resolve(api: client.ApiClient, pod: client.V1Pod, name: str) -> str:
-    """``name``'s address, asked of the cluster DNS from inside ``pod``."""
-    answer = _exec(api, pod, f"nslookup {name} {network.GATEWAY}")
-    after_name = answer.split(f"Name:\t{name}", 1)[-1]
-    return after_name.split("Address: ", 1)[1].split()[0] if "Address: " in after_name else ""
+    return running(core, namespace, "client")
 
 
 def test_the_node_is_ready_tainted_and_runs_the_pinned_kubelet(api: client.ApiClient) -> None:
@@ -208,7 +111,7 @@ def test_pods_reach_each_other_on_the_bridge(
 ) -> None:
     ip = str(server.status.pod_ip)
     assert ip.startswith("10.244.0.")
-    assert "served-by-server" in _http_get(api, client_pod, ip, 8080)
+    assert "served-by-server" in http_get(api, client_pod, ip, 8080)
 
 
 def test_services_route_through_kube_proxy_and_resolve_through_coredns(
@@ -217,8 +120,8 @@ def test_services_route_through_kube_proxy_and_resolve_through_coredns(
     service = client.CoreV1Api(api).read_namespaced_service("server", server.metadata.namespace)
     cluster_ip = str(service.spec.cluster_ip)
     name = f"server.{server.metadata.namespace}.svc.cluster.local"
-    assert _resolve(api, client_pod, name) == cluster_ip
-    assert "served-by-server" in _http_get(api, client_pod, cluster_ip, 80)
+    assert resolve(api, client_pod, name) == cluster_ip
+    assert "served-by-server" in http_get(api, client_pod, cluster_ip, 80)
     # The node itself (the gateway is a process on it) reaches the Service the same way.
     assert "served-by-server" in httpx.get(f"http://{cluster_ip}/", timeout=5).text
 
@@ -226,7 +129,7 @@ def test_services_route_through_kube_proxy_and_resolve_through_coredns(
 def test_names_outside_the_cluster_are_not_resolved(
     api: client.ApiClient, client_pod: client.V1Pod
 ) -> None:
-    out = _exec(api, client_pod, "nslookup pypi.org")
+    out = run_in(api, client_pod, "nslookup pypi.org")
     assert "exit=0" not in out
 
 
@@ -238,7 +141,7 @@ def test_a_network_policy_is_enforced_on_real_packets(
     ip = str(server.status.pod_ip)
 
     def answered() -> bool:
-        return "served-by-server" in _http_get(api, client_pod, ip, 8080)
+        return "served-by-server" in http_get(api, client_pod, ip, 8080)
 
     networking.create_namespaced_network_policy(
         namespace,
@@ -250,7 +153,7 @@ def test_a_network_policy_is_enforced_on_real_packets(
         ),
     )
     try:
-        refused = _eventually(lambda: not answered())
+        refused = eventually(lambda: not answered())
         assert refused, "a default-deny policy did not stop a new connection"
         from_client = client.V1NetworkPolicyPeer(
             namespace_selector=client.V1LabelSelector(
@@ -268,20 +171,12 @@ def test_a_network_policy_is_enforced_on_real_packets(
                 ),
             ),
         )
-        allowed = _eventually(answered)
+        allowed = eventually(answered)
         assert allowed, "a policy allowing the client's namespace did not let it in"
     finally:
         for name in ("default-deny", "allow-client"):
             with contextlib.suppress(client.ApiException):
                 networking.delete_namespaced_network_policy(name, namespace)
-
-
-def _eventually(check: Callable[[], bool], tries: int = 10) -> bool:
-    for _ in range(tries):
-        if check():
-            return True
-        time.sleep(1)
-    return False
 
 
 def test_down_leaves_nothing_behind_and_up_brings_the_node_back(
@@ -309,4 +204,4 @@ def test_down_leaves_nothing_behind_and_up_brings_the_node_back(
         stack.up(NODE_COMPONENTS)
     # The pod comes back on its own: the kubelet recreates its sandbox after the restart.
     with api_client(stack.ctx) as api:
-        assert _running(client.CoreV1Api(api), server.metadata.namespace, "server").status.pod_ip
+        assert running(client.CoreV1Api(api), server.metadata.namespace, "server").status.pod_ip

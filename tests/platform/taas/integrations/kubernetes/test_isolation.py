@@ -1,0 +1,127 @@
+"""Tenant namespaces as the platform makes them keep banks apart on real packets, on the
+stack's real node: a bank's pod cannot open a connection to another bank's pod (in either
+direction), the gateway's namespace can reach a bank's pods, and a bank's pods reach none
+of the node's own servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from kubernetes import client
+
+from node_support import (
+    EXEC_SOCKET_WARNING,
+    SERVE,
+    eventually,
+    http_get,
+    make_namespace,
+    push_toolbox_image,
+    run_in,
+    running,
+    toolbox_pod,
+)
+from taas.integrations.kubernetes import KubernetesTenants
+from taas.integrations.spec import TenantSpec
+from taas.localstack import network
+from taas.localstack.kube import api_client
+from taas.localstack.stack import LocalStack
+
+pytestmark = EXEC_SOCKET_WARNING
+
+
+@dataclass
+class Bank:
+    spec: TenantSpec
+    server: client.V1Pod
+    neighbour: client.V1Pod  # a second pod of the same bank
+
+
+@pytest.fixture(scope="module")
+def api(stack: LocalStack) -> Iterator[client.ApiClient]:
+    with api_client(stack.ctx) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def gateway_namespace(api: client.ApiClient) -> Iterator[str]:
+    core = client.CoreV1Api(api)
+    name = make_namespace(core, "iso-gateway")
+    yield name
+    core.delete_namespace(name, grace_period_seconds=0)
+
+
+@pytest.fixture(scope="module")
+def banks(
+    stack: LocalStack, api: client.ApiClient, gateway_namespace: str
+) -> Iterator[tuple[Bank, Bank]]:
+    """Two banks' namespaces made by the platform's Kubernetes adapter, each with a server
+    pod and a second pod."""
+    kube = KubernetesTenants(stack.ctx.paths.kubeconfig, gateway_namespace)
+    image = push_toolbox_image(stack)
+    core = client.CoreV1Api(api)
+    specs = [
+        TenantSpec(id=uuid.uuid4(), slug=f"iso{uuid.uuid4().hex[:8]}", tier="pool", region="t")
+        for _ in range(2)
+    ]
+    made = []
+    try:
+        for spec in specs:
+            kube.ensure(spec)
+            for name, script in (("server", SERVE), ("neighbour", "exec sleep 3600")):
+                core.create_namespaced_pod(
+                    spec.namespace, toolbox_pod(name, image, script, {"app": name})
+                )
+            made.append(
+                Bank(
+                    spec,
+                    running(core, spec.namespace, "server"),
+                    running(core, spec.namespace, "neighbour"),
+                )
+            )
+        yield made[0], made[1]
+    finally:
+        for spec in specs:
+            kube.remove(spec)
+
+
+@pytest.fixture(scope="module")
+def gateway_pod(stack: LocalStack, api: client.ApiClient, gateway_namespace: str) -> client.V1Pod:
+    core = client.CoreV1Api(api)
+    pod = toolbox_pod("gateway", push_toolbox_image(stack), "exec sleep 3600", {"app": "gw"})
+    core.create_namespaced_pod(gateway_namespace, pod)
+    return running(core, gateway_namespace, "gateway")
+
+
+def _answers(api: client.ApiClient, source: client.V1Pod, target: client.V1Pod) -> bool:
+    return "served-by-server" in http_get(api, source, str(target.status.pod_ip), 8080)
+
+
+def test_a_bank_cannot_open_a_connection_to_another_bank(
+    api: client.ApiClient, banks: tuple[Bank, Bank], gateway_pod: client.V1Pod
+) -> None:
+    first, second = banks
+    # The policies are in force once the gateway gets through (the enforcer synced them).
+    assert eventually(lambda: _answers(api, gateway_pod, first.server))
+    assert eventually(lambda: _answers(api, gateway_pod, second.server))
+    assert not _answers(api, first.neighbour, second.server)
+    assert not _answers(api, second.neighbour, first.server)
+
+
+def test_a_bank_reaches_none_of_the_nodes_own_servers(
+    stack: LocalStack, api: client.ApiClient, banks: tuple[Bank, Bank], gateway_pod: client.V1Pod
+) -> None:
+    bank = banks[0]
+    # The probe itself works: the gateway's pod opens the bank's server port with it.
+    probe = f"nc -w 2 {bank.server.status.pod_ip} 8080 </dev/null"
+    assert eventually(lambda: "exit=0" in run_in(api, gateway_pod, probe))
+    settings = stack.ctx.settings
+    # The kubelet answers on the node's address a pod sees (from a namespace with no policy),
+    # so the bank's refusal below is its policy's doing.
+    kubelet = f"nc -w 2 {network.GATEWAY} {settings.kubelet_port} </dev/null"
+    assert "exit=0" in run_in(api, gateway_pod, kubelet)
+    for port in (settings.kubelet_port, settings.apiserver_port, settings.postgres_port):
+        out = run_in(api, bank.neighbour, f"nc -w 2 {network.GATEWAY} {port} </dev/null")
+        assert "exit=0" not in out, f"a bank's pod opened {network.GATEWAY}:{port}"
