@@ -5,6 +5,7 @@ of the node's own servers."""
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,14 @@ from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
 
 pytestmark = EXEC_SOCKET_WARNING
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_sockets() -> Iterator[None]:
+    """Free the module's clients' sockets before it ends, where its warning filter holds
+    (torn down last: autouse fixtures are set up first)."""
+    yield
+    gc.collect()
 
 
 @dataclass
