@@ -8,7 +8,7 @@ import ssl
 from functools import cached_property
 from pathlib import Path
 
-from taas.localstack import install, versions
+from taas.localstack import install, network, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
 from taas.localstack.context import StackContext
 
@@ -115,7 +115,7 @@ class KubeApiserver(KubeServer):
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={pki.service_account_pub}",
             f"--service-account-signing-key-file={pki.service_account_key}",
-            "--service-cluster-ip-range=10.96.0.0/16",
+            f"--service-cluster-ip-range={network.SERVICE_SUBNET}",
             # Node: a kubelet reads and writes only its own node and pods.
             "--authorization-mode=Node,RBAC",
             "--enable-admission-plugins=NodeRestriction",

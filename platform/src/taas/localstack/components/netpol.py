@@ -13,7 +13,7 @@ on loopback.
 
 from __future__ import annotations
 
-from taas.localstack import install, versions
+from taas.localstack import install, network, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
 from taas.localstack.components.kubernetes import write_kubeconfig
 from taas.localstack.components.node import node_name
@@ -25,7 +25,6 @@ RULES = [  # what its firewall watches
     (["networking.k8s.io"], ["networkpolicies"], ["get", "list", "watch"]),
     (["discovery.k8s.io"], ["endpointslices"], ["get", "list", "watch"]),
 ]
-SERVICE_RANGE = "10.96.0.0/16"  # the API server's --service-cluster-ip-range
 
 
 class NetworkPolicies(BuiltComponent):
@@ -69,7 +68,7 @@ class NetworkPolicies(BuiltComponent):
             "--run-service-proxy=false",
             "--run-loadbalancer=false",
             "--enable-ipv6=false",
-            f"--service-cluster-ip-range={SERVICE_RANGE}",
+            f"--service-cluster-ip-range={network.SERVICE_SUBNET}",
             "--health-port=0",
             f"--metrics-addr={self.ctx.host}",
             f"--metrics-port={self.ctx.settings.netpol_metrics_port}",
