@@ -14,6 +14,7 @@ from kubernetes.stream import stream
 
 from taas.kit.oci import RegistryClient
 from taas.localstack import network
+from taas.localstack.app_images import ImageBuilder, checkout, recipe
 from taas.localstack.components import Registry
 from taas.localstack.components.node import REAL_NODE_TAINT, node_name
 from taas.localstack.images import push_toolbox
@@ -33,6 +34,14 @@ def push_toolbox_image(stack: LocalStack) -> str:
     registry = Registry(stack.ctx)
     with RegistryClient(registry.address, ca=stack.ctx.pki.ca.cert) as pushed_to:
         return push_toolbox(stack.ctx.paths, pushed_to)
+
+
+def push_app_image(stack: LocalStack, name: str) -> str:
+    """Build (layers cached) and push one of the checkout's images; its reference."""
+    registry = Registry(stack.ctx)
+    builder = ImageBuilder(stack.ctx.log, stack.ctx.paths, checkout())
+    with RegistryClient(registry.address, ca=stack.ctx.pki.ca.cert) as pushed_to:
+        return builder.push(recipe(name), pushed_to).reference
 
 
 def make_namespace(core: client.CoreV1Api, prefix: str) -> str:

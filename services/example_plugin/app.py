@@ -4,7 +4,8 @@ It depends on FastAPI and uvicorn only (not on TaaS): it checks the gateway's si
 over the forwarded identity headers itself, then answers with a decision and reasons.
 
     python app.py --port 58201                       # serve (TAAS_SIGNING_SECRET set)
-    python app.py --manifest --url http://127.0.0.1:58201   # print its manifest
+    python app.py --manifest --url http://127.0.0.1:58201   # its manifest, while developing
+    python app.py --manifest --image REGISTRY/taas/example-plugin@sha256:...  # run by TaaS
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import time
 from typing import Annotated, Any, Literal
 
 import uvicorn
-from fastapi import Body, FastAPI, Header, HTTPException, Request
+from fastapi import Body, FastAPI, Header, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 NAME, VERSION = "loan-precheck", "1.0.0"
@@ -103,11 +105,13 @@ def create_app() -> FastAPI:
     )
     def precheck(
         request: Request,
+        response: Response,
         application: Annotated[Application, Body(openapi_examples=EXAMPLES)],
         tenant: Annotated[str, Header(alias="X-TaaS-Tenant")] = "",
     ) -> Decision:
         if not secret or not gateway_signature_ok(request, "/precheck", secret):
             raise HTTPException(401, "not called through the TaaS gateway")
+        response.headers["X-Served-By"] = socket.gethostname()  # the pod, when TaaS runs it
         monthly = application.amount / application.term_months
         dti = (monthly + application.existing_monthly_debt) / max(application.monthly_income, 1)
         reasons = []
@@ -125,14 +129,17 @@ def create_app() -> FastAPI:
     return app
 
 
-def manifest(url: str) -> dict[str, Any]:
+def manifest(url: str | None, image: str | None = None) -> dict[str, Any]:
+    """The manifest: run by the platform from ``image`` (by digest), or, while developing,
+    reached where it runs (``url``)."""
+    upstream: dict[str, Any] = {"image": image, "port": 8080} if image else {"url": url}
     return {
         "name": NAME,
         "version": VERSION,
         "plugin_api": ">=1.0,<2",
         "capability": "risk",
         "summary": "Debt-to-income pre-check of a loan application, with reasons.",
-        "upstream": {"url": url},
+        "upstream": upstream,
         "openapi": create_app().openapi(),
         "health_path": "/healthz",
         "scopes": [SCOPE],
@@ -146,13 +153,16 @@ def manifest(url: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=58201)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--manifest", action="store_true", help="print the manifest and exit")
     parser.add_argument("--url", default=None, help="upstream URL written into the manifest")
+    parser.add_argument("--image", default=None, help="image (by digest) the platform runs")
     args = parser.parse_args()
     if args.manifest:
-        print(json.dumps(manifest(args.url or f"http://127.0.0.1:{args.port}"), indent=2))
+        url = args.url or f"http://127.0.0.1:{args.port}"
+        print(json.dumps(manifest(url, args.image), indent=2))
         return
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

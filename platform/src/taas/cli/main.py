@@ -12,6 +12,7 @@ from taas.cli import (
     catalog,
     docs,
     gateway,
+    images,
     operators,
     platform,
     plugins,
@@ -48,6 +49,7 @@ def main(
 
 app.add_typer(stack.app, name="stack")
 app.add_typer(platform.app, name="platform")
+app.add_typer(images.app, name="images")
 app.command("login")(platform.login_command)
 app.add_typer(profiles.app, name="profiles")
 app.add_typer(operators.app, name="operators")

@@ -77,6 +77,7 @@ class Gateway:
         self.upstream = Upstream(
             connections=settings.gateway_upstream_connections,
             connect_timeout_s=settings.gateway_connect_timeout_s,
+            cluster_dns=settings.gateway_cluster_dns,
         )
         authorizer = Authorizer(self.tokens)
         self.reference = ApiReference(self.routes, self.documents, authorizer)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -140,11 +141,16 @@ def response_headers(raw: Iterable[tuple[bytes, bytes]], request_id: bytes) -> H
     return headers
 
 
-def upstream_session(*, connections: int) -> aiohttp.ClientSession:
+def upstream_session(
+    *, connections: int, resolver: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
     """The pooled client for module calls: keep-alive, no cookies, no redirects followed,
     bodies passed through as they are (no decompression)."""
+    connector = aiohttp.TCPConnector(
+        limit=connections, limit_per_host=0, keepalive_timeout=30, resolver=resolver
+    )
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=0, keepalive_timeout=30),
+        connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),

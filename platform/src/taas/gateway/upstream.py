@@ -10,6 +10,7 @@ import aiohttp
 from yarl import URL
 
 from taas.gateway.calls import Call, ClientGone
+from taas.gateway.cluster_dns import ClusterResolver
 from taas.gateway.errors import not_ready, upstream_timed_out, upstream_unreachable
 from taas.gateway.proxy import response_headers, upstream_session
 from taas.gateway.routes import Route, Tenant
@@ -23,14 +24,18 @@ _SMALL_BODY = 64 * 1024  # upstream responses up to this size are sent in one pi
 class Upstream:
     """The pooled client for module calls; opened at start-up (it needs the running loop)."""
 
-    def __init__(self, *, connections: int, connect_timeout_s: float) -> None:
+    def __init__(
+        self, *, connections: int, connect_timeout_s: float, cluster_dns: str = ""
+    ) -> None:
         self.connections = connections
         self.connect_timeout_s = connect_timeout_s
+        self.cluster_dns = cluster_dns
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def open(self) -> None:
-        self._session = upstream_session(connections=self.connections)
+        resolver = ClusterResolver(self.cluster_dns) if self.cluster_dns else None
+        self._session = upstream_session(connections=self.connections, resolver=resolver)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -77,6 +77,13 @@ class ModuleSpec:
     memory: str = "128Mi"
     replicas: int = 1
     scopes: tuple[str, ...] = ()
+    health_path: str = "/healthz"
+
+    @property
+    def runs_image(self) -> bool:
+        """True when the platform runs the module's image; False for a development module
+        that runs wherever its vendor runs it, reached by ``upstream_url``."""
+        return self.image is not None
 
     @property
     def workload(self) -> str:

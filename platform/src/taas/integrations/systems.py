@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from taas.integrations.identity import IdentityTenants
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.postgres import PostgresTenants
 from taas.integrations.storage import StorageTenants
-from taas.integrations.workloads import ModuleWorkloads
+from taas.integrations.workloads import ModuleWorkloads, Placement
 from taas.kit.settings import AppSettings, app_settings
 
 
@@ -21,10 +21,11 @@ class Systems:
     postgres: PostgresTenants
     storage: StorageTenants
     identity: IdentityTenants
+    placement: Placement = field(default_factory=Placement)
 
     @property
     def modules(self) -> ModuleWorkloads:
-        return ModuleWorkloads(self.kubernetes)
+        return ModuleWorkloads(self.kubernetes, self.placement)
 
     @classmethod
     def from_settings(cls, settings: AppSettings) -> Systems:
@@ -48,6 +49,11 @@ class Systems:
                 vendors_realm=settings.vendors_realm,
                 client_id=settings.keycloak_client_id,
                 client_secret=settings.keycloak_client_secret,
+            ),
+            placement=Placement(
+                node_selector=settings.module_node_selector,
+                tolerations=settings.module_tolerations,
+                ready_timeout_s=settings.module_ready_timeout_s,
             ),
         )
 

@@ -9,13 +9,26 @@ subscription to that version does.
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.spec import ModuleSpec, TenantSpec
+from taas.kit.errors import PermanentError, TemporaryError
 from taas.kit.telemetry import traced
 
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
+SIGNING_KEY = "signing-secret"
+SECCOMP = {"type": "RuntimeDefault"}
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": SECCOMP,
+}
 MODULE_LABEL = "taas.io/module"
 SHARED_LABEL = "taas.io/module-workload"
 TENANT_LABEL = "taas.io/tenant"
@@ -25,6 +38,19 @@ def _labels(module: ModuleSpec, workload: str) -> dict[str, str]:
     return {MODULE_LABEL: module.name, SHARED_LABEL: workload, "taas.io/version": _v(module)}
 
 
+def _signing(workload: str) -> str:
+    return f"{workload}-signing"[:253]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where module pods run and how long a subscription waits for them to be Ready."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, str]] = ()
+    ready_timeout_s: float = 120.0
+
+
 def _v(module: ModuleSpec) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in module.version)[:63]
 
@@ -32,8 +58,9 @@ def _v(module: ModuleSpec) -> str:
 class ModuleWorkloads:
     """Deploys and removes module workloads for subscriptions."""
 
-    def __init__(self, kubernetes: KubernetesTenants) -> None:
+    def __init__(self, kubernetes: KubernetesTenants, placement: Placement | None = None) -> None:
         self.kube = kubernetes
+        self.placement = placement or Placement()
 
     @property
     def shared_namespace(self) -> str:
@@ -48,9 +75,70 @@ class ModuleWorkloads:
         return f"http://{host}.svc.cluster.local:{module.port}"
 
     def deployment(self, module: ModuleSpec, name: str) -> dict[str, Any]:
-        """A Deployment that passes the ``restricted`` pod security standard."""
+        """A Deployment that passes the ``restricted`` pod security standard.
+
+        A module with an image runs it on the nodes the placement names, behind a readiness
+        probe on its health path, with a read-only root filesystem and the vendor's signing
+        secret from a Secret; rollouts add a Ready pod before one goes. A module without an
+        image (a vendor's development process, reached by URL) gets a placeholder workload.
+        """
         labels = _labels(module, name)
-        image = module.image or PLACEHOLDER_IMAGE.format(name=module.name, version=_v(module))
+        if module.image is None:
+            return self._placeholder(module, name, labels)
+        container: dict[str, Any] = {
+            "name": "module",
+            "image": module.image,
+            "ports": [{"containerPort": module.port, "name": "http"}],
+            "env": [
+                {
+                    "name": "TAAS_SIGNING_SECRET",
+                    "valueFrom": {"secretKeyRef": {"name": _signing(name), "key": SIGNING_KEY}},
+                }
+            ],
+            "readinessProbe": {
+                "httpGet": {"path": module.health_path, "port": "http"},
+                "periodSeconds": 1,
+                "failureThreshold": 2,
+                "timeoutSeconds": 2,
+            },
+            "resources": {
+                "requests": {"cpu": module.cpu, "memory": module.memory},
+                "limits": {"cpu": module.cpu, "memory": module.memory},
+            },
+            "securityContext": {**RESTRICTED, "readOnlyRootFilesystem": True},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own
+        }
+        pod: dict[str, Any] = {
+            "automountServiceAccountToken": False,
+            "enableServiceLinks": False,
+            "terminationGracePeriodSeconds": 10,
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": SECCOMP},
+            "containers": [container],
+            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+        }
+        if self.placement.node_selector:
+            pod["nodeSelector"] = dict(self.placement.node_selector)
+        if self.placement.tolerations:
+            pod["tolerations"] = [dict(one) for one in self.placement.tolerations]
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {
+                "replicas": module.replicas,
+                "revisionHistoryLimit": 2,
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+                },
+                "selector": {"matchLabels": {SHARED_LABEL: name}},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        }
+
+    @staticmethod
+    def _placeholder(module: ModuleSpec, name: str, labels: dict[str, str]) -> dict[str, Any]:
+        image = PLACEHOLDER_IMAGE.format(name=module.name, version=_v(module))
         container: dict[str, Any] = {
             "name": "module",
             "image": image,
@@ -59,13 +147,7 @@ class ModuleWorkloads:
                 "requests": {"cpu": module.cpu, "memory": module.memory},
                 "limits": {"cpu": module.cpu, "memory": module.memory},
             },
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "runAsNonRoot": True,
-                "runAsUser": 10001,
-                "capabilities": {"drop": ["ALL"]},
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "securityContext": {**RESTRICTED, "runAsUser": 10001},
         }
         annotations = {"taas.io/upstream": module.upstream_url} if module.upstream_url else {}
         return {
@@ -80,6 +162,18 @@ class ModuleWorkloads:
                     "spec": {"automountServiceAccountToken": False, "containers": [container]},
                 },
             },
+        }
+
+    @staticmethod
+    def signing_secret(module: ModuleSpec, name: str, value: str) -> dict[str, Any]:
+        """The vendor's signing secret, for the module's pods to check the gateway's
+        signature with."""
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": _signing(name), "labels": _labels(module, name)},
+            "data": {SIGNING_KEY: base64.b64encode(value.encode()).decode()},
         }
 
     def service(self, module: ModuleSpec, name: str) -> dict[str, Any]:
@@ -137,30 +231,80 @@ class ModuleWorkloads:
         change = self.kube.apply(body, None, field="metadata")
         return [change] if change else []
 
-    @traced("kubernetes.ensure_module")
-    def ensure(self, spec: TenantSpec, module: ModuleSpec) -> list[str]:
-        """Deploy (or update) the module for the tenant; return what changed."""
+    def location(self, spec: TenantSpec, module: ModuleSpec) -> tuple[str, str]:
+        """(namespace, name) of the workload that serves ``module`` to this tenant."""
         if spec.isolated:
-            bodies = [
-                self.deployment(module, module.workload),
-                self.service(module, module.workload),
-            ]
-            namespace = spec.namespace
-            changes = []
-        else:
-            name = module.shared_workload
-            bodies = [
-                self.deployment(module, name),
-                self.service(module, name),
-                self.path_policy(spec, module),
-            ]
-            namespace = self.shared_namespace
-            changes = self._ensure_shared_namespace()
+            return spec.namespace, module.workload
+        return self.shared_namespace, module.shared_workload
+
+    @traced("kubernetes.ensure_module")
+    def ensure(self, spec: TenantSpec, module: ModuleSpec, signing_secret: str = "") -> list[str]:
+        """Deploy (or update) the module for the tenant; return what changed."""
+        namespace, name = self.location(spec, module)
+        bodies = [self.deployment(module, name), self.service(module, name)]
+        changes = [] if spec.isolated else self._ensure_shared_namespace()
+        if not spec.isolated:
+            bodies.append(self.path_policy(spec, module))
+        if module.image is not None:
+            secret = self.signing_secret(module, name, signing_secret)
+            change = self.kube.apply(secret, namespace, field="data")
+            if change:
+                changes.append(change)
         for body in bodies:
             change = self.kube.apply(body, namespace)
             if change:
                 changes.append(change)
         return changes
+
+    @traced("kubernetes.module_ready")
+    def wait_ready(self, spec: TenantSpec, module: ModuleSpec) -> list[str]:
+        """Wait until the workload's pods of this version are Ready (a rollout done); fail
+        with the pods' own reason (image pull, crash, readiness) when they cannot be."""
+        if module.image is None:
+            return []
+        namespace, name = self.location(spec, module)
+        return self.wait_rollout(namespace, name, module)
+
+    def wait_rollout(self, namespace: str, name: str, module: ModuleSpec) -> list[str]:
+        """Wait for the Deployment ``namespace/name`` of ``module`` to be rolled out."""
+        timeout_s = self.placement.ready_timeout_s
+        deadline = time.monotonic() + timeout_s
+        while True:
+            deployment = self.kube.read("apps/v1", "Deployment", name, namespace)
+            if deployment is None:
+                raise TemporaryError(f"Deployment {namespace}/{name} is gone", delay=1)
+            if rolled_out(deployment):
+                ready = deployment["status"].get("readyReplicas", 0)
+                return [f"{namespace}/{name}: {ready} pod(s) Ready"]
+            pods = self.kube.list_objects("v1", "Pod", namespace, f"{SHARED_LABEL}={name}")
+            problem = pod_problem(pods)
+            if problem is not None:
+                raise PermanentError(
+                    f"{module.name} {module.version} cannot run: {problem}",
+                    hint="check the image reference and its registry, and run the image "
+                    "locally to see why it stops or never answers its health path",
+                )
+            if time.monotonic() > deadline:
+                why = self._not_ready_reason(namespace, pods)
+                raise PermanentError(
+                    f"{module.name} {module.version} was not Ready after {timeout_s:.0f}s: {why}",
+                    hint=f"the module must answer GET {module.health_path} with 200 on port "
+                    f"{module.port}",
+                )
+            time.sleep(0.5)
+
+    def _not_ready_reason(self, namespace: str, pods: list[dict[str, Any]]) -> str:
+        for pod in pods:
+            for condition in pod.get("status", {}).get("conditions") or []:
+                if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+                    return f"not scheduled: {condition.get('message', '')}"
+            events = self.kube.list_objects(
+                "v1", "Event", namespace, fields=f"involvedObject.name={pod['metadata']['name']}"
+            )
+            unhealthy = [event for event in events if event.get("reason") == "Unhealthy"]
+            if unhealthy:
+                return f"readiness probe: {unhealthy[-1].get('message', '')}"
+        return "no pod became Ready" if pods else "no pod was created"
 
     @traced("kubernetes.remove_module")
     def remove(self, spec: TenantSpec, module: ModuleSpec) -> list[str]:
@@ -168,14 +312,20 @@ class ModuleWorkloads:
         workload when no other tenant uses that version)."""
         changes: list[str | None] = []
         if spec.isolated:
-            for kind, api in (("Service", "v1"), ("Deployment", "apps/v1")):
-                changes.append(self.kube.delete(api, kind, module.workload, spec.namespace))
+            changes += self._delete_workload(module.workload, spec.namespace)
         else:
             policy = self.path_policy(spec, module)["metadata"]["name"]
             ns = self.shared_namespace
             changes.append(self.kube.delete("networking.k8s.io/v1", "NetworkPolicy", policy, ns))
             changes += self.prune_shared(module)
         return [change for change in changes if change]
+
+    def _delete_workload(self, name: str, namespace: str) -> list[str | None]:
+        return [
+            self.kube.delete("v1", "Service", name, namespace),
+            self.kube.delete("apps/v1", "Deployment", name, namespace),
+            self.kube.delete("v1", "Secret", _signing(name), namespace),
+        ]
 
     def prune_shared(self, module: ModuleSpec) -> list[str | None]:
         """Delete a version's shared workload once no pool subscription opens a path to it."""
@@ -186,10 +336,7 @@ class ModuleWorkloads:
         )
         if users:
             return []
-        return [
-            self.kube.delete("v1", "Service", name, ns),
-            self.kube.delete("apps/v1", "Deployment", name, ns),
-        ]
+        return self._delete_workload(name, ns)
 
     def exists(self, spec: TenantSpec, module: ModuleSpec) -> bool:
         if spec.isolated:
@@ -217,9 +364,49 @@ class ModuleWorkloads:
         for workload in sorted(workloads):
             others = set(self.kube.list_names(*policy, ns, f"{SHARED_LABEL}={workload}"))
             if not others - set(paths):
-                changes += [
-                    self.kube.delete("v1", "Service", workload, ns),
-                    self.kube.delete("apps/v1", "Deployment", workload, ns),
-                ]
+                changes += self._delete_workload(workload, ns)
         changes += [self.kube.delete(*policy, name, ns) for name in paths]
         return [change for change in changes if change]
+
+
+def rolled_out(deployment: dict[str, Any]) -> bool:
+    """True when the Deployment's current template runs on all its replicas, all Ready,
+    and no pod of an older template is left (what ``kubectl rollout status`` waits for)."""
+    wanted = int(deployment["spec"].get("replicas", 1))
+    status = deployment.get("status") or {}
+    updated = int(status.get("updatedReplicas") or 0)
+    return (
+        int(status.get("observedGeneration") or 0) >= int(deployment["metadata"]["generation"])
+        and updated >= wanted
+        and int(status.get("replicas") or 0) == updated
+        and int(status.get("availableReplicas") or 0) >= wanted
+    )
+
+
+# Container states that do not get better by waiting.
+FATAL_WAITING = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
+
+
+def pod_problem(pods: list[dict[str, Any]]) -> str | None:
+    """The first pod whose container cannot start or keeps crashing, as its reason."""
+    for pod in pods:
+        for status in pod.get("status", {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason not in FATAL_WAITING:
+                continue
+            message = (waiting.get("message") or "").strip()
+            ended = (status.get("lastState") or {}).get("terminated") or {}
+            if ended:
+                message = f"exit code {ended.get('exitCode')} ({ended.get('reason', '')}) {message}"
+            return f"{reason}: {message}"[:500].strip()
+    return None

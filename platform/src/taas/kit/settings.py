@@ -244,6 +244,26 @@ class AppSettings(BaseSettings):
         description="Gateway: how long to wait for a TCP connection to a module upstream "
         "(the route's timeout_s bounds the whole call).",
     )
+    gateway_cluster_dns: str = Field(
+        default="",
+        description="Gateway outside the cluster (the local stack): the cluster DNS server "
+        "(``host:port``) that resolves modules' Service names (``*.svc.cluster.local``). "
+        "Empty: the system's resolver, as in a pod.",
+    )
+    module_node_selector: dict[str, str] = Field(
+        default_factory=dict,
+        description="Node labels module and plugin pods must be scheduled on (JSON object).",
+    )
+    module_tolerations: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Taints module and plugin pods tolerate (JSON list of tolerations).",
+    )
+    module_ready_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a subscription waits for its module's pods to be Ready before "
+        "it fails with the pods' reason (image pull, crash, readiness).",
+    )
     gateway_upstream_connections: int = Field(
         default=512,
         description="Gateway: most pooled keep-alive connections to all upstreams together.",

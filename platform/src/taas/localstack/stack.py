@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import hmac
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from taas.kit.errors import TaasError
 from taas.kit.settings import LOCAL_STACK_MARKER
-from taas.localstack import install
+from taas.localstack import install, network
 from taas.localstack.components import (
     COMPONENT_TYPES,
     Component,
@@ -25,6 +26,7 @@ from taas.localstack.components import (
     Redis,
     require_known,
 )
+from taas.localstack.components.node import REAL_NODE_TAINT, node_name
 from taas.localstack.context import StackContext
 
 _POLL_S = 0.25
@@ -263,6 +265,12 @@ class LocalStack:
                 secrets.minio_kms_key.encode(), b"taas audit checkpoints", hashlib.sha256
             ).hexdigest(),
             "TAAS_AUDIT_CHECKPOINT_RETENTION_DAYS": "1",
+            # Module pods run on the real node (kwok's fake nodes only pretend to run them),
+            # and the gateway, a host process here, finds their Services through the
+            # cluster DNS.
+            "TAAS_GATEWAY_CLUSTER_DNS": f"{network.GATEWAY}:53",
+            "TAAS_MODULE_NODE_SELECTOR": json.dumps({"kubernetes.io/hostname": node_name()}),
+            "TAAS_MODULE_TOLERATIONS": json.dumps([{**REAL_NODE_TAINT, "operator": "Equal"}]),
         }
 
     def log_of(self, name: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,6 +23,9 @@ import httpx
 from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
+from taas.integrations.sandbox import PluginSandbox
+from taas.integrations.spec import ModuleSpec
+from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.kit.errors import TaasError
 from taas.kit.settings import app_settings
@@ -30,10 +34,11 @@ from taas.operations.models import Operation
 from taas.operations.plans import Plan, Step, When, on, plan_for, register
 from taas.operations.repository import lane
 from taas.plugins.contract import ACTOR, contract_headers, cut_sandbox_storage
+from taas.plugins.manifest import PluginManifest
 from taas.plugins.models import PluginVersion
 from taas.plugins.repository import PluginVersionRepository, VendorRepository
 from taas.plugins.states import PluginStatus
-from taas.plugins.validation import validate
+from taas.plugins.validation import ImageRunner, validate
 from taas.plugins.validation_report import failed_report
 
 log = logging.getLogger(__name__)
@@ -76,8 +81,10 @@ def _run_checks(ctx: ValidationContext) -> list[str]:
         assert vendor is not None  # noqa: S101 - a foreign key
         started = dt.datetime.now(dt.UTC)
         try:
+            run_image = _image_runner(row, vendor.signing_secret)
             with httpx.Client(timeout=CALL_TIMEOUT_S, follow_redirects=False) as http:
-                report = validate(row.manifest, http, contract_headers(row, vendor.signing_secret))
+                headers = contract_headers(row, vendor.signing_secret)
+                report = validate(row.manifest, http, headers, run_image)
         except Exception as exc:  # validate() reports its own failures; this is a last resort
             log.exception("validation of %s %s failed", row.name, row.version)
             report = failed_report(
@@ -92,9 +99,31 @@ def _run_checks(ctx: ValidationContext) -> list[str]:
     return [f"failed: {', '.join(failed)}" if failed else "all checks passed"]
 
 
+def _image_runner(row: PluginVersion, signing_secret: str) -> ImageRunner:
+    """Start the version's image in its sandbox namespace (see :mod:`taas.integrations.sandbox`)."""
+
+    def run(parsed: PluginManifest) -> AbstractContextManager[str]:
+        resources = parsed.resources
+        module = ModuleSpec(
+            name=parsed.name,
+            version=parsed.version,
+            image=parsed.upstream.image,
+            port=parsed.upstream.port,
+            upstream_url=None,
+            cpu=resources.cpu,
+            memory=resources.memory,
+            health_path=parsed.health_path,
+        )
+        return PluginSandbox(systems().modules).running(row.id, module, signing_secret)
+
+    return run
+
+
 def _end_sandbox(ctx: ValidationContext) -> list[str]:
-    """End the sandbox storage credentials the contract calls used (idempotent)."""
-    return cut_sandbox_storage(ctx.name) if ctx.name else []
+    """End the sandbox storage credentials the contract calls used, and remove the image's
+    sandbox namespace (both idempotent)."""
+    changes = cut_sandbox_storage(ctx.name) if ctx.name else []
+    return changes + PluginSandbox(systems().modules).remove(ctx.version_id)
 
 
 def _started(session: Session, operation: Operation) -> None:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import ValidationError
 
+from taas.kit.errors import PermanentError
 from taas.plugins.contract_calls import ContractCall, HeadersFor, contract_calls, run_call
 from taas.plugins.manifest import PLUGIN_API_VERSION, PluginManifest, plugin_api_compatible
 from taas.plugins.signature_probes import PROBES, probe_targets, run_probe
@@ -36,13 +38,24 @@ from taas.plugins.validation_report import Check, build_report, describe_excepti
 MAX_CALLS = 100
 
 
-def validate(manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor) -> dict[str, Any]:
+# Starts a manifest's image and yields the base URL of the running plugin; raises
+# PermanentError with the reason when it cannot run (image pull, crash, readiness).
+ImageRunner = Callable[[PluginManifest], AbstractContextManager[str]]
+
+
+def validate(
+    manifest: dict[str, Any],
+    http: httpx.Client,
+    headers: HeadersFor,
+    run_image: ImageRunner | None = None,
+) -> dict[str, Any]:
     """Run every check; return the report stored with the version. Never raises: whatever
-    goes wrong becomes a failed check of the report."""
+    goes wrong becomes a failed check of the report. A manifest that names an image is
+    checked on that image, started by ``run_image``; otherwise on its ``upstream.url``."""
     started = dt.datetime.now(dt.UTC)
     checks: list[Check] = []
     try:
-        _run_checks(manifest, http, headers, checks)
+        _run_checks(manifest, http, headers, checks, run_image)
     except Exception as exc:
         checks.append(
             Check(
@@ -57,7 +70,11 @@ def validate(manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor) 
 
 
 def _run_checks(
-    manifest: dict[str, Any], http: httpx.Client, headers: HeadersFor, checks: list[Check]
+    manifest: dict[str, Any],
+    http: httpx.Client,
+    headers: HeadersFor,
+    checks: list[Check],
+    run_image: ImageRunner | None,
 ) -> None:
     """Append each check's result to ``checks``, stopping where a later one cannot tell."""
     parsed = _manifest_checks(manifest, checks)
@@ -65,17 +82,40 @@ def _run_checks(
         return
     openapi = _guarded("openapi.valid", _openapi_valid, parsed.openapi)
     checks.append(openapi)
+    image = parsed.upstream.image
+    if image is not None and run_image is not None:
+        try:
+            with run_image(parsed) as base:
+                checks.append(Check("image.runs", True, f"{image} started and became Ready"))
+                _probe(http, base, parsed, headers, checks=checks, openapi=openapi)
+        except PermanentError as exc:
+            why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            checks.append(Check("image.runs", False, why))
+        return
     if parsed.upstream.url is None:
         checks.append(
             Check(
                 "health.probe",
                 False,
-                "no upstream.url: image-only plugins cannot be probed on this platform yet; "
-                "add the URL of a running instance",
+                "no upstream.url, and this platform cannot start images: add the URL of a "
+                "running instance",
             )
         )
         return
-    base = str(parsed.upstream.url).rstrip("/")
+    _probe(http, str(parsed.upstream.url), parsed, headers, checks=checks, openapi=openapi)
+
+
+def _probe(
+    http: httpx.Client,
+    base: str,
+    parsed: PluginManifest,
+    headers: HeadersFor,
+    *,
+    checks: list[Check],
+    openapi: Check,
+) -> None:
+    """The health probe, the contract calls and the signature probes against ``base``."""
+    base = base.rstrip("/")
     health = _guarded("health.probe", _health, http, base, parsed.health_path, headers)
     checks.append(health)
     if not health.ok or not openapi.ok:

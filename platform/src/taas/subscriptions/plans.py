@@ -8,14 +8,19 @@ engine's transaction) is in :mod:`taas.subscriptions.reactions`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from taas.integrations.spec import ModuleSpec
+from taas.operations.models import Operation
 from taas.operations.plans import Plan, Step, register
 from taas.operations.repository import lane
 from taas.plugins.manifest import requestable_scopes
 from taas.plugins.models import PluginVersion
+from taas.plugins.repository import PluginVersionRepository, VendorRepository
 from taas.tenants.plans import TenantContext, context_of
 
 
@@ -43,6 +48,7 @@ def module_of(params: dict[str, Any] | None) -> ModuleSpec | None:
         memory=params.get("memory", "128Mi"),
         replicas=int(params.get("replicas", 1)),
         scopes=tuple(params.get("scopes", ())),
+        health_path=params.get("health_path", "/healthz"),
     )
 
 
@@ -61,6 +67,7 @@ def module_params(row: PluginVersion) -> dict[str, Any]:
         "memory": resources.get("memory", "128Mi"),
         "replicas": int(resources.get("replicas", 1)),
         "scopes": requestable_scopes(row.manifest),
+        "health_path": row.manifest.get("health_path", "/healthz"),
     }
 
 
@@ -77,15 +84,38 @@ def _module(ctx: TenantContext, key: str = "module") -> ModuleSpec:
     return module
 
 
-def _deploy_module(ctx: TenantContext) -> list[str]:
-    return ctx.systems.modules.ensure(ctx.spec, _module(ctx))
+@dataclass
+class ModuleContext(TenantContext):
+    """A subscription step's context: the tenant's, plus the key the module's vendor checks
+    the gateway's signature with (read when the step runs, never kept in the operation)."""
+
+    signing_secret: str = ""
+
+
+def module_context_of(session: Session, operation: Operation) -> ModuleContext:
+    tenant = context_of(session, operation)
+    secret = ""
+    version_id = (operation.params.get("module") or {}).get("plugin_version_id")
+    version = PluginVersionRepository(session).get(uuid.UUID(version_id)) if version_id else None
+    if version is not None:
+        vendor = VendorRepository(session).get(version.vendor_id)
+        secret = vendor.signing_secret if vendor is not None else ""
+    return ModuleContext(tenant.spec, tenant.systems, tenant.params, signing_secret=secret)
+
+
+def _deploy_module(ctx: ModuleContext) -> list[str]:
+    return ctx.systems.modules.ensure(ctx.spec, _module(ctx), ctx.signing_secret)
+
+
+def _await_module(ctx: ModuleContext) -> list[str]:
+    return ctx.systems.modules.wait_ready(ctx.spec, _module(ctx))
 
 
 def _remove_module(ctx: TenantContext) -> list[str]:
     return ctx.systems.modules.remove(ctx.spec, _module(ctx))
 
 
-def _grant_scopes(ctx: TenantContext) -> list[str]:
+def _grant_scopes(ctx: ModuleContext) -> list[str]:
     module = _module(ctx)
     changes = ctx.systems.identity.ensure_module_scopes(ctx.spec, list(module.scopes))
     previous = module_of(ctx.params.get("previous"))
@@ -107,13 +137,15 @@ def _retire_previous(ctx: TenantContext) -> list[str]:
     return [c for c in ctx.systems.modules.prune_shared(previous) if c]
 
 
-ModuleStep = Step[TenantContext]
+ModuleStep = Step[ModuleContext]
 MODULE_WORKLOAD = ModuleStep("kubernetes.module_workload", _deploy_module, _remove_module)
+MODULE_READY = ModuleStep("kubernetes.module_ready", _await_module)
 MODULE_SCOPES = ModuleStep("keycloak.module_scopes", _grant_scopes, _revoke_scopes)
 STEPS: dict[SubscriptionOperation, tuple[ModuleStep, ...]] = {
-    SubscriptionOperation.SUBSCRIBE: (MODULE_WORKLOAD, MODULE_SCOPES),
+    SubscriptionOperation.SUBSCRIBE: (MODULE_WORKLOAD, MODULE_READY, MODULE_SCOPES),
     SubscriptionOperation.CHANGE_VERSION: (
         MODULE_WORKLOAD,
+        MODULE_READY,
         MODULE_SCOPES,
         ModuleStep("kubernetes.retire_previous_version", _retire_previous),
     ),
@@ -128,4 +160,4 @@ def register_plans() -> None:
     """Register the subscription plans with the engine (their hooks: ``reactions``)."""
     for kind, steps in STEPS.items():
         compensate = kind == SubscriptionOperation.SUBSCRIBE
-        register(Plan(kind=kind, steps=steps, context=context_of, compensate=compensate))
+        register(Plan(kind=kind, steps=steps, context=module_context_of, compensate=compensate))

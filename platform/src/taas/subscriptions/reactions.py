@@ -67,8 +67,12 @@ def settled(session: Session, operation: Operation) -> None:
     module = module_of(operation.params.get("module"))
     if module is not None:
         tenant = tenant_of(session, operation)
-        row.upstream_url = module.upstream_url or systems().modules.service_url(
-            spec_of(tenant), module
+        # A module the platform runs is reached through its Service; a development
+        # module (no image) where its vendor runs it.
+        row.upstream_url = (
+            systems().modules.service_url(spec_of(tenant), module)
+            if module.runs_image
+            else module.upstream_url or ""
         )
 
 

@@ -160,6 +160,26 @@ class KubernetesObjects:
             raise
         return f"deleted {kind} {namespace}/{name}"
 
+    def read(
+        self, api_version: str, kind: str, name: str, namespace: str | None
+    ) -> dict[str, Any] | None:
+        """One object as a plain dict; None when there is none."""
+        existing = self._read(api_version, kind, name, namespace)
+        return None if existing is None else dict(existing.to_dict())
+
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str, selector: str = "", fields: str = ""
+    ) -> list[dict[str, Any]]:
+        """The objects a label (and field) selector matches, as plain dicts."""
+        resource = self._resource(api_version, kind)
+        listing = translate(
+            lambda: resource.get(
+                namespace=namespace, label_selector=selector, field_selector=fields
+            ),
+            f"list {kind}",
+        )
+        return list(listing.to_dict().get("items", []))
+
     def list_names(self, api_version: str, kind: str, namespace: str, selector: str) -> list[str]:
         return list(self.list_labels(api_version, kind, namespace, selector))
 
