@@ -30,7 +30,12 @@ class VendorAccount:
 
 
 def wait_version(
-    api: Any, headers: dict[str, str], name: str, version: str, until: set[str]
+    api: Any,
+    headers: dict[str, str],
+    name: str,
+    version: str,
+    until: set[str],
+    timeout: float = 60,
 ) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         body: dict[str, Any] = api.get(
@@ -38,7 +43,7 @@ def wait_version(
         ).json()
         return body if body.get("status") in until else None
 
-    result: dict[str, Any] = wait_for(done, timeout=60, what=f"{name} {version} to be {until}")
+    result: dict[str, Any] = wait_for(done, timeout=timeout, what=f"{name} {version} to be {until}")
     return result
 
 

@@ -12,8 +12,10 @@ platform never sees test traffic.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -31,6 +33,7 @@ from catalog_support import VendorAccount
 from support import start_offboard, unique_slug, wait_for, wait_operation
 from taas.cli.platform import worker_argv
 from taas.kit.settings import StackSettings
+from taas.localstack import network
 from taas.localstack.context import StackContext
 from taas.localstack.stack import LocalStack
 
@@ -50,11 +53,31 @@ def _with_db(url: str, database: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + database
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# The API served over HTTP (``api_server``): chosen now, because the worker started at the
+# beginning of the session tells module pods where it is (through the ``pod_relay``).
+API_PORT = _free_port()
+
+
+def _pods_reach_test_api(env: dict[str, str]) -> None:
+    """Module pods exchange storage grants at this session's API, not the stack's."""
+    env["TAAS_MODULE_PLATFORM_URL"] = f"http://{network.GATEWAY}:{API_PORT}"
+    egress = json.loads(env["TAAS_MODULE_EGRESS"])
+    egress[0]["ports"].append({"protocol": "TCP", "port": API_PORT})
+    env["TAAS_MODULE_EGRESS"] = json.dumps(egress)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Point every TAAS_* setting of the control plane at the test databases."""
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     SPANS.unlink(missing_ok=True)
     env = _local_stack().env()
+    _pods_reach_test_api(env)
     env["TAAS_DATABASE_URL"] = _with_db(env["TAAS_DATABASE_URL"], TEST_DATABASE)
     env["TAAS_CELERY_BROKER_URL"] = _with_db(env["TAAS_CELERY_BROKER_URL"], BROKER_DB)
     env["TAAS_REDIS_URL"] = _with_db(env["TAAS_REDIS_URL"], CACHE_DB)
@@ -289,17 +312,15 @@ def api(control_plane: ControlPlane, worker: Worker) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def api_server(control_plane: ControlPlane, worker: Worker) -> Iterator[str]:
-    """The API served over real HTTP by uvicorn (for the CLI), on a free loopback port."""
-    import socket
+    """The API served over real HTTP by uvicorn (for the CLI and module pods), on a free
+    loopback port."""
     import threading
 
     import uvicorn
 
     from taas.api.app import create_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = API_PORT
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
@@ -311,6 +332,29 @@ def api_server(control_plane: ControlPlane, worker: Worker) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pod_relay(api_server: str) -> Iterator[str]:
+    """Module pods' way to this session's API (the stack's node relay forwards the stack's
+    own API port): a relay process of the session; its address as pods use it."""
+    import sys
+
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "taas.localstack.relay", "--listen", network.GATEWAY,
+         str(API_PORT)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def answers() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex((network.GATEWAY, API_PORT)) == 0
+
+    wait_for(answers, what="the session's pod relay")
+    yield f"http://{network.GATEWAY}:{API_PORT}"
+    relay.terminate()
+    relay.wait(timeout=10)
 
 
 # Tokens live 5 minutes and the suite runs longer: every test gets fresh ones.

@@ -166,7 +166,7 @@ def manifest(name: str, version: str, url: str, scopes: list[str] | None = None)
         "plugin_api": ">=1.0,<2",
         "capability": "risk",
         "summary": "Scores loan amounts (test plugin)",
-        "upstream": {"url": url, "image": f"example.invalid/{name}:{version}", "port": 8080},
+        "upstream": {"url": url},  # a development plugin: reached where it runs
         "openapi": plugin_openapi(),
         "health_path": "/healthz",
         "scopes": scopes or [],

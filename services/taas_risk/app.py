@@ -75,6 +75,8 @@ def create_risk_app(
             "storage": ["read", "write"],
             "personal_data": ["identity", "contact", "financial", "device"],
         },
+        # About 185 MB resident at rest (NumPy, pandas, scikit-learn loaded), more when scoring.
+        resources={"cpu": "1", "memory": "512Mi", "replicas": 1},
         timeout_s=60,
         settings=settings,
     )

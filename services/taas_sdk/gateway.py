@@ -8,6 +8,7 @@ trace, with the tenant on it.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
@@ -20,6 +21,10 @@ from taas_sdk.caller import Caller
 from taas_sdk.info import ModuleInfo
 from taas_sdk.problems import problem
 from taas_sdk.settings import ModuleSettings
+
+# Which instance answered a gateway call (the pod's name, when the platform runs the module).
+SERVED_BY = "X-Served-By"
+HOSTNAME = socket.gethostname()
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 _propagator = TraceContextTextMapPropagator()
@@ -58,7 +63,9 @@ def gateway_only(info: ModuleInfo, *, tracing: bool) -> Middleware:
         caller = Caller.from_headers(dict(request.headers))
         request.state.caller = caller
         if not tracing:
-            return await call_next(request)
+            response = await call_next(request)
+            response.headers[SERVED_BY] = HOSTNAME
+            return response
         context = _propagator.extract(dict(request.headers))
         with tracer.start_as_current_span(
             f"{info.name} {request.method} {request.url.path}",
@@ -74,6 +81,7 @@ def gateway_only(info: ModuleInfo, *, tracing: bool) -> Middleware:
         ) as span:
             response = await call_next(request)
             span.set_attribute("http.response.status_code", response.status_code)
+            response.headers[SERVED_BY] = HOSTNAME
             return response
 
     return check

@@ -1,7 +1,9 @@
 """A plugin image started for its validation, in a namespace of its own.
 
 The namespace admits Pod Security ``restricted`` pods only and denies every egress: the
-plugin under test answers the platform's checks and reaches nothing itself. The checks
+plugin under test answers the platform's checks and reaches nothing itself, except the
+storage path (the API's credential exchange, object storage, DNS) when its manifest
+declares storage access. The checks
 call the pod at its own address (the worker runs on a node of the cluster, or beside the
 local stack's node). The namespace goes when the checks end, and again, idempotently, in
 the validation's last step, so a worker that died mid-check leaves nothing running.
@@ -68,6 +70,8 @@ class PluginSandbox:
                     namespace,
                     field="data",
                 )
+                if module.uses_storage:  # the only egress a sandbox gets, when declared
+                    self.kube.apply(self.modules.egress_policy(module, name), namespace)
                 self.kube.apply(self.modules.deployment(module, name), namespace)
                 self.modules.wait_rollout(namespace, name, module)
             pods = self.kube.list_objects("v1", "Pod", namespace, f"{SHARED_LABEL}={name}")

@@ -78,6 +78,7 @@ class ModuleSpec:
     replicas: int = 1
     scopes: tuple[str, ...] = ()
     health_path: str = "/healthz"
+    uses_storage: bool = False  # declares access to the tenant's bucket
 
     @property
     def runs_image(self) -> bool:

@@ -54,6 +54,8 @@ class Systems:
                 node_selector=settings.module_node_selector,
                 tolerations=settings.module_tolerations,
                 ready_timeout_s=settings.module_ready_timeout_s,
+                platform_url=settings.module_platform_url,
+                egress=settings.module_egress,
             ),
         )
 

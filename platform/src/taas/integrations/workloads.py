@@ -49,6 +49,8 @@ class Placement:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: Sequence[Mapping[str, str]] = ()
     ready_timeout_s: float = 120.0
+    platform_url: str = ""  # the API as pods reach it (TAAS_PLATFORM_URL), if they may
+    egress: Sequence[Mapping[str, Any]] = ()  # what module pods may reach (policy rules)
 
 
 def _v(module: ModuleSpec) -> str:
@@ -89,12 +91,7 @@ class ModuleWorkloads:
             "name": "module",
             "image": module.image,
             "ports": [{"containerPort": module.port, "name": "http"}],
-            "env": [
-                {
-                    "name": "TAAS_SIGNING_SECRET",
-                    "valueFrom": {"secretKeyRef": {"name": _signing(name), "key": SIGNING_KEY}},
-                }
-            ],
+            "env": self._env(name),
             "readinessProbe": {
                 "httpGet": {"path": module.health_path, "port": "http"},
                 "periodSeconds": 1,
@@ -102,10 +99,11 @@ class ModuleWorkloads:
                 "timeoutSeconds": 2,
             },
             "resources": {
-                "requests": {"cpu": module.cpu, "memory": module.memory},
+                "requests": {"cpu": cpu_request(module.cpu), "memory": module.memory},
                 "limits": {"cpu": module.cpu, "memory": module.memory},
             },
             "securityContext": {**RESTRICTED, "readOnlyRootFilesystem": True},
+            "terminationMessagePolicy": "FallbackToLogsOnError",  # the log's end, on a crash
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own
         }
         pod: dict[str, Any] = {
@@ -133,6 +131,27 @@ class ModuleWorkloads:
                 },
                 "selector": {"matchLabels": {SHARED_LABEL: name}},
                 "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        }
+
+    def _env(self, name: str) -> list[dict[str, Any]]:
+        secret = {"secretKeyRef": {"name": _signing(name), "key": SIGNING_KEY}}
+        env: list[dict[str, Any]] = [{"name": "TAAS_SIGNING_SECRET", "valueFrom": secret}]
+        if self.placement.platform_url:
+            env.append({"name": "TAAS_PLATFORM_URL", "value": self.placement.platform_url})
+        return env
+
+    def egress_policy(self, module: ModuleSpec, name: str) -> dict[str, Any]:
+        """What the module's pods may reach: the placement's egress rules, nothing else."""
+        return {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            # Not labelled as a path (SHARED_LABEL): paths are what keep a shared workload.
+            "metadata": {"name": f"{name}-egress"[:63], "labels": {MODULE_LABEL: module.name}},
+            "spec": {
+                "podSelector": {"matchLabels": {SHARED_LABEL: name}},
+                "policyTypes": ["Egress"],
+                "egress": [dict(rule) for rule in self.placement.egress],
             },
         }
 
@@ -250,6 +269,7 @@ class ModuleWorkloads:
             change = self.kube.apply(secret, namespace, field="data")
             if change:
                 changes.append(change)
+            bodies.append(self.egress_policy(module, name))
         for body in bodies:
             change = self.kube.apply(body, namespace)
             if change:
@@ -321,10 +341,12 @@ class ModuleWorkloads:
         return [change for change in changes if change]
 
     def _delete_workload(self, name: str, namespace: str) -> list[str | None]:
+        egress = f"{name}-egress"[:63]
         return [
             self.kube.delete("v1", "Service", name, namespace),
             self.kube.delete("apps/v1", "Deployment", name, namespace),
             self.kube.delete("v1", "Secret", _signing(name), namespace),
+            self.kube.delete("networking.k8s.io/v1", "NetworkPolicy", egress, namespace),
         ]
 
     def prune_shared(self, module: ModuleSpec) -> list[str | None]:
@@ -332,7 +354,7 @@ class ModuleWorkloads:
         name = module.shared_workload
         ns = self.shared_namespace
         users = self.kube.list_names(
-            "networking.k8s.io/v1", "NetworkPolicy", ns, f"{SHARED_LABEL}={name}"
+            "networking.k8s.io/v1", "NetworkPolicy", ns, f"{SHARED_LABEL}={name},{TENANT_LABEL}"
         )
         if users:
             return []
@@ -362,7 +384,9 @@ class ModuleWorkloads:
         changes: list[str | None] = []
         workloads = {labels[SHARED_LABEL] for labels in paths.values() if SHARED_LABEL in labels}
         for workload in sorted(workloads):
-            others = set(self.kube.list_names(*policy, ns, f"{SHARED_LABEL}={workload}"))
+            others = set(
+                self.kube.list_names(*policy, ns, f"{SHARED_LABEL}={workload},{TENANT_LABEL}")
+            )
             if not others - set(paths):
                 changes += self._delete_workload(workload, ns)
         changes += [self.kube.delete(*policy, name, ns) for name in paths]
@@ -397,16 +421,33 @@ FATAL_WAITING = {
 
 
 def pod_problem(pods: list[dict[str, Any]]) -> str | None:
-    """The first pod whose container cannot start or keeps crashing, as its reason."""
+    """The first pod whose container cannot start or has stopped, as its reason (with the
+    end of its log, which the container's termination message falls back to).
+
+    A container of a Deployment's pod is always restarted, so one that has ended at all
+    (exited, killed for memory) is a failure; the kubelet does not always report the
+    ``CrashLoopBackOff`` wait between restarts, so the ended state itself is read."""
     for pod in pods:
         for status in pod.get("status", {}).get("containerStatuses") or []:
-            waiting = (status.get("state") or {}).get("waiting") or {}
-            reason = waiting.get("reason")
-            if reason not in FATAL_WAITING:
-                continue
-            message = (waiting.get("message") or "").strip()
-            ended = (status.get("lastState") or {}).get("terminated") or {}
+            state = status.get("state") or {}
+            waiting = state.get("waiting") or {}
+            ended = state.get("terminated") or (
+                (status.get("lastState") or {}).get("terminated")
+                if int(status.get("restartCount") or 0) > 0
+                else None
+            )
             if ended:
-                message = f"exit code {ended.get('exitCode')} ({ended.get('reason', '')}) {message}"
-            return f"{reason}: {message}"[:500].strip()
+                output = (ended.get("message") or "").strip()
+                reason = f"exited with code {ended.get('exitCode')} ({ended.get('reason', '')})"
+                return f"{reason}: {output[-400:]}" if output else reason
+            if waiting.get("reason") in FATAL_WAITING:
+                message = (waiting.get("message") or "").strip()
+                return f"{waiting['reason']}: {message}"[:500].strip()
     return None
+
+
+def cpu_request(limit: str) -> str:
+    """A quarter of the manifest's CPU (which is the limit), at least 10m: modules idle most
+    of the time and burst on calls, so a node is not full of reserved, unused cores."""
+    millis = float(limit[:-1]) if limit.endswith("m") else float(limit) * 1000
+    return f"{max(10, int(millis / 4))}m"

@@ -9,6 +9,7 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -249,6 +250,33 @@ class AppSettings(BaseSettings):
         description="Gateway outside the cluster (the local stack): the cluster DNS server "
         "(``host:port``) that resolves modules' Service names (``*.svc.cluster.local``). "
         "Empty: the system's resolver, as in a pod.",
+    )
+    module_platform_url: str = Field(
+        default="",
+        description="The control plane's API as module pods reach it (``TAAS_PLATFORM_URL`` "
+        "of their pods: where they exchange storage grants). Empty: not set in pods.",
+    )
+    module_storage_endpoint: str = Field(
+        default="",
+        description="Object storage (``host:port``) as modules reach it: the endpoint given "
+        "with their storage credentials. Empty: ``minio_endpoint``.",
+    )
+    module_egress: list[dict[str, Any]] = Field(
+        default_factory=lambda: [
+            {
+                "to": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                        }
+                    }
+                ],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }
+        ],
+        description="NetworkPolicy egress rules of every module and plugin pod (JSON list): "
+        "what they may reach besides nothing (default: the cluster DNS in kube-system). Add "
+        "the API and object storage for modules that use storage.",
     )
     module_node_selector: dict[str, str] = Field(
         default_factory=dict,

@@ -40,7 +40,10 @@ SITE = "/opt/taas/lib"  # PYTHONPATH of every image
 APP = "/opt/taas/app"  # scripts that are not packages (the example plugin)
 PYTHON = "/usr/bin/python3.11"
 DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")  # this machine's mirrors
-BASE_PACKAGES = ("python3.11-minimal", "libpython3.11-stdlib", "ca-certificates", "tzdata")
+BASE_PACKAGES = (
+    *("python3.11-minimal", "libpython3.11-stdlib", "ca-certificates", "tzdata"),
+    *("libstdc++6", "libgomp1"),  # what manylinux wheels (numpy, scikit-learn) expect
+)
 DROPPED = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
 
 
@@ -100,7 +103,7 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     _module("risk", "taas_risk"),
     _module("marketing", "taas_marketing"),
-    _module("ocr", "taas_ocr", apt=("tesseract-ocr", "tesseract-ocr-chi-sim")),
+    _module("ocr", "taas_ocr", apt=("tesseract-ocr", "tesseract-ocr-chi-sim", "tesseract-ocr-eng")),
     Recipe(
         name="example-plugin",
         distributions=(),

@@ -235,7 +235,7 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         """Endpoints and credentials of the stack, as environment variables."""
         postgres, redis, minio, keycloak = self.postgres, self.redis, self.minio, self.keycloak
-        secrets = self.ctx.secrets
+        secrets, settings = self.ctx.secrets, self.ctx.settings
         return {
             "TAAS_DATABASE_URL": postgres.dsn(),
             "TAAS_REDIS_URL": redis.url(0),
@@ -269,6 +269,22 @@ class LocalStack:
             # and the gateway, a host process here, finds their Services through the
             # cluster DNS.
             "TAAS_GATEWAY_CLUSTER_DNS": f"{network.GATEWAY}:53",
+            # ... and reach the API and MinIO through the node relay, nothing else.
+            "TAAS_MODULE_PLATFORM_URL": f"http://{network.GATEWAY}:{settings.api_port}",
+            "TAAS_MODULE_STORAGE_ENDPOINT": f"{network.GATEWAY}:{settings.minio_port}",
+            "TAAS_MODULE_EGRESS": json.dumps(
+                [
+                    {
+                        "to": [{"ipBlock": {"cidr": f"{network.GATEWAY}/32"}}],
+                        "ports": [
+                            {"protocol": "UDP", "port": 53},
+                            {"protocol": "TCP", "port": 53},
+                            {"protocol": "TCP", "port": settings.api_port},
+                            {"protocol": "TCP", "port": settings.minio_port},
+                        ],
+                    }
+                ]
+            ),
             "TAAS_MODULE_NODE_SELECTOR": json.dumps({"kubernetes.io/hostname": node_name()}),
             "TAAS_MODULE_TOLERATIONS": json.dumps([{**REAL_NODE_TAINT, "operator": "Equal"}]),
         }

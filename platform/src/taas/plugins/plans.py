@@ -113,6 +113,7 @@ def _image_runner(row: PluginVersion, signing_secret: str) -> ImageRunner:
             cpu=resources.cpu,
             memory=resources.memory,
             health_path=parsed.health_path,
+            uses_storage=bool(parsed.data.storage),
         )
         return PluginSandbox(systems().modules).running(row.id, module, signing_secret)
 

@@ -33,7 +33,14 @@ MINTER = "system:storage-credentials"
 
 def mint_storage_credentials(session: Session, token: str) -> dict[str, Any]:
     """Exchange a storage grant for short-lived credentials of that tenant, confined to the
-    module's prefix in the tenant's bucket (or, for a contract check, in the sandbox)."""
+    module's prefix in the tenant's bucket (or, for a contract check, in the sandbox); with
+    the storage endpoint as modules reach it."""
+    minted = _mint(session, token)
+    endpoint = app_settings().module_storage_endpoint
+    return {**minted, "endpoint": endpoint} if endpoint else minted
+
+
+def _mint(session: Session, token: str) -> dict[str, Any]:
     settings = app_settings()
     grant = grants.verify(settings.storage_grant_secret, token)
     if is_sandbox(grant):  # the contract check's pretend tenant

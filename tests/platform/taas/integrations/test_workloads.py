@@ -5,10 +5,18 @@ the crash-safety scan before), also when the step runs again after a crash."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from support import unique_slug
 from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import systems
+from taas.integrations.workloads import (
+    ModuleWorkloads,
+    Placement,
+    cpu_request,
+    pod_problem,
+    rolled_out,
+)
 from taas.localstack.stack import LocalStack
 
 
@@ -59,3 +67,62 @@ def test_a_step_run_again_after_a_crash_still_finds_the_workload(stack: LocalSta
         f"deleted NetworkPolicy {modules.shared_namespace}/{module.name}-{tenant.slug}",
     ]
     assert _shared(module) == []
+
+
+# ------------------------------------------------------------------ pure logic (no server)
+
+
+def _pod(state: dict[str, Any], restarts: int = 0, last: dict[str, Any] | None = None) -> Any:
+    status = {"state": state, "restartCount": restarts, "lastState": last or {}}
+    return {"status": {"containerStatuses": [status]}}
+
+
+def test_a_pod_that_cannot_pull_or_has_exited_is_a_problem_with_its_reason() -> None:
+    pulling = _pod({"waiting": {"reason": "ImagePullBackOff", "message": "not found"}})
+    assert pod_problem([pulling]) == "ImagePullBackOff: not found"
+    ended = {"terminated": {"exitCode": 1, "reason": "Error", "message": "Traceback ..."}}
+    assert pod_problem([_pod(ended)]) == "exited with code 1 (Error): Traceback ..."
+    restarted = _pod({"running": {}}, restarts=2, last=ended)
+    assert pod_problem([restarted]) == "exited with code 1 (Error): Traceback ..."
+
+
+def test_a_starting_pod_is_not_a_problem() -> None:
+    assert pod_problem([_pod({"waiting": {"reason": "ContainerCreating"}})]) is None
+    assert pod_problem([_pod({"running": {}})]) is None
+    assert pod_problem([{"status": {}}]) is None
+
+
+def test_a_rollout_is_done_when_every_replica_runs_the_new_template_and_is_available() -> None:
+    def deployment(**status: int) -> dict[str, Any]:
+        return {"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": status}
+
+    done = {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 2}
+    assert rolled_out(deployment(**done))
+    assert not rolled_out(deployment(**(done | {"observedGeneration": 1})))  # not seen yet
+    assert not rolled_out(deployment(**(done | {"replicas": 3})))  # an old pod is left
+    assert not rolled_out(deployment(**(done | {"availableReplicas": 1})))
+    assert not rolled_out({"metadata": {"generation": 1}, "spec": {}, "status": None})
+
+
+def test_cpu_is_requested_at_a_quarter_of_the_manifest_figure() -> None:
+    assert cpu_request("1") == "250m"
+    assert cpu_request("0.5") == "125m"
+    assert cpu_request("100m") == "25m"
+    assert cpu_request("20m") == "10m"
+
+
+def test_module_pods_pass_the_restricted_standard_and_get_only_the_placement_egress() -> None:
+    placement = Placement(platform_url="http://10.0.0.1:1", egress=[{"to": []}])
+    modules = ModuleWorkloads(systems().kubernetes, placement)
+    module = ModuleSpec(name="m", version="1.0.0", image="r/m@sha256:" + "0" * 64, port=8080,
+                        upstream_url=None)  # fmt: skip
+    pod = modules.deployment(module, "m-v1")["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is False
+    assert {"name": "TAAS_PLATFORM_URL", "value": "http://10.0.0.1:1"} in container["env"]
+    policy = modules.egress_policy(module, "m-v1")
+    assert policy["spec"]["egress"] == [{"to": []}]
+    assert "taas.io/module-workload" not in policy["metadata"]["labels"]  # not a path

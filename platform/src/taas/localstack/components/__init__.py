@@ -35,6 +35,7 @@ from taas.localstack.components.node import Kubelet, KubeProxy
 from taas.localstack.components.postgres import Postgres
 from taas.localstack.components.redis import Redis
 from taas.localstack.components.registry import Registry
+from taas.localstack.components.relay import NodeRelay
 
 __all__ = [
     "COMPONENT_TYPES",
@@ -57,6 +58,7 @@ __all__ = [
     "Kwok",
     "Minio",
     "NetworkPolicies",
+    "NodeRelay",
     "Port",
     "Postgres",
     "ProcessComponent",
@@ -83,6 +85,7 @@ COMPONENT_TYPES: Sequence[type[Component]] = (
     KubeProxy,
     CoreDns,
     NetworkPolicies,
+    NodeRelay,
 )
 
 
