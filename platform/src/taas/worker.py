@@ -11,4 +11,6 @@ app_settings().require_audit_anchor()  # workers write the audit checkpoints
 setup_tracing("taas-worker")
 wire()
 app = celery_app()
-app.autodiscover_tasks(["taas.operations", "taas.tenants", "taas.audit"], force=True)
+app.autodiscover_tasks(
+    ["taas.operations", "taas.tenants", "taas.subscriptions", "taas.audit"], force=True
+)

@@ -1,17 +1,16 @@
 """The reference modules in ``taas demo``: registered like any vendor's, then used by the bank.
 
-The vendor ``taas-labs`` runs the risk, marketing and OCR modules (services/), submits
-each through the vendor API, an operator approves them, the demo bank subscribes, and its
+The vendor ``taas-labs`` ships the risk, marketing and OCR modules (services/) as images
+built from the checkout, submits each through the vendor API, an operator approves them,
+the demo bank subscribes (the platform runs them as pods on the real node), and its
 systems score a loan application, segment a customer file and read an ID card through the
-gateway.
+gateway; each answer names the pod that gave it.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,61 +21,18 @@ from taas.cli.demo_platform import (
     ensure_subscribed,
     printed_manifest,
     publish,
+    pushed_images,
     vendor_credentials,
 )
-from taas.cli.platform import log_file, pid_file
 from taas.cli.session import ApiClient
 from taas.kit.errors import TaasError
 from taas.kit.settings import StackSettings
-from taas.localstack.process import ensure_port_free, spawn
 
 console = Console(highlight=False)
 VENDOR = "taas-labs"
 
 
-@dataclass(frozen=True)
-class Module:
-    package: str
-    port: int
-
-    @property
-    def process(self) -> str:
-        return f"module-{self.package.removeprefix('taas_')}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-MODULES = (Module("taas_risk", 58301), Module("taas_marketing", 58302), Module("taas_ocr", 58303))
-PROCESSES = tuple(module.process for module in MODULES)
-
-
-def _start(module: Module, signing_secret: str) -> None:
-    pid = pid_file(module.process)
-    if pid.running_pid() is None:
-        ensure_port_free("127.0.0.1", module.port, module.process, "the demo's module ports")
-        spawn(
-            [sys.executable, "-m", f"{module.package}.app", "--port", str(module.port)],
-            pid_file=pid,
-            log=log_file(module.process),
-            env={
-                "TAAS_SIGNING_SECRET": signing_secret,
-                "TAAS_PLATFORM_URL": f"http://127.0.0.1:{StackSettings().api_port}",
-            },
-        )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(module.url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or pid.running_pid() is None:
-            raise TaasError(
-                f"{module.process} did not start", hint=f"read {log_file(module.process)}"
-            )
-        time.sleep(0.3)
+MODULES = {"taas_risk": "risk", "taas_marketing": "marketing", "taas_ocr": "ocr"}  # -> image
 
 
 def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: Any) -> None:
@@ -89,11 +45,9 @@ def reference_modules(operator: ApiClient, tenant: dict[str, Any], bank_token: A
         )
     )
     manifests = {}
-    for module in MODULES:
-        _start(module, credentials["signing_secret"])
-        manifests[module.package] = manifest = printed_manifest(
-            ["-m", f"{module.package}.app"], module.url
-        )
+    images = pushed_images(list(MODULES.values()))
+    for package, image in MODULES.items():
+        manifests[package] = manifest = printed_manifest(["-m", f"{package}.app"], images[image])
         version = publish(operator, vendor, VENDOR, manifest, "a first-party module")
         ensure_subscribed(operator, tenant, manifest["name"], version)
         console.print(
@@ -122,8 +76,14 @@ def _score(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None:
         raise TaasError(f"risk answered {answer.status_code}: {answer.text[:300]}")
     decision = answer.json()
     console.print(
-        f"[green]✓[/] loan application scored: {json.dumps(decision, ensure_ascii=False)[:400]}"
+        f"[green]✓[/] loan application scored by pod {_pod(answer)}: "
+        f"{json.dumps(decision, ensure_ascii=False)[:400]}"
     )
+
+
+def _pod(answer: httpx.Response) -> str:
+    """The pod that answered (the SDK names it in ``X-Served-By``)."""
+    return str(answer.headers.get("x-served-by", "?"))
 
 
 def _segment(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None:
@@ -142,6 +102,7 @@ def _segment(http: httpx.Client, gateway: str, manifest: dict[str, Any]) -> None
     if job.status_code != 202:
         raise TaasError(f"marketing answered {job.status_code}: {job.text[:300]}")
     job_id = job.json()["id"]
+    console.print(f"· segmentation job {job_id} accepted by pod {_pod(job)}")
     deadline = time.monotonic() + 120
     while True:
         state = http.get(f"{base}/jobs/{job_id}").json()
@@ -167,5 +128,5 @@ def _read_id_card(http: httpx.Client, gateway: str, manifest: dict[str, Any]) ->
     if answer.status_code != 200:
         raise TaasError(f"ocr answered {answer.status_code}: {answer.text[:300]}")
     read = json.dumps(answer.json(), ensure_ascii=False)
-    console.print(f"[green]✓[/] synthetic ID card read: {read[:400]}")
+    console.print(f"[green]✓[/] synthetic ID card read by pod {_pod(answer)}: {read[:400]}")
     console.print(f"  printed on the card: {card.truth.name}, {card.truth.id_number}")

@@ -19,22 +19,20 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from taas.cli.platform import DEMO_PLUGIN
-from taas.cli.platform import log_file as platform_log
-from taas.cli.platform import pid_file as platform_pid
 from taas.cli.plugins import show_report, wait_validated
-from taas.cli.session import ApiClient
+from taas.cli.session import ApiClient, local_stack
 from taas.cli.tenants import follow
 from taas.integrations.spec import Quotas, TenantSpec
 from taas.integrations.systems import Systems
-from taas.kit.errors import ConfigurationError, TaasError
+from taas.kit.errors import TaasError
+from taas.kit.oci import RegistryClient
 from taas.kit.settings import AppSettings, StackSettings
-from taas.localstack.process import ensure_port_free, spawn
+from taas.localstack.app_images import PORT, ImageBuilder, checkout, recipe, save
+from taas.localstack.components import Registry
 from taas.plugins.manifest import version_key
 
 console = Console(highlight=False)
 VENDOR = "demo-fintech"
-PLUGIN_PORT = 58201
 PLUGIN = Path(__file__).resolve().parents[4] / "services" / "example_plugin" / "app.py"
 
 
@@ -74,38 +72,27 @@ def client_token(token_url: str, client_id: str, secret: str, scope: str | None 
     return str(response.json()["access_token"])
 
 
-def _start_plugin(signing_secret: str) -> str:
-    """Run the vendor's plugin process (kept running after the demo, like the platform)."""
-    if not PLUGIN.exists():
-        raise ConfigurationError(
-            f"the example plugin is missing at {PLUGIN}", hint="run the demo from a TaaS checkout"
-        )
-    pid_file = platform_pid(DEMO_PLUGIN)
-    url = f"http://127.0.0.1:{PLUGIN_PORT}"
-    if pid_file.running_pid() is None:
-        ensure_port_free("127.0.0.1", PLUGIN_PORT, "the demo plugin", "PLUGIN_PORT in demo")
-        argv = [sys.executable, str(PLUGIN), "--port", str(PLUGIN_PORT)]
-        log = platform_log(DEMO_PLUGIN)
-        spawn(argv, pid_file=pid_file, log=log, env={"TAAS_SIGNING_SECRET": signing_secret})
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or pid_file.running_pid() is None:
-                raise TaasError("the demo plugin did not start", hint=f"read {log}")
-            time.sleep(0.2)
-    console.print(f"[green]✓[/] vendor's plugin running at {url}")
-    return url
+def pushed_images(names: list[str]) -> dict[str, str]:
+    """Build (cached) and push the images the demo runs; name -> reference by digest."""
+    stack = local_stack()
+    registry = Registry(stack.ctx)
+    builder = ImageBuilder(stack.ctx.log, stack.ctx.paths, checkout())
+    references = {}
+    with RegistryClient(registry.address, ca=stack.ctx.pki.ca.cert) as client:
+        for name in names:
+            built = builder.push(recipe(name), client)
+            save(stack.ctx.paths, [built])
+            references[name] = built.reference
+            size = built.compressed_bytes / 1e6
+            console.print(f"[green]✓[/] image {built.reference} ({size:.0f} MB compressed)")
+    return references
 
 
-def printed_manifest(program: list[str], url: str) -> dict[str, Any]:
+def printed_manifest(program: list[str], image: str) -> dict[str, Any]:
     """The manifest a module (``python <program>``) prints of itself, built from its
-    OpenAPI document, for serving at ``url``."""
+    OpenAPI document, for the platform to run from ``image``."""
     printed = subprocess.run(
-        [sys.executable, *program, "--manifest", "--url", url],
+        [sys.executable, *program, "--manifest", "--image", image, "--port", str(PORT)],
         check=True,
         capture_output=True,
         text=True,
@@ -127,6 +114,13 @@ def publish(
         row["version"]: row for row in vendor.request("GET", "/v1/plugins", params={"name": name})
     }
     version = version_to_publish(name, manifest["version"], existing)
+    earlier = existing.get(version, {}).get("manifest", {}).get("upstream")
+    if earlier is not None and earlier != manifest["upstream"]:
+        version = str(version_key(max(existing, key=version_key)).bump_patch())
+        console.print(
+            f"· {name} {manifest['version']} was published to run elsewhere; the vendor ships "
+            f"this build as {version}"
+        )
     manifest["version"] = version
     if version not in existing:
         vendor.request(
@@ -228,8 +222,8 @@ def ensure_subscribed(
 def open_platform(operator: ApiClient, tenant: dict[str, Any]) -> None:
     console.rule("6. a vendor's plugin: register, validate, approve")
     credentials = vendor_credentials(operator, VENDOR, "Demo Fintech Ltd")
-    url = _start_plugin(credentials["signing_secret"])
-    manifest = printed_manifest([str(PLUGIN)], url)
+    image = pushed_images(["example-plugin"])["example-plugin"]
+    manifest = printed_manifest([str(PLUGIN)], image)
     name = manifest["name"]
     vendor = ApiClient(
         token=client_token(
@@ -287,5 +281,6 @@ def _call(tenant: dict[str, Any], module: str, scope: str) -> None:
     )
     if answer.status_code != 200:
         raise TaasError(f"gateway answered {answer.status_code}: {answer.text[:300]}")
-    console.print(f"[green]✓[/] POST {gateway} → {answer.status_code}")
+    served_by = answer.headers.get("x-served-by", "?")
+    console.print(f"[green]✓[/] POST {gateway} → {answer.status_code}, answered by pod {served_by}")
     console.print_json(data=answer.json())

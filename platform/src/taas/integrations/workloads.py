@@ -340,6 +340,14 @@ class ModuleWorkloads:
             changes += self.prune_shared(module)
         return [change for change in changes if change]
 
+    def remove_workload(self, namespace: str, name: str) -> list[str]:
+        """Remove one workload and the paths that lead to it (an orphan's clean-up)."""
+        changes = self._delete_workload(name, namespace)
+        policy = ("networking.k8s.io/v1", "NetworkPolicy")
+        for path in self.kube.list_names(*policy, namespace, f"{SHARED_LABEL}={name}"):
+            changes.append(self.kube.delete(*policy, path, namespace))
+        return [change for change in changes if change]
+
     def _delete_workload(self, name: str, namespace: str) -> list[str | None]:
         egress = f"{name}-egress"[:63]
         return [

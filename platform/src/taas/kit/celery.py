@@ -41,6 +41,11 @@ def celery_app() -> Celery:
                 # a pass slower than the interval must not queue up passes behind it
                 "options": {"expires": settings.reconcile_interval_s},
             },
+            "reconcile-workloads": {
+                "task": "taas.subscriptions.reconcile_workloads",
+                "schedule": settings.reconcile_interval_s,
+                "options": {"expires": settings.reconcile_interval_s},
+            },
             "checkpoint-audit-chain": {
                 "task": "taas.audit.checkpoint",
                 "schedule": settings.audit_checkpoint_interval_s,

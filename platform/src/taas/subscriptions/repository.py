@@ -76,6 +76,17 @@ class SubscriptionRepository:
             )
         return [(row, tenant) for row, tenant in self.session.execute(query)]
 
+    def deployed(self, scope: Scope) -> list[tuple[Subscription, Tenant, PluginVersion]]:
+        """Routed subscriptions with their tenants and versions: what must be running."""
+        query = (
+            select(Subscription, Tenant, PluginVersion)
+            .join(Tenant, Tenant.id == Subscription.tenant_id)
+            .join(PluginVersion, PluginVersion.id == Subscription.plugin_version_id)
+            .where(Subscription.status.in_(ROUTED))
+        )
+        rows = self.session.execute(scope.apply(query, Subscription))
+        return [(row, tenant, version) for row, tenant, version in rows]
+
     def behind_channel(
         self, scope: Scope, module: str, target_id: uuid.UUID
     ) -> list[tuple[Subscription, Tenant]]:
