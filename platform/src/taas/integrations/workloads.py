@@ -2,9 +2,9 @@
 
 ``silo`` and ``dedicated`` tenants get the module's own Deployment and Service in their
 namespace. ``pool`` tenants share one Deployment per module version in the modules
-namespace; each subscription adds a NetworkPolicy there that opens the path from the
-gateway and from the tenant's namespace. The shared Deployment goes when the last pool
-subscription to that version does.
+namespace; each subscription adds a NetworkPolicy there (the tenant's path: it admits the
+gateway, and records that the tenant uses the workload). The shared Deployment goes when
+the last pool subscription to that version does.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from taas.kit.errors import PermanentError, TemporaryError
 from taas.kit.telemetry import traced
 
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
+REVISION = "deployment.kubernetes.io/revision"
+TEMPLATE_HASH = "pod-template-hash"
 SIGNING_KEY = "signing-secret"
 SECCOMP = {"type": "RuntimeDefault"}
 RESTRICTED = {
@@ -207,7 +209,9 @@ class ModuleWorkloads:
         }
 
     def path_policy(self, spec: TenantSpec, module: ModuleSpec) -> dict[str, Any]:
-        """Pool: let the gateway and this tenant's namespace reach the shared module."""
+        """Pool: the tenant's path to the shared module. Its rule admits the gateway's
+        namespace only (a bank reaches modules through the gateway, which checks its token
+        and scopes); the policy also records that the tenant uses the workload."""
         name = f"{module.name}-{spec.slug}"[:63]
         labels = {**_labels(module, module.shared_workload), TENANT_LABEL: spec.slug}
 
@@ -225,10 +229,7 @@ class ModuleWorkloads:
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            from_namespace(self.kube.gateway_namespace),
-                            from_namespace(spec.namespace),
-                        ],
+                        "from": [from_namespace(self.kube.gateway_namespace)],
                         "ports": [{"protocol": "TCP", "port": module.port}],
                     }
                 ],
@@ -296,7 +297,7 @@ class ModuleWorkloads:
             if rolled_out(deployment):
                 ready = deployment["status"].get("readyReplicas", 0)
                 return [f"{namespace}/{name}: {ready} pod(s) Ready"]
-            pods = self.kube.list_objects("v1", "Pod", namespace, f"{SHARED_LABEL}={name}")
+            pods = self._current_pods(namespace, name, deployment)
             problem = pod_problem(pods)
             if problem is not None:
                 raise PermanentError(
@@ -312,6 +313,24 @@ class ModuleWorkloads:
                     f"{module.port}",
                 )
             time.sleep(0.5)
+
+    def _current_pods(
+        self, namespace: str, name: str, deployment: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The pods of the Deployment's current template (not those of a version it is
+        rolling away from)."""
+        selector = f"{SHARED_LABEL}={name}"
+        pods = self.kube.list_objects("v1", "Pod", namespace, selector)
+        revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
+        sets = self.kube.list_objects("apps/v1", "ReplicaSet", namespace, selector)
+        current = [
+            rs["metadata"]["labels"].get(TEMPLATE_HASH)
+            for rs in sets
+            if revision and (rs["metadata"].get("annotations") or {}).get(REVISION) == revision
+        ]
+        if not current:
+            return pods
+        return [pod for pod in pods if pod["metadata"]["labels"].get(TEMPLATE_HASH) in current]
 
     def _not_ready_reason(self, namespace: str, pods: list[dict[str, Any]]) -> str:
         for pod in pods:

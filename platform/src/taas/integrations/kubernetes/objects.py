@@ -16,6 +16,7 @@ from kubernetes.dynamic.exceptions import DynamicApiError
 from taas.kit.errors import PermanentError, TemporaryError
 
 T = TypeVar("T")
+CONFLICT_RETRIES = 4
 
 
 @lru_cache(maxsize=4)
@@ -135,19 +136,29 @@ class KubernetesObjects:
         )
 
     def apply(self, body: dict[str, Any], namespace: str | None, field: str = "spec") -> str | None:
-        """Create ``body`` or replace it when ``field`` differs; a change description or None."""
+        """Create ``body`` or replace it when ``field`` differs; a change description or None.
+
+        A replace races with the controllers that write the object's status: on a conflict
+        the object is read again and compared again (a few times)."""
         api_version, kind, name = body["apiVersion"], body["kind"], body["metadata"]["name"]
-        existing = self._read(api_version, kind, name, namespace)
-        if existing is None:
-            self._create(api_version, kind, body, namespace)
-            return f"created {kind} {namespace}/{name}"
-        current = existing.to_dict()
-        if subset(body.get(field), current.get(field)) and subset(
-            body["metadata"].get("labels"), current["metadata"].get("labels")
-        ):
-            return None
-        self._replace(body, existing, namespace)
-        return f"updated {kind} {namespace}/{name}"
+        for attempt in range(CONFLICT_RETRIES):
+            existing = self._read(api_version, kind, name, namespace)
+            if existing is None:
+                self._create(api_version, kind, body, namespace)
+                return f"created {kind} {namespace}/{name}"
+            current = existing.to_dict()
+            if subset(body.get(field), current.get(field)) and subset(
+                body["metadata"].get("labels"), current["metadata"].get("labels")
+            ):
+                return None
+            try:
+                self._replace(body, existing, namespace)
+            except PermanentError as exc:
+                if status_of(exc.__cause__) != 409 or attempt == CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return f"updated {kind} {namespace}/{name}"
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> str | None:
         """Delete one object; None when it was already gone."""

@@ -1,7 +1,8 @@
 """Tenant namespaces as the platform makes them keep banks apart on real packets, on the
 stack's real node: a bank's pod cannot open a connection to another bank's pod (in either
-direction), the gateway's namespace can reach a bank's pods, and a bank's pods reach none
-of the node's own servers."""
+direction), the gateway's namespace can reach a bank's pods, a bank's pods reach none of
+the node's own servers, and a shared module admits only the gateway and reaches only the
+platform's storage path."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from node_support import (
     toolbox_pod,
 )
 from taas.integrations.kubernetes import KubernetesTenants
-from taas.integrations.spec import TenantSpec
+from taas.integrations.spec import ModuleSpec, TenantSpec
+from taas.integrations.systems import systems
+from taas.integrations.workloads import ModuleWorkloads
 from taas.localstack import network
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
@@ -134,3 +137,57 @@ def test_a_bank_reaches_none_of_the_nodes_own_servers(
     for port in (settings.kubelet_port, settings.apiserver_port, settings.postgres_port):
         out = run_in(api, bank.neighbour, f"nc -w 2 {network.GATEWAY} {port} </dev/null")
         assert "exit=0" not in out, f"a bank's pod opened {network.GATEWAY}:{port}"
+
+
+@pytest.fixture(scope="module")
+def shared_module(
+    stack: LocalStack, api: client.ApiClient, banks: tuple[Bank, Bank], gateway_namespace: str
+) -> Iterator[client.V1Pod]:
+    """A pool module as the platform deploys it (shared Deployment, the first bank's path,
+    the module egress policy), serving with the toolbox image; its pod."""
+    kube = KubernetesTenants(stack.ctx.paths.kubeconfig, gateway_namespace)
+    modules = ModuleWorkloads(kube, systems().placement)
+    module = ModuleSpec(name=f"iso{uuid.uuid4().hex[:6]}", version="1.0.0",
+                        image=push_toolbox_image(stack), port=8080, upstream_url=None,
+                        health_path="/")  # fmt: skip
+    modules.ensure(banks[0].spec, module, "secret")
+    body = modules.deployment(module, module.shared_workload)
+    body["spec"]["template"]["spec"]["containers"][0]["command"] = [
+        "/bin/busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]
+    kube.apply(body, modules.shared_namespace)
+    modules.wait_rollout(modules.shared_namespace, module.shared_workload, module)
+    pods = client.CoreV1Api(api).list_namespaced_pod(
+        modules.shared_namespace, label_selector=f"taas.io/module-workload={module.shared_workload}"
+    )
+    yield next(pod for pod in pods.items if pod.status.phase == "Running")
+    modules.remove_tenant_paths(banks[0].spec)
+
+
+def test_a_shared_module_admits_the_gateway_only_and_reaches_only_the_platform(
+    stack: LocalStack,
+    api: client.ApiClient,
+    banks: tuple[Bank, Bank],
+    gateway_pod: client.V1Pod,
+    shared_module: client.V1Pod,
+) -> None:
+    subscriber, other = banks
+
+    def served(source: client.V1Pod) -> bool:
+        ip = str(shared_module.status.pod_ip)
+        return f"served-by-{shared_module.metadata.name}" in http_get(api, source, ip, 8080)
+
+    assert eventually(lambda: served(gateway_pod))
+    # Banks' pods, subscribed or not, go through the gateway (token and scopes checked).
+    assert not served(subscriber.neighbour)
+    assert not served(other.neighbour)
+    # The module's own egress: the platform's storage path, nothing else.
+    settings = stack.ctx.settings
+    storage = f"nc -w 2 {network.GATEWAY} {settings.minio_port} </dev/null"
+    assert eventually(lambda: "exit=0" in run_in(api, shared_module, storage))
+    kubelet = f"nc -w 2 {network.GATEWAY} {settings.kubelet_port} </dev/null"
+    assert "exit=0" not in run_in(api, shared_module, kubelet)
+    assert not _answers(api, shared_module, other.server)  # nor a bank's pods
