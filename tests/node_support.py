@@ -4,9 +4,14 @@ under the ``restricted`` Pod Security standard, commands run inside them."""
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -42,6 +47,22 @@ def push_app_image(stack: LocalStack, name: str) -> str:
     builder = ImageBuilder(stack.ctx.log, stack.ctx.paths, checkout())
     with RegistryClient(registry.address, ca=stack.ctx.pki.ca.cert) as pushed_to:
         return builder.push(recipe(name), pushed_to).reference
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "services" / "example_plugin" / "app.py"
+
+
+def example_image_manifest(image: str, name: str) -> dict[str, Any]:
+    """The example plugin's manifest as its vendor prints it to ship ``image``, renamed."""
+    printed = subprocess.run(
+        [sys.executable, str(EXAMPLE_PLUGIN), "--manifest", "--image", image],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    body: dict[str, Any] = json.loads(printed.stdout) | {"name": name}
+    return body
 
 
 def make_namespace(core: client.CoreV1Api, prefix: str) -> str:

@@ -40,6 +40,8 @@ async def _relay(
         upstream_reader, upstream_writer = await asyncio.open_connection(target, port)
     except OSError:
         client_writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            await client_writer.wait_closed()
         return
     try:
         await asyncio.gather(

@@ -6,25 +6,20 @@ pod's reason and leaves nothing behind."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from catalog_support import VendorAccount, subscribe, wait_version
-from node_support import push_app_image
+from node_support import example_image_manifest, push_app_image
 from support import systems_token, unique_slug, wait_for, wait_operation
 from taas.integrations.sandbox import SANDBOX_LABEL
 from taas.integrations.systems import systems
 from taas.localstack.stack import LocalStack
 
-EXAMPLE_APP = Path(__file__).resolve().parents[4] / "services" / "example_plugin" / "app.py"
 APPLICATION = {"amount": 90000, "term_months": 36, "monthly_income": 15000}
 
 
@@ -36,14 +31,7 @@ def example_image(stack: LocalStack) -> str:
 def _submit(
     api: Any, vendor: VendorAccount, image: str, name: str, version: str = "1.0.0"
 ) -> dict[str, Any]:
-    printed = subprocess.run(
-        [sys.executable, str(EXAMPLE_APP), "--manifest", "--image", image],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    body: dict[str, Any] = json.loads(printed.stdout) | {"name": name, "version": version}
+    body = example_image_manifest(image, name) | {"version": version}
     assert "url" not in body["upstream"]
     submitted = api.post(f"/v1/vendors/{vendor.slug}/plugins", json=body, headers=vendor.headers())
     assert submitted.status_code == 202, submitted.text

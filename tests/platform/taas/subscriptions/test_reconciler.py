@@ -3,25 +3,19 @@ egress policy deleted by hand come back; a workload no subscription owns goes.""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from catalog_support import VendorAccount, subscribe, wait_version
-from node_support import push_app_image
+from node_support import example_image_manifest, push_app_image
 from support import spec_of_json, unique_slug
 from taas.integrations.spec import ModuleSpec
 from taas.integrations.systems import systems
 from taas.kit.db import new_session
 from taas.localstack.stack import LocalStack
 from taas.subscriptions.reconciler import reconcile_workloads
-
-EXAMPLE_APP = Path(__file__).resolve().parents[4] / "services" / "example_plugin" / "app.py"
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +24,8 @@ def example_image(stack: LocalStack) -> str:
 
 
 def _publish(api: Any, operator: dict[str, str], vendor: VendorAccount, image: str) -> str:
-    printed = subprocess.run(
-        [sys.executable, str(EXAMPLE_APP), "--manifest", "--image", image],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
     name = unique_slug("rec")
-    body = json.loads(printed.stdout) | {"name": name}
+    body = example_image_manifest(image, name)
     submitted = api.post(f"/v1/vendors/{vendor.slug}/plugins", json=body, headers=vendor.headers())
     assert submitted.status_code == 202, submitted.text
     done = wait_version(api, operator, name, body["version"], {"validated", "invalid"}, 180)
