@@ -115,7 +115,7 @@ def publish(
     }
     version = version_to_publish(name, manifest["version"], existing)
     earlier = existing.get(version, {}).get("manifest", {}).get("upstream")
-    if earlier is not None and earlier != manifest["upstream"]:
+    if earlier is not None and _where(earlier) != _where(manifest["upstream"]):
         version = str(version_key(max(existing, key=version_key)).bump_patch())
         console.print(
             f"· {name} {manifest['version']} was published to run elsewhere; the vendor ships "
@@ -146,6 +146,11 @@ def publish(
             f"{name} {version} is {row['status']}", hint=f"taas plugins status {name} {version}"
         )
     return version
+
+
+def _where(upstream: dict[str, Any]) -> tuple[Any, Any]:
+    """What decides where a version runs: its image, else its URL."""
+    return upstream.get("image"), None if upstream.get("image") else upstream.get("url")
 
 
 def version_to_publish(name: str, version: str, existing: dict[str, dict[str, Any]]) -> str:

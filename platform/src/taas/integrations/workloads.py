@@ -22,7 +22,6 @@ from taas.kit.telemetry import traced
 
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
 REVISION = "deployment.kubernetes.io/revision"
-TEMPLATE_HASH = "pod-template-hash"
 SIGNING_KEY = "signing-secret"
 SECCOMP = {"type": "RuntimeDefault"}
 RESTRICTED = {
@@ -317,20 +316,27 @@ class ModuleWorkloads:
     def _current_pods(
         self, namespace: str, name: str, deployment: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """The pods of the Deployment's current template (not those of a version it is
-        rolling away from)."""
+        """The live pods of the Deployment's current template: not those of a version it
+        is rolling away from, nor those of an earlier Deployment of the same name that are
+        still going away (a version's last subscriber left and a new one came)."""
         selector = f"{SHARED_LABEL}={name}"
-        pods = self.kube.list_objects("v1", "Pod", namespace, selector)
+        uid = deployment["metadata"].get("uid")
         revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
-        sets = self.kube.list_objects("apps/v1", "ReplicaSet", namespace, selector)
-        current = [
-            rs["metadata"]["labels"].get(TEMPLATE_HASH)
-            for rs in sets
-            if revision and (rs["metadata"].get("annotations") or {}).get(REVISION) == revision
+        current = {
+            rs["metadata"]["uid"]
+            for rs in self.kube.list_objects("apps/v1", "ReplicaSet", namespace, selector)
+            if any(owner.get("uid") == uid for owner in rs["metadata"].get("ownerReferences") or [])
+            and (rs["metadata"].get("annotations") or {}).get(REVISION) == revision
+        }
+        return [
+            pod
+            for pod in self.kube.list_objects("v1", "Pod", namespace, selector)
+            if not pod["metadata"].get("deletionTimestamp")
+            and any(
+                owner.get("uid") in current
+                for owner in pod["metadata"].get("ownerReferences") or []
+            )
         ]
-        if not current:
-            return pods
-        return [pod for pod in pods if pod["metadata"]["labels"].get(TEMPLATE_HASH) in current]
 
     def _not_ready_reason(self, namespace: str, pods: list[dict[str, Any]]) -> str:
         for pod in pods:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from node_support import push_app_image
 from support import unique_slug
 from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import systems
@@ -126,3 +127,23 @@ def test_module_pods_pass_the_restricted_standard_and_get_only_the_placement_egr
     policy = modules.egress_policy(module, "m-v1")
     assert policy["spec"]["egress"] == [{"to": []}]
     assert "taas.io/module-workload" not in policy["metadata"]["labels"]  # not a path
+
+
+def test_a_version_deployed_again_right_after_its_removal_waits_for_its_new_pods(
+    stack: LocalStack,
+) -> None:
+    """The last subscriber leaves and a new one comes at once: the old pods, still going
+    away (exit code 0 on SIGTERM), are not taken for the new Deployment's."""
+    modules = systems().modules
+    module = ModuleSpec(name=unique_slug("again"), version="1.0.0",
+                        image=push_app_image(stack, "example-plugin"), port=8080,
+                        upstream_url=None)  # fmt: skip
+    tenant = _pool_tenant()
+    modules.ensure(tenant, module, "secret")
+    assert modules.wait_ready(tenant, module)
+    modules.remove(tenant, module)
+    modules.ensure(tenant, module, "secret")
+    assert modules.wait_ready(tenant, module) == [
+        f"{modules.shared_namespace}/{module.shared_workload}: 1 pod(s) Ready"
+    ]
+    modules.remove(tenant, module)
