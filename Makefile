@@ -34,6 +34,7 @@ bench: setup ## benchmarks (figures land in benchmarks/results/; needs `make sta
 	$(BIN)/python benchmarks/stack_up.py
 	$(BIN)/python benchmarks/provisioning.py
 	$(BIN)/python benchmarks/identity_tiers.py
+	$(BIN)/python benchmarks/workloads.py  # needs `make demo` first (its platform and logins)
 
 reset: setup ## stop the stack and delete its state (keeps the build cache)
 	$(BIN)/taas stack reset --yes

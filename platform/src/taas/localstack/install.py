@@ -35,6 +35,8 @@ APT_PACKAGES = {
     "gcc": (Path("/usr/bin/gcc"), ["gcc", "libc6-dev"]),
     "busybox": (Path("/bin/busybox"), ["busybox-static"]),
     "ipset": (Path("/usr/sbin/ipset"), ["ipset"]),
+    # Image bases (taas images build): a Debian root made without a container engine.
+    "mmdebstrap": (Path("/usr/bin/mmdebstrap"), ["mmdebstrap"]),
     # The OCR module (services/taas_ocr): Tesseract with Simplified Chinese and English,
     # and the CJK fonts its synthetic test cards are rendered with.
     "tesseract": (Path("/usr/bin/tesseract"), ["tesseract-ocr", "tesseract-ocr-eng"]),

@@ -23,7 +23,7 @@ CONTAINERD = Path("/usr/bin/containerd")
 CTR = Path("/usr/bin/ctr")
 RUNC = Path("/usr/sbin/runc")
 CNI_BIN = Path("/usr/lib/cni")
-APT = ["containerd", "cni", "netfilter", "gcc", "busybox"]
+APT = ["containerd", "cni", "netfilter", "gcc", "busybox", "mmdebstrap"]
 K8S_NAMESPACE = "k8s.io"  # where the CRI plugin keeps Kubernetes' containers and images
 
 
