@@ -147,7 +147,13 @@ def upstream_session(
     """The pooled client for module calls: keep-alive, no cookies, no redirects followed,
     bodies passed through as they are (no decompression)."""
     connector = aiohttp.TCPConnector(
-        limit=connections, limit_per_host=0, keepalive_timeout=30, resolver=resolver
+        limit=connections,
+        limit_per_host=0,
+        keepalive_timeout=30,
+        resolver=resolver,
+        # A Service made again (a version's last bank left, a new one came) has a new
+        # address: the cluster DNS answers locally, so ask it again after two seconds.
+        ttl_dns_cache=2 if resolver is not None else 10,
     )
     return aiohttp.ClientSession(
         connector=connector,

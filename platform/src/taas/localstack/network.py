@@ -60,13 +60,21 @@ def ensure_bridge(state: Path) -> None:
 
 def _fence() -> None:
     """Pods talk to each other, to Services and to the node; nothing they send is
-    forwarded to another interface, and nothing from outside is forwarded to them."""
+    forwarded to another interface, and nothing from outside is forwarded to them. A
+    Service address that kube-proxy did not translate (a Service deleted, an address a
+    client still holds) is refused on the spot: it must not follow the default route off
+    the machine (where whatever answers would keep a client's pooled connection)."""
     ruleset = f"""
 table inet {FENCE_TABLE} {{
   chain forward {{
     type filter hook forward priority -10; policy accept;
     iifname "{BRIDGE}" oifname != "{BRIDGE}" drop
     oifname "{BRIDGE}" iifname != "{BRIDGE}" drop
+  }}
+  chain output {{
+    type filter hook output priority 0; policy accept;
+    ip daddr {SERVICE_SUBNET} meta l4proto tcp reject with tcp reset
+    ip daddr {SERVICE_SUBNET} reject
   }}
 }}
 """

@@ -5,7 +5,10 @@ enforced on real packets, and ``down`` leaves nothing behind."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
+import ipaddress
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -135,6 +138,16 @@ def test_services_route_through_kube_proxy_and_resolve_through_coredns(
     assert "served-by-server" in http_get(api, client_pod, cluster_ip, 80)
     # The node itself (the gateway is a process on it) reaches the Service the same way.
     assert "served-by-server" in httpx.get(f"http://{cluster_ip}/", timeout=5).text
+
+
+def test_a_service_address_without_a_service_is_refused_on_the_machine(
+    stack: LocalStack,
+) -> None:
+    """Not sent along the default route off the machine: refused at once, here."""
+    unused = str(ipaddress.ip_network(network.SERVICE_SUBNET)[-2])
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        assert probe.connect_ex((unused, 8080)) == errno.ECONNREFUSED
 
 
 def test_names_outside_the_cluster_are_not_resolved(
