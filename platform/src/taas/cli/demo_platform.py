@@ -150,7 +150,8 @@ def publish(
 
 def _where(upstream: dict[str, Any]) -> tuple[Any, Any]:
     """What decides where a version runs: its image, else its URL."""
-    return upstream.get("image"), None if upstream.get("image") else upstream.get("url")
+    url = None if upstream.get("image") else str(upstream.get("url") or "").rstrip("/")
+    return upstream.get("image"), url  # the API stores a URL with its trailing slash
 
 
 def version_to_publish(name: str, version: str, existing: dict[str, dict[str, Any]]) -> str:
