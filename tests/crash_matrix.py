@@ -42,9 +42,14 @@ PLANS: dict[str, tuple[str, ...]] = {
         "kubernetes.remove_namespace",
     ),
     "purge": ("minio.remove_bucket", "postgres.remove"),
-    "subscribe": ("kubernetes.module_workload", "keycloak.module_scopes"),
+    "subscribe": (
+        "kubernetes.module_workload",
+        "kubernetes.module_ready",
+        "keycloak.module_scopes",
+    ),
     "change_subscription": (
         "kubernetes.module_workload",
+        "kubernetes.module_ready",
         "keycloak.module_scopes",
         "kubernetes.retire_previous_version",
     ),

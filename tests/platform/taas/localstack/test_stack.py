@@ -26,8 +26,10 @@ def test_selecting_nothing_means_everything_in_start_order(stack: LocalStack) ->
     assert names.index("postgres") < names.index("keycloak")
     assert names.index("registry") < names.index("containerd") < names.index("kubelet")
     assert names.index("kubelet") < names.index("kube-proxy")
-    assert names[-1] == "kube-router"
-    assert len(names) == 15
+    assert names.index("minio") < names.index("node-relay")
+    assert names.index("containerd") < names.index("node-relay")
+    assert names[-1] == "node-relay"
+    assert len(names) == 16
 
 
 def test_selection_pulls_in_requirements(stack: LocalStack) -> None:
