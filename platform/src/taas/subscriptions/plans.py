@@ -111,6 +111,12 @@ def _await_module(ctx: ModuleContext) -> list[str]:
     return ctx.systems.modules.wait_ready(ctx.spec, _module(ctx))
 
 
+def _nothing_to_undo(ctx: ModuleContext) -> list[str]:
+    """Waiting changed nothing (the workload step's undo removes what it deployed)."""
+    del ctx
+    return []
+
+
 def _remove_module(ctx: TenantContext) -> list[str]:
     return ctx.systems.modules.remove(ctx.spec, _module(ctx))
 
@@ -139,7 +145,7 @@ def _retire_previous(ctx: TenantContext) -> list[str]:
 
 ModuleStep = Step[ModuleContext]
 MODULE_WORKLOAD = ModuleStep("kubernetes.module_workload", _deploy_module, _remove_module)
-MODULE_READY = ModuleStep("kubernetes.module_ready", _await_module)
+MODULE_READY = ModuleStep("kubernetes.module_ready", _await_module, _nothing_to_undo)
 MODULE_SCOPES = ModuleStep("keycloak.module_scopes", _grant_scopes, _revoke_scopes)
 STEPS: dict[SubscriptionOperation, tuple[ModuleStep, ...]] = {
     SubscriptionOperation.SUBSCRIBE: (MODULE_WORKLOAD, MODULE_READY, MODULE_SCOPES),
