@@ -118,6 +118,9 @@ WALKS: dict[Callable[..., Any], Walk] = {
         for every in (False, True)
         for pair in Subscriptions(w.session).on_version(scope, rows.version.id, every=every)
     ],
+    Subscriptions.deployed: lambda w, scope: [
+        (row, tenant) for row, tenant, _version in Subscriptions(w.session).deployed(scope)
+    ],
     Subscriptions.behind_channel: lambda w, scope: [
         pair
         for rows in w.both
