@@ -25,7 +25,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from py_compile import PycInvalidationMode
 
@@ -59,7 +59,6 @@ class Recipe:
     scripts: tuple[str, ...] = ()  # checkout files copied to APP
     requirements: tuple[str, ...] = ()  # extra requirements (a script's imports)
     port: int | None = PORT
-    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def repository(self) -> str:
@@ -130,11 +129,6 @@ class Built:
     recipe: Recipe
     reference: str  # registry/taas/name@sha256:...
     compressed_bytes: int
-    layers: tuple[Layer, ...]
-
-    @property
-    def digest(self) -> str:
-        return self.reference.rsplit("@", 1)[1]
 
 
 class ImageBuilder:
@@ -256,7 +250,6 @@ class ImageBuilder:
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONUNBUFFERED": "1",
                 "HOME": "/tmp",  # noqa: S108 - a scratch volume in the pod
-                **one.env,
             },
             ports=[one.port] if one.port else [],
             labels={"org.opencontainers.image.title": one.repository},
@@ -269,7 +262,6 @@ class ImageBuilder:
             recipe=one,
             reference=registry.push(one.repository, image, tags=[image.digest[7:19]]),
             compressed_bytes=image.size,
-            layers=tuple(image.layers),
         )
 
 
