@@ -151,19 +151,21 @@ def shared_module(
                         image=push_toolbox_image(stack), port=8080, upstream_url=None,
                         health_path="/")  # fmt: skip
     modules.ensure(banks[0].spec, module, "secret")
+    # ... then serving: the first template's pod (busybox without a command) never serves
     body = modules.deployment(module, module.shared_workload)
-    body["spec"]["template"]["spec"]["containers"][0]["command"] = [
-        "/bin/busybox",
-        "sh",
-        "-c",
-        SERVE,
-    ]
+    serve = ["/bin/busybox", "sh", "-c", SERVE]
+    body["spec"]["template"]["spec"]["containers"][0]["command"] = serve
     kube.apply(body, modules.shared_namespace)
     modules.wait_rollout(modules.shared_namespace, module.shared_workload, module)
     pods = client.CoreV1Api(api).list_namespaced_pod(
         modules.shared_namespace, label_selector=f"taas.io/module-workload={module.shared_workload}"
     )
-    yield next(pod for pod in pods.items if pod.status.phase == "Running")
+    yield next(  # the serving template's pod: Ready, and not going away
+        pod
+        for pod in pods.items
+        if pod.metadata.deletion_timestamp is None
+        and any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+    )
     modules.remove_tenant_paths(banks[0].spec)
 
 
