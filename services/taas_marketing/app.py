@@ -44,7 +44,7 @@ def create_marketing_app(
         summary="Customer segmentation (RFM, k-means, named segments) and reactivation lists",
         scopes=[SCOPE],
         data={"storage": ["read", "write"], "personal_data": ["financial"]},
-        resources={"cpu": "1", "memory": "2Gi", "replicas": 1},
+        resources={"cpu": "250m", "memory": "2Gi", "replicas": 1},
         timeout_s=60,
         settings=settings,
     )

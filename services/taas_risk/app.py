@@ -76,7 +76,7 @@ def create_risk_app(
             "personal_data": ["identity", "contact", "financial", "device"],
         },
         # About 185 MB resident at rest (NumPy, pandas, scikit-learn loaded), more when scoring.
-        resources={"cpu": "1", "memory": "512Mi", "replicas": 1},
+        resources={"cpu": "200m", "memory": "512Mi", "replicas": 1},
         timeout_s=60,
         settings=settings,
     )

@@ -73,12 +73,19 @@ class ModuleSpec:
     image: str | None
     port: int
     upstream_url: str | None
-    cpu: str = "100m"
+    cpu: str = "100m"  # request of one replica
     memory: str = "128Mi"
-    replicas: int = 1
+    replicas: int = 1  # the least, when autoscaled
     scopes: tuple[str, ...] = ()
     health_path: str = "/healthz"
     uses_storage: bool = False  # declares access to the tenant's bucket
+    cpu_limit: str | None = None  # None: the larger of cpu and one core
+    max_replicas: int | None = None  # above replicas: autoscaled on CPU
+    cpu_target_percent: int = 70
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.max_replicas is not None and self.max_replicas > self.replicas
 
     @property
     def runs_image(self) -> bool:

@@ -18,10 +18,12 @@ from typing import Any
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.kit.errors import PermanentError, TemporaryError
+from taas.kit.quantities import cpu_text, millicores
 from taas.kit.telemetry import traced
 
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
 REVISION = "deployment.kubernetes.io/revision"
+AUTOSCALING = "autoscaling/v2"
 SIGNING_KEY = "signing-secret"
 SECCOMP = {"type": "RuntimeDefault"}
 RESTRICTED = {
@@ -100,8 +102,8 @@ class ModuleWorkloads:
                 "timeoutSeconds": 2,
             },
             "resources": {
-                "requests": {"cpu": cpu_request(module.cpu), "memory": module.memory},
-                "limits": {"cpu": module.cpu, "memory": module.memory},
+                "requests": {"cpu": module.cpu, "memory": module.memory},
+                "limits": {"cpu": cpu_limit(module), "memory": module.memory},
             },
             "securityContext": {**RESTRICTED, "readOnlyRootFilesystem": True},
             "terminationMessagePolicy": "FallbackToLogsOnError",  # the log's end, on a crash
@@ -141,6 +143,23 @@ class ModuleWorkloads:
         if self.placement.platform_url:
             env.append({"name": "TAAS_PLATFORM_URL", "value": self.placement.platform_url})
         return env
+
+    @staticmethod
+    def autoscaler(module: ModuleSpec, name: str) -> dict[str, Any]:
+        """Adds replicas (up to the manifest's ``max_replicas``) while the pods' average CPU
+        use is above ``cpu_target_percent`` of their request, and takes them away after."""
+        target = {"type": "Utilization", "averageUtilization": module.cpu_target_percent}
+        return {
+            "apiVersion": AUTOSCALING,
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "labels": _labels(module, name)},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": module.replicas,
+                "maxReplicas": module.max_replicas,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": target}}],
+            },
+        }
 
     def egress_policy(self, module: ModuleSpec, name: str) -> dict[str, Any]:
         """What the module's pods may reach: the placement's egress rules, nothing else."""
@@ -260,21 +279,35 @@ class ModuleWorkloads:
     def ensure(self, spec: TenantSpec, module: ModuleSpec, signing_secret: str = "") -> list[str]:
         """Deploy (or update) the module for the tenant; return what changed."""
         namespace, name = self.location(spec, module)
-        bodies = [self.deployment(module, name), self.service(module, name)]
-        changes = [] if spec.isolated else self._ensure_shared_namespace()
+        bodies = [self._scaled(module, name, namespace), self.service(module, name)]
+        changes: list[str | None] = [] if spec.isolated else [*self._ensure_shared_namespace()]
         if not spec.isolated:
             bodies.append(self.path_policy(spec, module))
         if module.image is not None:
             secret = self.signing_secret(module, name, signing_secret)
-            change = self.kube.apply(secret, namespace, field="data")
-            if change:
-                changes.append(change)
+            changes.append(self.kube.apply(secret, namespace, field="data"))
             bodies.append(self.egress_policy(module, name))
+            if module.autoscaled:
+                bodies.append(self.autoscaler(module, name))
+            else:
+                scaler = (AUTOSCALING, "HorizontalPodAutoscaler", name, namespace)
+                changes.append(self.kube.delete(*scaler))
         for body in bodies:
-            change = self.kube.apply(body, namespace)
-            if change:
-                changes.append(change)
-        return changes
+            changes.append(self.kube.apply(body, namespace))
+        return [change for change in changes if change]
+
+    def _scaled(self, module: ModuleSpec, name: str, namespace: str) -> dict[str, Any]:
+        """The Deployment; an autoscaled one keeps the replicas its autoscaler set (within
+        the manifest's bounds), so that applying the manifest again undoes no scale-up."""
+        deployment = self.deployment(module, name)
+        if module.image is None or not module.autoscaled:
+            return deployment
+        current = self.kube.read("apps/v1", "Deployment", name, namespace)
+        if current is not None:
+            replicas = int(current["spec"].get("replicas") or module.replicas)
+            most = module.max_replicas or module.replicas
+            deployment["spec"]["replicas"] = min(max(replicas, module.replicas), most)
+        return deployment
 
     @traced("kubernetes.module_ready")
     def wait_ready(self, spec: TenantSpec, module: ModuleSpec) -> list[str]:
@@ -376,6 +409,7 @@ class ModuleWorkloads:
     def _delete_workload(self, name: str, namespace: str) -> list[str | None]:
         egress = f"{name}-egress"[:63]
         return [
+            self.kube.delete(AUTOSCALING, "HorizontalPodAutoscaler", name, namespace),
             self.kube.delete("v1", "Service", name, namespace),
             self.kube.delete("apps/v1", "Deployment", name, namespace),
             self.kube.delete("v1", "Secret", _signing(name), namespace),
@@ -479,8 +513,10 @@ def pod_problem(pods: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def cpu_request(limit: str) -> str:
-    """A quarter of the manifest's CPU (which is the limit), at least 10m: modules idle most
-    of the time and burst on calls, so a node is not full of reserved, unused cores."""
-    millis = float(limit[:-1]) if limit.endswith("m") else float(limit) * 1000
-    return f"{max(10, int(millis / 4))}m"
+def cpu_limit(module: ModuleSpec) -> str:
+    """The manifest's ``cpu_limit``, or else the larger of its request and one core: a
+    module idles most of the time and bursts on calls (and on start), so it may use a free
+    core without reserving one."""
+    if module.cpu_limit is not None:
+        return module.cpu_limit
+    return cpu_text(max(millicores(module.cpu), 1000))

@@ -15,6 +15,7 @@ import semver
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
+from taas.kit.quantities import CPU, millicores
 from taas.kit.schemas import JsonEnum, StrictInput
 
 # The plugin API this platform speaks: the forwarded identity headers, their signature,
@@ -23,7 +24,6 @@ PLUGIN_API_VERSION = "1.0"
 
 NAME = r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$"
 SCOPE = r"^[a-z][a-z0-9._-]{1,62}[a-z0-9]$"
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
 _MEMORY = re.compile(r"^\d+(Mi|Gi)$")
 
 
@@ -88,17 +88,44 @@ class DataAccess(StrictInput):
 
 
 class Resources(StrictInput):
-    """Requests of one replica, used when the plugin is deployed in-cluster."""
+    """What one replica asks of a node, and how many replicas run, when the platform runs
+    the plugin's image."""
 
-    cpu: str = "100m"
-    memory: str = "128Mi"
-    replicas: Annotated[int, Field(ge=1, le=20)] = 1
+    cpu: Annotated[
+        str, Field(description="CPU the replica is guaranteed (its request): `0.5` or `250m`.")
+    ] = "100m"
+    cpu_limit: Annotated[
+        str | None,
+        Field(
+            description="CPU the replica may burst to (its limit); at least `cpu`. "
+            "Default: the larger of `cpu` and one core."
+        ),
+    ] = None
+    memory: Annotated[str, Field(description="Memory request and limit: `256Mi`.")] = "128Mi"
+    replicas: Annotated[
+        int, Field(ge=1, le=20, description="Replicas; the least when autoscaled.")
+    ] = 1
+    max_replicas: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=20,
+            description="Above `replicas`, a HorizontalPodAutoscaler adds replicas up to this "
+            "many when CPU use passes `cpu_target_percent`. Default: `replicas` (no autoscaling).",
+        ),
+    ] = None
+    cpu_target_percent: Annotated[
+        int,
+        Field(ge=10, le=400, description="Autoscaling target: average CPU use, % of `cpu`."),
+    ] = 70
 
-    @field_validator("cpu")
+    @field_validator("cpu", "cpu_limit")
     @classmethod
-    def _cpu(cls, value: str) -> str:
-        if not _CPU.match(value):
+    def _cpu(cls, value: str | None) -> str | None:
+        if value is not None and not CPU.match(value):
             raise ValueError("cpu must be cores (`0.5`) or millicores (`250m`)")
+        if value is not None and millicores(value) < 1:
+            raise ValueError("cpu must be at least 1m")
         return value
 
     @field_validator("memory")
@@ -107,6 +134,14 @@ class Resources(StrictInput):
         if not _MEMORY.match(value):
             raise ValueError("memory must be in Mi or Gi (`256Mi`)")
         return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Resources:
+        if self.cpu_limit is not None and millicores(self.cpu_limit) < millicores(self.cpu):
+            raise ValueError("cpu_limit must be at least cpu")
+        if self.max_replicas is not None and self.max_replicas < self.replicas:
+            raise ValueError("max_replicas must be at least replicas")
+        return self
 
 
 class Pricing(StrictInput):

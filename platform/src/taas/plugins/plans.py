@@ -111,6 +111,7 @@ def _image_runner(row: PluginVersion, signing_secret: str) -> ImageRunner:
             port=parsed.upstream.port,
             upstream_url=None,
             cpu=resources.cpu,
+            cpu_limit=resources.cpu_limit,
             memory=resources.memory,
             health_path=parsed.health_path,
             uses_storage=bool(parsed.data.storage),

@@ -49,6 +49,9 @@ def module_of(params: dict[str, Any] | None) -> ModuleSpec | None:
         replicas=int(params.get("replicas", 1)),
         scopes=tuple(params.get("scopes", ())),
         health_path=params.get("health_path", "/healthz"),
+        cpu_limit=params.get("cpu_limit"),
+        max_replicas=params.get("max_replicas"),
+        cpu_target_percent=int(params.get("cpu_target_percent", 70)),
     )
 
 
@@ -66,6 +69,9 @@ def module_params(row: PluginVersion) -> dict[str, Any]:
         "cpu": resources.get("cpu", "100m"),
         "memory": resources.get("memory", "128Mi"),
         "replicas": int(resources.get("replicas", 1)),
+        "cpu_limit": resources.get("cpu_limit"),
+        "max_replicas": resources.get("max_replicas"),
+        "cpu_target_percent": int(resources.get("cpu_target_percent", 70)),
         "scopes": requestable_scopes(row.manifest),
         "health_path": row.manifest.get("health_path", "/healthz"),
     }

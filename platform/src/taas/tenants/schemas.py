@@ -11,13 +11,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
 
 from taas.approvals.schemas import ApprovalOut
+from taas.kit.quantities import CPU, millicores
 from taas.kit.schemas import JsonEnum, StrictInput
 from taas.operations.plans import OperationKind
 from taas.operations.states import OperationStatus, StepStatus
 from taas.tenants.states import TenantStatus
 
 SLUG = r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$"
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
 _MEMORY = re.compile(r"^\d+(Mi|Gi|Ti)$")
 
 
@@ -46,7 +46,7 @@ class Quotas(StrictInput):
     @field_validator("cpu")
     @classmethod
     def _cpu(cls, value: str) -> str:
-        if not _CPU.match(value) or value in {"0", "0m"}:
+        if not CPU.match(value) or millicores(value) < 1:
             raise ValueError(
                 "cpu must be a positive number of cores (`2`, `0.5`) or millicores (`500m`)"
             )

@@ -4,6 +4,7 @@ the crash-safety scan before), also when the step runs again after a crash."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -14,7 +15,7 @@ from taas.integrations.systems import systems
 from taas.integrations.workloads import (
     ModuleWorkloads,
     Placement,
-    cpu_request,
+    cpu_limit,
     pod_problem,
     rolled_out,
 )
@@ -105,11 +106,19 @@ def test_a_rollout_is_done_when_every_replica_runs_the_new_template_and_is_avail
     assert not rolled_out({"metadata": {"generation": 1}, "spec": {}, "status": None})
 
 
-def test_cpu_is_requested_at_a_quarter_of_the_manifest_figure() -> None:
-    assert cpu_request("1") == "250m"
-    assert cpu_request("0.5") == "125m"
-    assert cpu_request("100m") == "25m"
-    assert cpu_request("20m") == "10m"
+def test_the_manifest_cpu_is_the_request_and_the_limit_defaults_to_one_core_or_more() -> None:
+    def module(cpu: str, limit: str | None = None) -> ModuleSpec:
+        return ModuleSpec(name="m", version="1", image="r/m@sha256:" + "0" * 64, port=8080,
+                          upstream_url=None, cpu=cpu, cpu_limit=limit)  # fmt: skip
+
+    assert cpu_limit(module("100m")) == "1000m"
+    assert cpu_limit(module("1.5")) == "1500m"
+    assert cpu_limit(module("100m", "250m")) == "250m"
+    modules = ModuleWorkloads(systems().kubernetes)
+    container = modules.deployment(module("150m"), "m-v1")["spec"]["template"]["spec"]
+    resources = container["containers"][0]["resources"]
+    assert resources["requests"]["cpu"] == "150m"
+    assert resources["limits"]["cpu"] == "1000m"
 
 
 def test_module_pods_pass_the_restricted_standard_and_get_only_the_placement_egress() -> None:
@@ -147,3 +156,40 @@ def test_a_version_deployed_again_right_after_its_removal_waits_for_its_new_pods
         f"{modules.shared_namespace}/{module.shared_workload}: 1 pod(s) Ready"
     ]
     modules.remove(tenant, module)
+
+
+def test_an_autoscaled_module_gets_a_cpu_autoscaler_whose_scale_up_a_new_apply_keeps(
+    stack: LocalStack,
+) -> None:
+    """``max_replicas`` above ``replicas`` adds a HorizontalPodAutoscaler on the pods' CPU;
+    re-applying the workload (the reconciler does, every pass) keeps the replicas it set;
+    a version without autoscaling removes it, and so does removing the workload."""
+    modules, kube = systems().modules, systems().kubernetes
+    image = push_app_image(stack, "example-plugin")
+    scaled = ModuleSpec(name=unique_slug("hpa"), version="1.0.0", image=image, port=8080,
+                        upstream_url=None, replicas=1, max_replicas=3,
+                        cpu_target_percent=60)  # fmt: skip
+    tenant = _pool_tenant()
+    namespace, name = modules.location(tenant, scaled)
+    hpa = ("autoscaling/v2", "HorizontalPodAutoscaler", name, namespace)
+    try:
+        modules.ensure(tenant, scaled, "secret")
+        spec = (kube.read(*hpa) or {})["spec"]
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 3)
+        assert spec["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+        assert spec["scaleTargetRef"]["name"] == name
+        kube.client.resources.get(api_version="apps/v1", kind="Deployment").patch(
+            name=name, namespace=namespace, body={"spec": {"replicas": 3}},
+            content_type="application/merge-patch+json",
+        )  # fmt: skip  # as the autoscaler would
+        modules.ensure(tenant, scaled, "secret")
+        assert (kube.read("apps/v1", "Deployment", name, namespace) or {})["spec"]["replicas"] == 3
+        fixed = dataclasses.replace(scaled, max_replicas=None)
+        modules.ensure(tenant, fixed, "secret")
+        assert kube.read(*hpa) is None
+        assert (kube.read("apps/v1", "Deployment", name, namespace) or {})["spec"]["replicas"] == 1
+        modules.ensure(tenant, scaled, "secret")
+        assert kube.read(*hpa) is not None
+    finally:
+        modules.remove(tenant, scaled)
+    assert kube.read(*hpa) is None
