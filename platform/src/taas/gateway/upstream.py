@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+from aiohttp.client import IDEMPOTENT_METHODS
 from yarl import URL
 
 from taas.gateway.calls import Call, ClientGone
@@ -62,15 +63,24 @@ class Upstream:
         data: bytes | AsyncIterator[bytes] | None = None
         if call.incoming.has_body:
             data = await _request_body(call)
+        method, target = call.scope["method"], URL(url, encoded=True)
+        timeout = self._timeout(route)
         try:
-            response = await session.request(
-                call.scope["method"],
-                URL(url, encoded=True),
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                timeout=self._timeout(route),
-            )
+            try:
+                response = await session.request(
+                    method, target, headers=headers, data=data, allow_redirects=False,
+                    timeout=timeout,
+                )  # fmt: skip
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # The module closed the connection before answering: a pooled connection it
+                # shut as it stopped. aiohttp sends idempotent methods once more by itself;
+                # other calls only when the bank made them safe to repeat.
+                if not _repeatable(method, headers, data):
+                    raise
+                response = await session.request(
+                    method, target, headers=headers, data=data, allow_redirects=False,
+                    timeout=timeout,
+                )  # fmt: skip
         except TimeoutError as exc:
             raise upstream_timed_out(route.module, route.timeout_s) from exc
         except aiohttp.ClientError as exc:
@@ -83,6 +93,16 @@ class Upstream:
             raise upstream_unreachable(route.module, exc) from exc
         finally:
             response.release()
+
+
+def _repeatable(method: str, headers: list[tuple[str, str]], data: object) -> bool:
+    """A call aiohttp did not retry, with its whole body in hand and an ``Idempotency-Key``
+    (the module answers a repeat of a key as it answered the first call)."""
+    return (
+        method not in IDEMPOTENT_METHODS
+        and not isinstance(data, AsyncIterator)
+        and any(name.lower() == "idempotency-key" for name, _ in headers)
+    )
 
 
 def upstream_headers(

@@ -24,6 +24,7 @@ from taas.kit.telemetry import traced
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
 REVISION = "deployment.kubernetes.io/revision"
 AUTOSCALING = "autoscaling/v2"
+DRAIN_S = 5
 SIGNING_KEY = "signing-secret"
 SECCOMP = {"type": "RuntimeDefault"}
 RESTRICTED = {
@@ -106,13 +107,16 @@ class ModuleWorkloads:
                 "limits": {"cpu": cpu_limit(module), "memory": module.memory},
             },
             "securityContext": {**RESTRICTED, "readOnlyRootFilesystem": True},
+            # A pod going away first leaves its Service's endpoints while still serving
+            # (kube-proxy and the gateways catch up), and only then is asked to stop.
+            "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_S}}},
             "terminationMessagePolicy": "FallbackToLogsOnError",  # the log's end, on a crash
             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own
         }
         pod: dict[str, Any] = {
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 10,
+            "terminationGracePeriodSeconds": DRAIN_S + 10,  # then 10 s to finish its calls
             "securityContext": {"runAsNonRoot": True, "seccompProfile": SECCOMP},
             "containers": [container],
             "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],

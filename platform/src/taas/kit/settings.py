@@ -292,6 +292,13 @@ class AppSettings(BaseSettings):
         description="How long a subscription waits for its module's pods to be Ready before "
         "it fails with the pods' reason (image pull, crash, readiness).",
     )
+    route_switch_grace_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="After a version change moves a pool bank's route, how long the previous "
+        "version's shared pods keep serving before they are retired (time for every gateway "
+        "to apply the change; calls in flight then finish in the pods' graceful stop).",
+    )
     gateway_upstream_connections: int = Field(
         default=512,
         description="Gateway: most pooled keep-alive connections to all upstreams together.",

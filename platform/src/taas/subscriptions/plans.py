@@ -7,6 +7,7 @@ engine's transaction) is in :mod:`taas.subscriptions.reactions`.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,13 +16,21 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from taas.integrations.spec import ModuleSpec
+from taas.kit.db import new_session
+from taas.kit.scope import Scope
+from taas.kit.settings import app_settings
 from taas.operations.models import Operation
 from taas.operations.plans import Plan, Step, register
 from taas.operations.repository import lane
 from taas.plugins.manifest import requestable_scopes
 from taas.plugins.models import PluginVersion
 from taas.plugins.repository import PluginVersionRepository, VendorRepository
+from taas.subscriptions.models import Subscription
+from taas.subscriptions.repository import SubscriptionRepository
 from taas.tenants.plans import TenantContext, context_of
+
+# Whose read the route step's is: the platform's own, for the operation's subscription.
+ROUTING = Scope.platform("system:subscription-routing")
 
 
 class SubscriptionOperation(StrEnum):
@@ -141,6 +150,38 @@ def _revoke_scopes(ctx: TenantContext) -> list[str]:
     return ctx.systems.identity.remove_module_scopes(ctx.spec, list(_module(ctx).scopes))
 
 
+def route(row: Subscription, ctx: TenantContext) -> bool:
+    """Point the subscription's route at the operation's module: its Service when the
+    platform runs its image, else where its vendor runs it. True when the route changed."""
+    module = _module(ctx)
+    version_id = uuid.UUID(ctx.params["module"]["plugin_version_id"])
+    modules = ctx.systems.modules
+    upstream = (
+        modules.service_url(ctx.spec, module) if module.runs_image else module.upstream_url or ""
+    )
+    changed = (row.plugin_version_id, row.upstream_url) != (version_id, upstream)
+    row.plugin_version_id, row.upstream_url = version_id, upstream
+    return changed
+
+
+def _route_new_version(ctx: TenantContext) -> list[str]:
+    """Move the bank's calls to the new version (committed: the gateways hear of it at
+    once), then give every gateway the grace to apply it before the old version goes."""
+    subscription_id = uuid.UUID(ctx.params["subscription_id"])
+    with new_session() as session:
+        row = SubscriptionRepository(session).get(ROUTING, subscription_id)
+        if row is None:
+            return []
+        changed = route(row, ctx)
+        session.commit()
+    if not changed:
+        return []
+    if not ctx.spec.isolated:  # a silo bank's workload is the same one, rolled in place
+        time.sleep(app_settings().route_switch_grace_s)
+    module = _module(ctx)
+    return [f"routed {module.name} calls of {ctx.spec.slug} to {module.version}"]
+
+
 def _retire_previous(ctx: TenantContext) -> list[str]:
     """After a version change: the shared workload of the old version, if nobody uses it."""
     previous = module_of(ctx.params.get("previous"))
@@ -159,6 +200,7 @@ STEPS: dict[SubscriptionOperation, tuple[ModuleStep, ...]] = {
         MODULE_WORKLOAD,
         MODULE_READY,
         MODULE_SCOPES,
+        ModuleStep("gateway.route_new_version", _route_new_version),
         ModuleStep("kubernetes.retire_previous_version", _retire_previous),
     ),
     SubscriptionOperation.UNSUBSCRIBE: (

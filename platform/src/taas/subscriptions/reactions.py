@@ -36,12 +36,12 @@ from taas.plugins.models import PluginVersion
 from taas.plugins.repository import PluginVersionRepository
 from taas.subscriptions.credentials import cut_version_storage
 from taas.subscriptions.models import Subscription
-from taas.subscriptions.plans import STEPS, SubscriptionOperation, module_of
+from taas.subscriptions.plans import STEPS, SubscriptionOperation, route
 from taas.subscriptions.repository import SubscriptionRepository
 from taas.subscriptions.service import SubscriptionChanges
 from taas.subscriptions.states import SubscriptionStatus
 from taas.tenants.models import Tenant
-from taas.tenants.plans import TenantOperation, spec_of, tenant_of
+from taas.tenants.plans import TenantContext, TenantOperation, spec_of, tenant_of
 
 # Whose reads these are: the platform's own, across tenants.
 OPERATIONS = Scope.platform("system:subscription-operations")
@@ -63,17 +63,8 @@ def settled(session: Session, operation: Operation) -> None:
         row.status, row.status_reason = SubscriptionStatus.REMOVED, "unsubscribed"
         return
     row.status, row.status_reason = SubscriptionStatus.ACTIVE, None
-    row.plugin_version_id = uuid.UUID(operation.params["module"]["plugin_version_id"])
-    module = module_of(operation.params.get("module"))
-    if module is not None:
-        tenant = tenant_of(session, operation)
-        # A module the platform runs is reached through its Service; a development
-        # module (no image) where its vendor runs it.
-        row.upstream_url = (
-            systems().modules.service_url(spec_of(tenant), module)
-            if module.runs_image
-            else module.upstream_url or ""
-        )
+    spec = spec_of(tenant_of(session, operation))
+    route(row, TenantContext(spec, systems(), operation.params))
 
 
 def unsettled(session: Session, operation: Operation) -> None:
