@@ -160,8 +160,8 @@ class MetricsServer(BuiltComponent):
         register(self)
 
     def stop(self) -> bool:
+        unregister(self)  # first: never an API group registered with nothing behind it
         stopped = super().stop()
-        unregister(self)
         network.remove_table(FENCE_TABLE)
         return stopped
 
