@@ -87,6 +87,12 @@ class StackSettings(BaseSettings):
     netpol_metrics_port: int = Field(
         default=50255, description="The NetworkPolicy enforcer's (kube-router) metrics."
     )
+    metrics_server_port: int = Field(
+        default=50251,
+        description="metrics-server's HTTPS API, on the pod bridge's address (10.244.0.1, "
+        "not loopback: an APIService's endpoint may not be); kube-apiserver proxies to it, "
+        "pods are refused.",
+    )
     registry_port: int = Field(
         default=55000, description="The OCI image registry (HTTPS, the stack's CA)."
     )
@@ -126,6 +132,7 @@ class StackSettings(BaseSettings):
         "coredns_health_port",
         "coredns_ready_port",
         "netpol_metrics_port",
+        "metrics_server_port",
         "api_port",
         "gateway_port",
     )

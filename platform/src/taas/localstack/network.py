@@ -89,6 +89,35 @@ table inet {FENCE_TABLE} {{
         )
 
 
+def refuse_pods(table: str, port: int) -> None:
+    """Refuse pods' TCP connections to ``port`` on the node, in an nftables table of its
+    own named ``table`` (its owner removes it with ``remove_table``): for a server on the
+    bridge's address that only host processes may use. Pods reach the node through the
+    bridge, so the rule matches what comes in on it, whatever address it was sent to."""
+    ruleset = f"""
+table inet {table} {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname "{BRIDGE}" tcp dport {port} reject with tcp reset
+  }}
+}}
+"""
+    remove_table(table)
+    done = subprocess.run(
+        ["nft", "-f", "-"], input=ruleset, capture_output=True, text=True, check=False, timeout=30
+    )
+    if done.returncode != 0:
+        raise ConfigurationError(
+            f"could not refuse pods on port {port}: {done.stderr.strip()}",
+            hint="the node needs nftables (apt-get install -y nftables) and root",
+        )
+
+
+def remove_table(table: str) -> bool:
+    """Delete the nftables table ``inet table``; True if it was there."""
+    return _run("nft", "delete", "table", "inet", table, check=False).returncode == 0
+
+
 def remove_bridge(state: Path) -> list[str]:
     """Undo ``ensure_bridge``; what was removed."""
     removed = []

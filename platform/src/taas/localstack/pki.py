@@ -2,7 +2,11 @@
 
 One private CA signs the API server's serving certificate and one client certificate per
 caller (admin, controller-manager, scheduler, kwok); a separate key pair signs service
-account tokens. Files are created once and kept in ``<state>/pki``.
+account tokens. A second CA, the front proxy's, signs only the certificate kube-apiserver
+presents when it forwards a request to an aggregated API server (metrics-server) with the
+caller's name in headers: whoever holds a certificate of that CA can claim to be anyone
+there, so no other client certificate may come from it. Files are created once and kept in
+``<state>/pki``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 _VALIDITY = dt.timedelta(days=3650)
+FRONT_PROXY_CLIENT = "front-proxy-client"  # the one name aggregated API servers trust
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,16 @@ class LocalPki:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.ca = CertPair(folder / "ca.crt", folder / "ca.key")
+        self.front_proxy_ca = CertPair(folder / "front-proxy-ca.crt", folder / "front-proxy-ca.key")
         self.service_account_key = folder / "sa.key"
         self.service_account_pub = folder / "sa.pub"
 
     def ensure(self, host: str) -> None:
         """Create the CA, service account keys and every certificate that is missing."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        if not self.ca.cert.exists():
-            self._create_ca()
+        for ca, name in ((self.ca, "taas-local-ca"), (self.front_proxy_ca, "taas-front-proxy-ca")):
+            if not ca.cert.exists():
+                self._create_ca(ca, name)
         if not self.service_account_key.exists():
             key = ec.generate_private_key(ec.SECP256R1())
             _write_key(self.service_account_key, key)
@@ -73,11 +81,12 @@ class LocalPki:
         self.client("kube-controller-manager", "system:kube-controller-manager")
         self.client("kube-scheduler", "system:kube-scheduler")
         self.client("kwok", "system:kwok-controller", "system:masters")
+        self.front_proxy_client()
 
-    def _create_ca(self) -> None:
+    def _create_ca(self, pair: CertPair, common_name: str) -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
-        name = _name("taas-local-ca")
+        name = _name(common_name)
         cert = (
             x509.CertificateBuilder()
             .subject_name(name)
@@ -103,8 +112,8 @@ class LocalPki:
             )
             .sign(key, hashes.SHA256())
         )
-        _write_key(self.ca.key, key)
-        self.ca.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_key(pair.key, key)
+        pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
     def _sign(
         self,
@@ -112,13 +121,15 @@ class LocalPki:
         subject: x509.Name,
         usage: x509.ObjectIdentifier,
         sans: list[x509.GeneralName] | None = None,
+        ca: CertPair | None = None,
     ) -> CertPair:
         if pair.cert.exists() and pair.key.exists():
             return pair
-        ca_key = serialization.load_pem_private_key(self.ca.key.read_bytes(), password=None)
+        ca = ca or self.ca
+        ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
         if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-            raise TypeError(f"{self.ca.key} is not an EC private key")
-        ca_cert = x509.load_pem_x509_certificate(self.ca.cert.read_bytes())
+            raise TypeError(f"{ca.key} is not an EC private key")
+        ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         builder = (
@@ -139,11 +150,14 @@ class LocalPki:
         pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return pair
 
-    def serving(self, server: str, host: str) -> CertPair:
-        """The HTTPS serving certificate of one control-plane server."""
+    def serving(self, server: str, host: str, names: Sequence[str] = ()) -> CertPair:
+        """The HTTPS serving certificate of one server at ``host``, also valid for the DNS
+        ``names`` (a Service's name, which is what kube-apiserver checks when it proxies
+        to an aggregated API server)."""
         sans: list[x509.GeneralName] = [
             x509.DNSName("localhost"),
             x509.IPAddress(ipaddress.ip_address(host)),
+            *(x509.DNSName(name) for name in names),
         ]
         if server == "kube-apiserver":
             sans += [
@@ -160,6 +174,16 @@ class LocalPki:
         """A client certificate for ``user`` in ``group`` (created on first use)."""
         pair = CertPair(self.folder / f"client-{name}.crt", self.folder / f"client-{name}.key")
         return self._sign(pair, _name(user or name, group), ExtendedKeyUsageOID.CLIENT_AUTH)
+
+    def front_proxy_client(self) -> CertPair:
+        """What kube-apiserver presents to aggregated API servers (signed by the front
+        proxy's CA, named ``FRONT_PROXY_CLIENT``)."""
+        pair = CertPair(
+            self.folder / "front-proxy-client.crt", self.folder / "front-proxy-client.key"
+        )
+        return self._sign(
+            pair, _name(FRONT_PROXY_CLIENT), ExtendedKeyUsageOID.CLIENT_AUTH, ca=self.front_proxy_ca
+        )
 
     def kubeconfig(self, server_url: str, client: str) -> str:
         """A kubeconfig (YAML is a superset of JSON) for ``client`` talking to ``server_url``."""

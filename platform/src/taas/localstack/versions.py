@@ -19,6 +19,7 @@ REGISTRY: Final = "v3.1.2"  # github.com/distribution/distribution/v3
 CONTAINERD: Final = "1.6"  # Debian bookworm's containerd and runc (apt)
 CRI_TOOLS: Final = "v1.36.0"  # crictl, to stop and remove the node's pods on `down`
 COREDNS: Final = "v1.15.0"
+METRICS_SERVER: Final = "v0.8.0"  # sigs.k8s.io/metrics-server: the approved release
 KUBE_ROUTER: Final = "v2.1.0"  # its firewall only; the newest the module proxy serves
 # kube-router's own pins of these carry reported vulnerabilities: built with their newest.
 KUBE_ROUTER_UPGRADES: Final = (

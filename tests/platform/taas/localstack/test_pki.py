@@ -58,3 +58,27 @@ def test_kubeconfig_points_at_the_server_and_the_client_cert(tmp_path: Path) -> 
     config = json.loads(pki.kubeconfig("https://127.0.0.1:6443", "admin"))
     assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
     assert config["users"][0]["user"]["client-certificate"].endswith("client-admin.crt")
+
+
+def test_the_front_proxy_client_comes_from_its_own_ca(tmp_path: Path) -> None:
+    """Aggregated API servers trust names in headers from the front proxy's CA only: no
+    other client certificate of the stack may be signed by it."""
+    pki = LocalPki(tmp_path)
+    pki.ensure("127.0.0.1")
+    front_proxy = _load(pki.front_proxy_client().cert)
+    front_proxy.verify_directly_issued_by(_load(pki.front_proxy_ca.cert))
+    assert front_proxy.subject.rfc4514_string() == "CN=front-proxy-client"
+    assert _load(pki.front_proxy_ca.cert).subject != _load(pki.ca.cert).subject
+    admin = _load(pki.client("admin").cert)
+    assert admin.issuer == _load(pki.ca.cert).subject
+
+
+def test_a_serving_certificate_can_name_a_service(tmp_path: Path) -> None:
+    pki = LocalPki(tmp_path)
+    pki.ensure("127.0.0.1")
+    cert = _load(
+        pki.serving("metrics-server", "10.244.0.1", ["metrics-server.kube-system.svc"]).cert
+    )
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "metrics-server.kube-system.svc" in sans.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["10.244.0.1"]

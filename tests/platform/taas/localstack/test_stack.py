@@ -28,8 +28,9 @@ def test_selecting_nothing_means_everything_in_start_order(stack: LocalStack) ->
     assert names.index("kubelet") < names.index("kube-proxy")
     assert names.index("minio") < names.index("node-relay")
     assert names.index("containerd") < names.index("node-relay")
+    assert names.index("kubelet") < names.index("metrics-server")
     assert names[-1] == "node-relay"
-    assert len(names) == 16
+    assert len(names) == 17
 
 
 def test_selection_pulls_in_requirements(stack: LocalStack) -> None:
@@ -42,6 +43,18 @@ def test_selection_pulls_in_requirements(stack: LocalStack) -> None:
         "registry",
         "containerd",
         "kubelet",
+    ]
+
+
+def test_metrics_server_pulls_in_the_node_it_scrapes(stack: LocalStack) -> None:
+    names = [c.name for c in stack.select(["metrics-server"])]
+    assert names == [
+        "etcd",
+        "kube-apiserver",
+        "registry",
+        "containerd",
+        "kubelet",
+        "metrics-server",
     ]
 
 

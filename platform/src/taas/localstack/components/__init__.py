@@ -29,6 +29,7 @@ from taas.localstack.components.kubernetes import (
     write_admin_kubeconfig,
 )
 from taas.localstack.components.kwok import KWOK_NODE_ANNOTATION, KWOK_NODES, Kwok
+from taas.localstack.components.metrics_server import MetricsServer
 from taas.localstack.components.minio import Minio
 from taas.localstack.components.netpol import NetworkPolicies
 from taas.localstack.components.node import Kubelet, KubeProxy
@@ -56,6 +57,7 @@ __all__ = [
     "KubeServer",
     "Kubelet",
     "Kwok",
+    "MetricsServer",
     "Minio",
     "NetworkPolicies",
     "NodeRelay",
@@ -85,6 +87,7 @@ COMPONENT_TYPES: Sequence[type[Component]] = (
     KubeProxy,
     CoreDns,
     NetworkPolicies,
+    MetricsServer,
     NodeRelay,
 )
 

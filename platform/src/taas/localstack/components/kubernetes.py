@@ -11,6 +11,7 @@ from pathlib import Path
 from taas.localstack import install, network, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
 from taas.localstack.context import StackContext
+from taas.localstack.pki import FRONT_PROXY_CLIENT
 
 
 def write_kubeconfig(ctx: StackContext, client: str) -> Path:
@@ -125,6 +126,25 @@ class KubeApiserver(KubeServer):
             "--kubelet-preferred-address-types=InternalIP",
             "--endpoint-reconciler-type=none",
             "--profiling=false",
+            *self.aggregation_flags(),
+        ]
+
+    def aggregation_flags(self) -> list[str]:
+        """The API aggregation layer (metrics.k8s.io is served by metrics-server): requests
+        for an aggregated API are forwarded with the caller's name in headers, the forward
+        authenticated by the front proxy's certificate; they go straight to the endpoint
+        of the APIService's Service (no Service address is routed to on this machine)."""
+        pki = self.ctx.pki
+        front_proxy = pki.front_proxy_client()
+        return [
+            f"--requestheader-client-ca-file={pki.front_proxy_ca.cert}",
+            f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={front_proxy.cert}",
+            f"--proxy-client-key-file={front_proxy.key}",
+            "--enable-aggregator-routing=true",
         ]
 
     def probe(self) -> Health:
