@@ -3,11 +3,14 @@ small bodies in one piece, larger ones streamed both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp.client import IDEMPOTENT_METHODS
+from aiohttp.client_proto import ResponseHandler
 from yarl import URL
 
 from taas.gateway.calls import Call, ClientGone
@@ -20,6 +23,8 @@ from taas.gateway.tokens import Caller
 from taas.kit.signing import STORAGE_GRANT, identity_headers
 
 _SMALL_BODY = 64 * 1024  # upstream responses up to this size are sent in one piece
+CONNECT_ATTEMPTS = 3  # a refused connection carried nothing: try other pods
+CONNECTION_MAX_AGE_S = 10.0  # a pooled connection to a module is closed after this long
 
 
 class Upstream:
@@ -33,6 +38,10 @@ class Upstream:
         self.cluster_dns = cluster_dns
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        # When this gateway first used each pooled connection (forgotten with it).
+        self._opened: weakref.WeakKeyDictionary[ResponseHandler, float] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def open(self) -> None:
         resolver = ClusterResolver(self.cluster_dns) if self.cluster_dns else None
@@ -66,25 +75,14 @@ class Upstream:
         method, target = call.scope["method"], URL(url, encoded=True)
         timeout = self._timeout(route)
         try:
-            try:
-                response = await session.request(
-                    method, target, headers=headers, data=data, allow_redirects=False,
-                    timeout=timeout,
-                )  # fmt: skip
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                # The module closed the connection before answering: a pooled connection it
-                # shut as it stopped. aiohttp sends idempotent methods once more by itself;
-                # other calls only when the bank made them safe to repeat.
-                if not _repeatable(method, headers, data):
-                    raise
-                response = await session.request(
-                    method, target, headers=headers, data=data, allow_redirects=False,
-                    timeout=timeout,
-                )  # fmt: skip
+            response = await self._send(
+                session, method, target, headers=headers, data=data, timeout=timeout
+            )
         except TimeoutError as exc:
             raise upstream_timed_out(route.module, route.timeout_s) from exc
         except aiohttp.ClientError as exc:
             raise upstream_unreachable(route.module, exc) from exc
+        self._retire_if_old(response)
         try:
             await _relay(call, response)
         except TimeoutError as exc:
@@ -93,6 +91,55 @@ class Upstream:
             raise upstream_unreachable(route.module, exc) from exc
         finally:
             response.release()
+
+    @staticmethod
+    async def _send(
+        session: aiohttp.ClientSession,
+        method: str,
+        target: URL,
+        *,
+        headers: list[tuple[str, str]],
+        data: bytes | AsyncIterator[bytes] | None,
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        """Send the call, again when that is safe.
+
+        A connection the module's Service refused (a pod that stopped before kube-proxy
+        forgot it) carried nothing: the call goes again, to another pod, up to twice. A
+        pooled connection the module closed before answering (as it stopped) is repeated
+        once for idempotent methods (aiohttp does) or for a call with an Idempotency-Key."""
+        repeated = False
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                return await session.request(
+                    method, target, headers=headers, data=data, allow_redirects=False,
+                    timeout=timeout,
+                )  # fmt: skip
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError):
+                raise
+            except aiohttp.ClientConnectorError:
+                if attempt == CONNECT_ATTEMPTS - 1 or isinstance(data, AsyncIterator):
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if repeated or not _repeatable(method, headers, data):
+                    raise
+                repeated = True
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _retire_if_old(self, response: aiohttp.ClientResponse) -> None:
+        """Close a pooled connection after this call once it has served for a while.
+
+        A module's Service spreads *connections* over its pods, and a busy gateway never
+        lets a connection idle: without an age limit, pods added by a scale-out or a new
+        pod of a rollout would get no calls from the connections opened before them."""
+        connection = response.connection
+        protocol = connection.protocol if connection is not None else None
+        if protocol is None:
+            return
+        now = time.monotonic()
+        if now - self._opened.setdefault(protocol, now) > CONNECTION_MAX_AGE_S:
+            protocol.force_close()  # the connector closes it instead of pooling it
 
 
 def _repeatable(method: str, headers: list[tuple[str, str]], data: object) -> bool:

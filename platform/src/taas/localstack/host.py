@@ -88,13 +88,16 @@ def remove_node_cgroups() -> list[str]:
     return removed
 
 
-def network_namespaces() -> list[str]:
-    """Named network namespaces the CRI made for pod sandboxes (``cni-<id>``)."""
-    folder = Path("/run/netns")
-    return (
-        sorted(p.name for p in folder.iterdir() if p.name.startswith("cni-"))
-        if folder.exists()
-        else []
+def network_namespaces(containerd_root: Path) -> list[str]:
+    """Named network namespaces the CRI made for pod sandboxes (``cni-<id>``), mounted
+    below its state folder (or in ``/run/netns``, where a CRI keeps them by default)."""
+    folders = [Path("/run/netns"), *containerd_root.glob("state/*/netns")]
+    return sorted(
+        p.name
+        for folder in folders
+        if folder.is_dir()
+        for p in folder.iterdir()
+        if p.name.startswith("cni-") and p.is_mount()
     )
 
 

@@ -170,6 +170,9 @@ state = "{self.root / "state"}"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_cdi = false
+  # Pods' network namespaces below the node's own state (``down`` unmounts them there),
+  # out of reach of other tools that remount /run/netns (``ip netns add`` does).
+  netns_mounts_under_state_dir = true
 
 [{cri}.containerd]
   snapshotter = "overlayfs"

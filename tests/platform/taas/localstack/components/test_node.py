@@ -210,7 +210,7 @@ def test_down_leaves_nothing_behind_and_up_brings_the_node_back(
 ) -> None:
     containerd = Containerd(stack.ctx)
     kubelet = Kubelet(stack.ctx)
-    sandboxes = set(host.network_namespaces())
+    sandboxes = set(host.network_namespaces(containerd.root))
     assert sandboxes, "the server pod's sandbox should have a network namespace"
     stack.down(NODE_COMPONENTS)
     try:
@@ -221,7 +221,7 @@ def test_down_leaves_nothing_behind_and_up_brings_the_node_back(
         assert host.node_cgroups() == []
         assert host.mounts_below(containerd.root) == []
         assert host.mounts_below(kubelet.root_dir) == []
-        assert sandboxes.isdisjoint(host.network_namespaces())
+        assert sandboxes.isdisjoint(host.network_namespaces(containerd.root))
         assert not host.nft_table_exists(network.FENCE_TABLE)
         # kube-proxy's and kube-router's chains, and kube-router's ipsets
         assert not [chain for chain in host.iptables_chains() if chain.startswith("KUBE-")]
