@@ -65,7 +65,7 @@ from taas.localstack.process import PidFile
 TAAS = str(Path(sys.executable).with_name("taas"))
 PLUGIN = Path(__file__).resolve().parents[1] / "services" / "example_plugin" / "app.py"
 NODE = ("containerd", "kubelet", "kube-proxy", "coredns", "kube-router", "node-relay")
-NODE_PROCESSES = (*NODE, "registry")
+NODE_PROCESSES = (*NODE, "metrics-server", "registry")
 VENDOR = "demo-fintech"
 SCOPE = "loan-precheck.use"  # the example plugin's
 UNLIMITED_RPS = 100_000  # rate limits far above what wrk sends: every call is forwarded

@@ -51,6 +51,7 @@ PLANS: dict[str, tuple[str, ...]] = {
         "kubernetes.module_workload",
         "kubernetes.module_ready",
         "keycloak.module_scopes",
+        "gateway.route_new_version",
         "kubernetes.retire_previous_version",
     ),
     "unsubscribe": ("keycloak.remove_module_scopes", "kubernetes.remove_module_workload"),

@@ -31,7 +31,10 @@ class Systems:
     def from_settings(cls, settings: AppSettings) -> Systems:
         return cls(
             kubernetes=KubernetesTenants(
-                settings.kubeconfig, settings.gateway_namespace, settings.modules_namespace
+                settings.kubeconfig,
+                settings.gateway_namespace,
+                settings.modules_namespace,
+                dns_peers=settings.cluster_dns_peers,
             ),
             postgres=PostgresTenants(settings.database_url, settings.tenants_database),
             storage=StorageTenants(

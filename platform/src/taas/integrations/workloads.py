@@ -18,13 +18,14 @@ from typing import Any
 from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.kit.errors import PermanentError, TemporaryError
-from taas.kit.quantities import cpu_text, millicores
+from taas.kit.quantities import cpu_text, memory_text, millicores
 from taas.kit.telemetry import traced
 
 PLACEHOLDER_IMAGE = "taas.invalid/plugins/{name}:{version}"
 REVISION = "deployment.kubernetes.io/revision"
 AUTOSCALING = "autoscaling/v2"
 DRAIN_S = 5
+BURST = 4  # a module's default CPU limit, in multiples of its request
 SIGNING_KEY = "signing-secret"
 SECCOMP = {"type": "RuntimeDefault"}
 RESTRICTED = {
@@ -91,6 +92,7 @@ class ModuleWorkloads:
         labels = _labels(module, name)
         if module.image is None:
             return self._placeholder(module, name, labels)
+        memory = memory_text(module.memory)
         container: dict[str, Any] = {
             "name": "module",
             "image": module.image,
@@ -103,8 +105,8 @@ class ModuleWorkloads:
                 "timeoutSeconds": 2,
             },
             "resources": {
-                "requests": {"cpu": module.cpu, "memory": module.memory},
-                "limits": {"cpu": cpu_limit(module), "memory": module.memory},
+                "requests": {"cpu": cpu_text(millicores(module.cpu)), "memory": memory},
+                "limits": {"cpu": cpu_limit(module), "memory": memory},
             },
             "securityContext": {**RESTRICTED, "readOnlyRootFilesystem": True},
             # A pod going away first leaves its Service's endpoints while still serving
@@ -182,13 +184,14 @@ class ModuleWorkloads:
     @staticmethod
     def _placeholder(module: ModuleSpec, name: str, labels: dict[str, str]) -> dict[str, Any]:
         image = PLACEHOLDER_IMAGE.format(name=module.name, version=_v(module))
+        memory = memory_text(module.memory)
         container: dict[str, Any] = {
             "name": "module",
             "image": image,
             "ports": [{"containerPort": module.port, "name": "http"}],
             "resources": {
-                "requests": {"cpu": module.cpu, "memory": module.memory},
-                "limits": {"cpu": module.cpu, "memory": module.memory},
+                "requests": {"cpu": cpu_text(millicores(module.cpu)), "memory": memory},
+                "limits": {"cpu": cpu_limit(module), "memory": memory},
             },
             "securityContext": {**RESTRICTED, "runAsUser": 10001},
         }
@@ -518,9 +521,9 @@ def pod_problem(pods: list[dict[str, Any]]) -> str | None:
 
 
 def cpu_limit(module: ModuleSpec) -> str:
-    """The manifest's ``cpu_limit``, or else the larger of its request and one core: a
-    module idles most of the time and bursts on calls (and on start), so it may use a free
-    core without reserving one."""
+    """The manifest's ``cpu_limit``, or else four times its request: a module idles most
+    of the time and bursts on calls (and on start), so it may use more than it reserves,
+    within its bank's quota of limits."""
     if module.cpu_limit is not None:
-        return module.cpu_limit
-    return cpu_text(max(millicores(module.cpu), 1000))
+        return cpu_text(millicores(module.cpu_limit))
+    return cpu_text(millicores(module.cpu) * BURST)

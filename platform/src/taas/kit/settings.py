@@ -268,6 +268,13 @@ class AppSettings(BaseSettings):
         description="Object storage (``host:port``) as modules reach it: the endpoint given "
         "with their storage credentials. Empty: ``minio_endpoint``.",
     )
+    cluster_dns_peers: list[dict[str, Any]] = Field(
+        default_factory=lambda: [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+        ],
+        description="Where pods reach the cluster DNS, as NetworkPolicy peers (JSON list): "
+        "the only place outside its namespace a tenant's pod may send to.",
+    )
     module_egress: list[dict[str, Any]] = Field(
         default_factory=lambda: [
             {

@@ -97,7 +97,7 @@ def network_namespaces(containerd_root: Path) -> list[str]:
         for folder in folders
         if folder.is_dir()
         for p in folder.iterdir()
-        if p.name.startswith("cni-") and p.is_mount()
+        if p.name.startswith("cni-") and os.path.ismount(p)
     )
 
 

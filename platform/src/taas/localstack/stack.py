@@ -269,6 +269,7 @@ class LocalStack:
             # and the gateway, a host process here, finds their Services through the
             # cluster DNS.
             "TAAS_GATEWAY_CLUSTER_DNS": f"{network.GATEWAY}:53",
+            "TAAS_CLUSTER_DNS_PEERS": json.dumps([{"ipBlock": {"cidr": f"{network.GATEWAY}/32"}}]),
             # ... and reach the API and MinIO through the node relay, nothing else.
             "TAAS_MODULE_PLATFORM_URL": f"http://{network.GATEWAY}:{settings.api_port}",
             "TAAS_MODULE_STORAGE_ENDPOINT": f"{network.GATEWAY}:{settings.minio_port}",

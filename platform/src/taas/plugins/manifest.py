@@ -98,7 +98,7 @@ class Resources(StrictInput):
         str | None,
         Field(
             description="CPU the replica may burst to (its limit); at least `cpu`. "
-            "Default: the larger of `cpu` and one core."
+            "Default: four times `cpu`."
         ),
     ] = None
     memory: Annotated[str, Field(description="Memory request and limit: `256Mi`.")] = "128Mi"

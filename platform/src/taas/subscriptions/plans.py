@@ -141,13 +141,28 @@ def _grant_scopes(ctx: ModuleContext) -> list[str]:
     changes = ctx.systems.identity.ensure_module_scopes(ctx.spec, list(module.scopes))
     previous = module_of(ctx.params.get("previous"))
     if previous is not None:
-        dropped = sorted(set(previous.scopes) - set(module.scopes))
-        changes += ctx.systems.identity.remove_module_scopes(ctx.spec, dropped)
+        dropped = set(previous.scopes) - set(module.scopes) - _needed_elsewhere(ctx)
+        changes += ctx.systems.identity.remove_module_scopes(ctx.spec, sorted(dropped))
     return changes
 
 
 def _revoke_scopes(ctx: TenantContext) -> list[str]:
-    return ctx.systems.identity.remove_module_scopes(ctx.spec, list(_module(ctx).scopes))
+    unneeded = set(_module(ctx).scopes) - _needed_elsewhere(ctx)
+    return ctx.systems.identity.remove_module_scopes(ctx.spec, sorted(unneeded))
+
+
+def _needed_elsewhere(ctx: TenantContext) -> set[str]:
+    """Scopes the bank's other live subscriptions still need (two plugins may share one)."""
+    subscription_id = uuid.UUID(ctx.params["subscription_id"])
+    with new_session() as session:
+        versions = PluginVersionRepository(session)
+        others = [
+            versions.get(row.plugin_version_id)
+            for row in SubscriptionRepository(session).all_live(ROUTING.narrow(ctx.spec.id))
+            if row.id != subscription_id
+        ]
+        manifests = [row.manifest for row in others if row is not None]
+    return {scope for manifest in manifests for scope in requestable_scopes(manifest)}
 
 
 def route(row: Subscription, ctx: TenantContext) -> bool:

@@ -106,19 +106,19 @@ def test_a_rollout_is_done_when_every_replica_runs_the_new_template_and_is_avail
     assert not rolled_out({"metadata": {"generation": 1}, "spec": {}, "status": None})
 
 
-def test_the_manifest_cpu_is_the_request_and_the_limit_defaults_to_one_core_or_more() -> None:
+def test_the_manifest_cpu_is_the_request_and_the_limit_defaults_to_four_times_it() -> None:
     def module(cpu: str, limit: str | None = None) -> ModuleSpec:
         return ModuleSpec(name="m", version="1", image="r/m@sha256:" + "0" * 64, port=8080,
                           upstream_url=None, cpu=cpu, cpu_limit=limit)  # fmt: skip
 
-    assert cpu_limit(module("100m")) == "1000m"
-    assert cpu_limit(module("1.5")) == "1500m"
-    assert cpu_limit(module("100m", "250m")) == "250m"
+    assert cpu_limit(module("250m")) == "1"  # as the API server writes it back
+    assert cpu_limit(module("0.1")) == "400m"
+    assert cpu_limit(module("100m", "0.25")) == "250m"
     modules = ModuleWorkloads(systems().kubernetes)
     container = modules.deployment(module("150m"), "m-v1")["spec"]["template"]["spec"]
     resources = container["containers"][0]["resources"]
     assert resources["requests"]["cpu"] == "150m"
-    assert resources["limits"]["cpu"] == "1000m"
+    assert resources["limits"]["cpu"] == "600m"
 
 
 def test_module_pods_pass_the_restricted_standard_and_get_only_the_placement_egress() -> None:

@@ -90,6 +90,31 @@ def test_subscribe_provisions_the_module_and_unsubscribe_removes_it(
     assert scope not in _scopes(systems_token(tenant))
 
 
+def test_a_scope_two_subscribed_plugins_share_stays_until_the_last_one_goes(
+    api: Any,
+    operator: dict[str, str],
+    make_tenant: Callable[..., dict[str, Any]],
+    publish: Callable[..., str],
+    plugin: PluginServer,
+) -> None:
+    shared, own = f"kyc-{uuid.uuid4().hex[:6]}.read", f"kyc-{uuid.uuid4().hex[:6]}.write"
+    first = publish(plugin, scopes=[shared, own])
+    second = publish(plugin, scopes=[shared])
+    tenant = make_tenant()["tenant"]
+    for name in (first, second):
+        _settled(api, operator, tenant, _subscribe(api, operator, tenant, module=name))
+    assert {shared, own} <= _scopes(systems_token(tenant, f"{shared} {own}"))
+
+    gone = api.delete(f"/v1/tenants/{tenant['id']}/subscriptions/{first}", headers=operator)
+    _settled(api, operator, tenant, gone)
+    assert shared in _scopes(systems_token(tenant, shared))  # the second plugin needs it
+    assert own not in _scopes(systems_token(tenant))
+
+    gone = api.delete(f"/v1/tenants/{tenant['id']}/subscriptions/{second}", headers=operator)
+    _settled(api, operator, tenant, gone)
+    assert shared not in _scopes(systems_token(tenant))
+
+
 def test_stable_subscriptions_follow_a_new_release_and_pinned_ones_stay(
     api: Any,
     operator: dict[str, str],

@@ -3,6 +3,7 @@ container defaults, network isolation, and a workload service account with its r
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taas.integrations.spec import TenantSpec
@@ -12,6 +13,7 @@ class TenantManifests:
     """The desired objects of a tenant's namespace (pure: no API calls)."""
 
     gateway_namespace: str  # the only namespace whose pods may call into a tenant's
+    dns_peers: Sequence[Mapping[str, Any]]  # where the cluster DNS is (policy peers)
 
     def namespace_manifest(self, spec: TenantSpec) -> dict[str, Any]:
         return {
@@ -83,13 +85,7 @@ class TenantManifests:
                 "egress": [
                     {"to": [{"podSelector": {}}]},
                     {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
-                                }
-                            }
-                        ],
+                        "to": [dict(peer) for peer in self.dns_peers],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     },
                 ],

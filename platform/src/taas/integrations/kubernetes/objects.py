@@ -4,7 +4,7 @@ field drifted, delete; API failures become retry-aware errors."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,10 @@ from taas.kit.errors import PermanentError, TemporaryError
 
 T = TypeVar("T")
 CONFLICT_RETRIES = 4
+# Where pods find the cluster DNS: its pods in kube-system, in most clusters.
+KUBE_SYSTEM_DNS: tuple[Mapping[str, Any], ...] = (
+    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+)
 
 
 @lru_cache(maxsize=4)
@@ -71,11 +75,17 @@ class KubernetesObjects:
     """Generic object operations on the cluster a kubeconfig names."""
 
     def __init__(
-        self, kubeconfig: Path, gateway_namespace: str, modules_namespace: str = "taas-modules"
+        self,
+        kubeconfig: Path,
+        gateway_namespace: str,
+        modules_namespace: str = "taas-modules",
+        *,
+        dns_peers: Sequence[Mapping[str, Any]] = KUBE_SYSTEM_DNS,
     ) -> None:
         self.kubeconfig = str(kubeconfig)
         self.gateway_namespace = gateway_namespace
         self.modules_namespace = modules_namespace
+        self.dns_peers = dns_peers
 
     @property
     def client(self) -> Any:

@@ -21,6 +21,7 @@ from node_support import (
     http_get,
     make_namespace,
     push_toolbox_image,
+    resolve,
     run_in,
     running,
     toolbox_pod,
@@ -29,6 +30,7 @@ from taas.integrations.kubernetes import KubernetesTenants
 from taas.integrations.spec import ModuleSpec, TenantSpec
 from taas.integrations.systems import systems
 from taas.integrations.workloads import ModuleWorkloads
+from taas.kit.settings import app_settings
 from taas.localstack import network
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
@@ -71,7 +73,9 @@ def banks(
 ) -> Iterator[tuple[Bank, Bank]]:
     """Two banks' namespaces made by the platform's Kubernetes adapter, each with a server
     pod and a second pod."""
-    kube = KubernetesTenants(stack.ctx.paths.kubeconfig, gateway_namespace)
+    kube = KubernetesTenants(
+        stack.ctx.paths.kubeconfig, gateway_namespace, dns_peers=app_settings().cluster_dns_peers
+    )
     image = push_toolbox_image(stack)
     core = client.CoreV1Api(api)
     specs = [
@@ -137,6 +141,16 @@ def test_a_bank_reaches_none_of_the_nodes_own_servers(
     for port in (settings.kubelet_port, settings.apiserver_port, settings.postgres_port):
         out = run_in(api, bank.neighbour, f"nc -w 2 {network.GATEWAY} {port} </dev/null")
         assert "exit=0" not in out, f"a bank's pod opened {network.GATEWAY}:{port}"
+
+
+def test_a_banks_pod_resolves_cluster_names(
+    api: client.ApiClient, banks: tuple[Bank, Bank]
+) -> None:
+    """DNS is the one thing outside its namespace a bank's pod may send to (the local
+    stack's cluster DNS answers on the node's address, not from kube-system's pods)."""
+    bank = banks[0]
+    name = "kubernetes.default.svc.cluster.local"
+    assert eventually(lambda: bool(resolve(api, bank.neighbour, name)))
 
 
 @pytest.fixture(scope="module")
