@@ -25,21 +25,27 @@ def _millicores(cpu: str) -> float:
     return float(cpu[:-1]) if cpu.endswith("m") else float(cpu) * 1000
 
 
+def rewritten(resources: object, change: str) -> bool:
+    """Rewrite one manifest's ``resources`` in place (``change`` is ``up`` or ``down``);
+    True when it changed."""
+    if not isinstance(resources, dict) or not isinstance(resources.get("cpu"), str):
+        return False
+    if change == "up" and resources.get("cpu_limit") is None:
+        limit = resources["cpu"]
+        resources["cpu"] = f"{max(10, int(_millicores(limit) / 4))}m"
+        resources["cpu_limit"] = limit
+        return True
+    if change == "down" and resources.get("cpu_limit") is not None:
+        resources["cpu"] = resources.pop("cpu_limit")
+        return True
+    return False
+
+
 def _rewrite(change: str) -> None:
     bind = op.get_bind()
     for version_id, manifest in bind.execute(VERSIONS).all():
-        resources = (manifest or {}).get("resources")
-        if not isinstance(resources, dict) or not isinstance(resources.get("cpu"), str):
-            continue
-        if change == "up" and resources.get("cpu_limit") is None:
-            limit = resources["cpu"]
-            resources["cpu"] = f"{max(10, int(_millicores(limit) / 4))}m"
-            resources["cpu_limit"] = limit
-        elif change == "down" and resources.get("cpu_limit") is not None:
-            resources["cpu"] = resources.pop("cpu_limit")
-        else:
-            continue
-        bind.execute(UPDATE, {"id": version_id, "manifest": json.dumps(manifest)})
+        if rewritten((manifest or {}).get("resources"), change):
+            bind.execute(UPDATE, {"id": version_id, "manifest": json.dumps(manifest)})
 
 
 def upgrade() -> None:
