@@ -1,6 +1,8 @@
-"""The workloads' reconciler: every routed subscription of a module the platform runs has
-its Deployment, Service, signing Secret and NetworkPolicies as declared (re-applied when
-deleted or changed by hand), and module workloads that no subscription owns are removed.
+"""The workloads' reconciler: every routed subscription of an active tenant to a module the
+platform runs has its Deployment, Service, signing Secret and NetworkPolicies as declared
+(re-applied when deleted or changed by hand), and module workloads that no subscription
+owns are removed (also what is left of one whose Deployment went). A suspended or
+offboarding tenant's workloads are left to its own operations, and kept.
 
 It runs after the tenants' pass in the same periodic task. A workload younger than
 ``ORPHAN_GRACE_S`` is never taken for an orphan: a subscription being made creates its
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from taas.audit.repository import AuditRepository
 from taas.integrations.systems import Systems
-from taas.integrations.workloads import MODULE_LABEL
+from taas.integrations.workloads import MODULE_LABEL, SHARED_LABEL
 from taas.kit.db import utcnow
 from taas.kit.scope import Scope
 from taas.kit.telemetry import tracer
@@ -26,6 +28,7 @@ from taas.plugins.repository import VendorRepository
 from taas.subscriptions.plans import module_spec
 from taas.subscriptions.repository import SubscriptionRepository
 from taas.tenants.plans import spec_of
+from taas.tenants.states import TenantStatus
 
 log = logging.getLogger(__name__)
 ACTOR = "system:reconciler"
@@ -52,6 +55,8 @@ def reconcile_workloads(
             wanted.add(modules.location(spec, module))
             if not module.runs_image:
                 continue  # a development module runs where its vendor runs it
+            if tenant.status != TenantStatus.ACTIVE:
+                continue  # suspended or going: its own operations say what runs
             vendor = vendors.get(version.vendor_id)
             try:
                 changes = modules.ensure(spec, module, vendor.signing_secret if vendor else "")
@@ -85,18 +90,29 @@ def _remove_orphans(
     grace_s: float,
     namespaces: Collection[str] | None,
 ) -> list[str]:
-    modules = systems.modules
-    removed: list[str] = []
-    for deployment in systems.kubernetes.list_objects("apps/v1", "Deployment", "", MODULE_LABEL):
+    """Remove module workloads no subscription owns: a Deployment, or what is left of one
+    whose Deployment is gone (its egress or path policies, found by their pod selector)."""
+    kube = systems.kubernetes
+    deployments = kube.list_objects("apps/v1", "Deployment", "", MODULE_LABEL)
+    policies = kube.list_objects("networking.k8s.io/v1", "NetworkPolicy", "", MODULE_LABEL)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for policy in policies:
+        selector = (policy.get("spec") or {}).get("podSelector") or {}
+        workload = (selector.get("matchLabels") or {}).get(SHARED_LABEL)
+        if workload:
+            found[(policy["metadata"]["namespace"], workload)] = policy["metadata"]
+    for deployment in deployments:  # a Deployment's own age counts, when there is one
         meta = deployment["metadata"]
-        where = (meta["namespace"], meta["name"])
-        if where in wanted or meta["namespace"].startswith(SANDBOX_PREFIX):
+        found[(meta["namespace"], meta["name"])] = meta
+    removed: list[str] = []
+    for where, meta in sorted(found.items()):
+        if where in wanted or where[0].startswith(SANDBOX_PREFIX):
             continue
-        if namespaces is not None and meta["namespace"] not in namespaces:
+        if namespaces is not None and where[0] not in namespaces:
             continue
         if _age_s(meta) < grace_s:
             continue
-        removed += modules.remove_workload(*where)
+        removed += systems.modules.remove_workload(*where)
     return removed
 
 

@@ -59,6 +59,11 @@ def test_deleted_workload_objects_come_back_and_orphans_go(
     orphan = ModuleSpec(name=unique_slug("orph"), version="1.0.0", image=example_image,
                         port=8080, upstream_url=None)  # fmt: skip
     systems().modules.ensure(spec_of_json(bank), orphan, "secret")
+    # What is left of another: its Deployment went, its egress policy and Secret stayed.
+    remnant = ModuleSpec(name=unique_slug("rest"), version="1.0.0", image=example_image,
+                         port=8080, upstream_url=None)  # fmt: skip
+    systems().modules.ensure(spec_of_json(bank), remnant, "secret")
+    assert kube.delete("apps/v1", "Deployment", remnant.workload, namespace)
 
     with new_session() as session:
         report = reconcile_workloads(session, systems(), grace_s=0, namespaces={namespace})
@@ -67,6 +72,10 @@ def test_deleted_workload_objects_come_back_and_orphans_go(
     assert any(f"Deployment {namespace}/{workload}" in change for change in report["repaired"])
     assert f"deleted Deployment {namespace}/{orphan.workload}" in report["removed"]
     assert kube.read("apps/v1", "Deployment", orphan.workload, namespace) is None
+    egress = ("networking.k8s.io/v1", "NetworkPolicy", f"{remnant.workload}-egress", namespace)
+    assert f"deleted NetworkPolicy {namespace}/{remnant.workload}-egress" in report["removed"]
+    assert kube.read(*egress) is None
+    assert kube.read("v1", "Secret", f"{remnant.workload}-signing", namespace) is None
 
     with new_session() as session:  # a second pass finds nothing to do
         again = reconcile_workloads(session, systems(), grace_s=0, namespaces={namespace})
