@@ -29,7 +29,7 @@ from taas.kit.oci import RegistryClient
 from taas.kit.settings import AppSettings, StackSettings
 from taas.localstack.app_images import PORT, ImageBuilder, checkout, recipe, save
 from taas.localstack.components import Registry
-from taas.plugins.manifest import version_key
+from taas.plugins.manifest import Resources, version_key
 
 console = Console(highlight=False)
 VENDOR = "demo-fintech"
@@ -114,12 +114,12 @@ def publish(
         row["version"]: row for row in vendor.request("GET", "/v1/plugins", params={"name": name})
     }
     version = version_to_publish(name, manifest["version"], existing)
-    earlier = existing.get(version, {}).get("manifest", {}).get("upstream")
-    if earlier is not None and _where(earlier) != _where(manifest["upstream"]):
+    earlier = existing.get(version, {}).get("manifest")
+    if earlier is not None and _build(earlier) != _build(manifest):
         version = str(version_key(max(existing, key=version_key)).bump_patch())
         console.print(
-            f"· {name} {manifest['version']} was published to run elsewhere; the vendor ships "
-            f"this build as {version}"
+            f"· {name} {manifest['version']} was published to run elsewhere or with other "
+            f"resources; the vendor ships this build as {version}"
         )
     manifest["version"] = version
     if version not in existing:
@@ -148,10 +148,13 @@ def publish(
     return version
 
 
-def _where(upstream: dict[str, Any]) -> tuple[Any, Any]:
-    """What decides where a version runs: its image, else its URL."""
+def _build(manifest: dict[str, Any]) -> tuple[Any, Any, Resources]:
+    """What decides where and how a version runs: its image (else its URL) and the
+    resources its pods get (defaults filled in)."""
+    upstream = manifest["upstream"]
     url = None if upstream.get("image") else str(upstream.get("url") or "").rstrip("/")
-    return upstream.get("image"), url  # the API stores a URL with its trailing slash
+    # The API stores a URL with its trailing slash.
+    return upstream.get("image"), url, Resources.model_validate(manifest.get("resources", {}))
 
 
 def version_to_publish(name: str, version: str, existing: dict[str, dict[str, Any]]) -> str:

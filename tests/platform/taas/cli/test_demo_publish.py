@@ -10,7 +10,7 @@ import pytest
 from catalog_support import VendorAccount, revoke
 from plugin_app import PluginBehaviour, PluginServer, manifest
 from support import unique_slug
-from taas.cli.demo_platform import ensure_subscribed, publish, version_to_publish
+from taas.cli.demo_platform import _build, ensure_subscribed, publish, version_to_publish
 from taas.cli.session import ApiClient
 from taas.kit.errors import TaasError
 
@@ -68,3 +68,15 @@ def test_the_demo_publishes_the_next_version_after_a_revoke(
         assert publish(as_operator, as_vendor, vendor.slug, dict(first), "demo") == "1.0.1"
     published = api.get(f"/v1/plugins/{name}/versions/1.0.1", headers=operator).json()
     assert published["status"] == "published"
+
+
+def test_a_build_with_other_resources_is_another_build() -> None:
+    image = {"image": "r/m@sha256:" + "0" * 64, "port": 8080}
+    stored = {"upstream": image, "resources": {"cpu": "25m", "cpu_limit": "100m",
+              "memory": "128Mi", "replicas": 1, "max_replicas": None}}  # fmt: skip
+    printed = {"upstream": image, "resources": {"cpu": "100m", "memory": "128Mi"}}
+    assert _build(stored) != _build(printed)
+    same = {"upstream": image, "resources": {"cpu": "100m", "memory": "128Mi", "replicas": 1}}
+    assert _build(same) == _build(printed)
+    url = {"upstream": {"url": "http://127.0.0.1:1/"}}
+    assert _build(url) == _build({"upstream": {"url": "http://127.0.0.1:1"}})
