@@ -196,7 +196,7 @@ class PluginManifest(StrictInput):
         ),
     ] = Field(default_factory=list)
     data: DataAccess = DataAccess()
-    resources: Resources = Resources()
+    resources: Resources = Field(default_factory=Resources)
     pricing: Pricing = Pricing()
     timeout_s: Annotated[
         float, Field(gt=0, le=300, description="Gateway timeout for one call.")
