@@ -39,6 +39,9 @@ PORT = 8080  # what every module and plugin image listens on
 SITE = "/opt/taas/lib"  # PYTHONPATH of every image
 APP = "/opt/taas/app"  # scripts that are not packages (the example plugin)
 PYTHON = "/usr/bin/python3.11"
+# The interpreter the base's Debian release ships: dependencies are resolved for it, not for
+# the Python that builds the image (markers such as ``python_full_version < "3.11.3"``).
+IMAGE_PYTHON_VERSION = "3.11.2"
 DEBIAN_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")  # this machine's mirrors
 BASE_PACKAGES = (
     *("python3.11-minimal", "libpython3.11-stdlib", "ca-certificates", "tzdata"),
@@ -193,7 +196,8 @@ class ImageBuilder:
         if uv is None:
             raise ConfigurationError("uv is not installed", hint="run `make setup`")
         argv = [uv, "pip", "install", "--quiet", "--no-sources", "--target", str(target)]
-        argv += ["--python", "3.11", "--constraints", str(self.checkout / "constraints.txt")]
+        argv += ["--python", "3.11", "--python-version", IMAGE_PYTHON_VERSION]
+        argv += ["--constraints", str(self.checkout / "constraints.txt")]
         argv += [str(self.checkout / folder) for folder in one.distributions]
         argv += list(one.requirements)
         self.log.run(

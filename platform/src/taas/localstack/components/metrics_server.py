@@ -32,7 +32,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 
-from taas.localstack import install, network, versions
+from taas.localstack import host, install, network, versions
 from taas.localstack.components.base import BuiltComponent, Health, Port, http_probe
 from taas.localstack.components.kubernetes import write_kubeconfig
 from taas.localstack.kube import api_client, ensure_cluster_role
@@ -157,6 +157,9 @@ class MetricsServer(BuiltComponent):
         return ok
 
     def after_start(self) -> None:
+        # Again on every `up`: the fence goes with the component's `down`, and a running
+        # server whose fence is gone must not stay open to pods.
+        network.refuse_pods(FENCE_TABLE, self.ctx.settings.metrics_server_port)
         register(self)
 
     def stop(self) -> bool:
@@ -168,6 +171,8 @@ class MetricsServer(BuiltComponent):
     def probe(self) -> Health:
         if not self.is_running():
             return Health(False, "not running")
+        if not host.nft_table_exists(FENCE_TABLE):
+            return Health(False, f"pods are not refused at its port (no nftables {FENCE_TABLE})")
         ok, detail, _ = http_probe(f"{self.url}/readyz", expect="ok", verify=self._tls())
         if not ok:
             return Health(False, detail)

@@ -177,6 +177,20 @@ def test_pods_are_refused_at_its_port(
     assert host.nft_table_exists(FENCE_TABLE)
 
 
+def test_a_lost_fence_makes_it_unhealthy_and_up_puts_the_fence_back(
+    stack: LocalStack, metrics_server: MetricsServer
+) -> None:
+    assert network.remove_table(FENCE_TABLE)
+    try:
+        health = metrics_server.probe()
+        assert not health.ok
+        assert "pods are not refused" in health.detail
+    finally:
+        stack.up(["metrics-server"])
+    assert host.nft_table_exists(FENCE_TABLE)
+    assert metrics_server.probe().ok
+
+
 def test_only_the_front_proxy_may_name_another_caller(metrics_server: MetricsServer) -> None:
     """A client certificate of the stack's CA that claims, in the front proxy's headers,
     to be an administrator stays itself: only the front proxy's CA and name are trusted."""
