@@ -132,6 +132,8 @@ def test_down_stops_what_it_started_and_nothing_else(
         assert stranger.poll() is None, "down killed a process it did not start"
         assert stack.redis.probe().ok, "down in another state folder stopped the shared Redis"
         assert stack.postgres.probe().ok, "down in another state folder stopped PostgreSQL"
+        # Nor removed what the shared stack holds machine-wide (its pods' fence).
+        assert stack.components["metrics-server"].probe().ok, "its fence went with the down"
     finally:
         stranger.kill()
         stranger.wait()

@@ -26,6 +26,7 @@ import base64
 import ssl
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -108,7 +109,7 @@ class MetricsServer(BuiltComponent):
         pki.client(self.name, USER)
         pki.serving(self.name, network.GATEWAY, [SERVICE_DNS])
         ensure_cluster_role(self.ctx, USER, RULES)
-        network.refuse_pods(FENCE_TABLE, self.ctx.settings.metrics_server_port)
+        self._fence()
 
     def argv(self) -> list[str]:
         pki = self.ctx.pki
@@ -159,13 +160,25 @@ class MetricsServer(BuiltComponent):
     def after_start(self) -> None:
         # Again on every `up`: the fence goes with the component's `down`, and a running
         # server whose fence is gone must not stay open to pods.
-        network.refuse_pods(FENCE_TABLE, self.ctx.settings.metrics_server_port)
+        self._fence()
         register(self)
+
+    @property
+    def fence_marker(self) -> Path:
+        """Written when this stack fences the port; the machine has one such table, and
+        another stack's `down` (a private one, in tests) must leave it alone."""
+        return self.ctx.paths.run / "metrics-server.fence"
+
+    def _fence(self) -> None:
+        network.refuse_pods(FENCE_TABLE, self.ctx.settings.metrics_server_port)
+        self.fence_marker.write_text(str(self.ctx.paths.state))
 
     def stop(self) -> bool:
         unregister(self)  # first: never an API group registered with nothing behind it
         stopped = super().stop()
-        network.remove_table(FENCE_TABLE)
+        if self.fence_marker.exists():
+            network.remove_table(FENCE_TABLE)
+            self.fence_marker.unlink()
         return stopped
 
     def probe(self) -> Health:
