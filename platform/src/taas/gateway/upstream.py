@@ -23,7 +23,7 @@ from taas.gateway.tokens import Caller
 from taas.kit.signing import STORAGE_GRANT, identity_headers
 
 _SMALL_BODY = 64 * 1024  # upstream responses up to this size are sent in one piece
-CONNECT_ATTEMPTS = 4  # a refused connection carried nothing: try again, 0.1-0.7 s later
+CONNECT_ATTEMPTS = 6  # a refused connection carried nothing: try again, within 1.7 s
 CONNECTION_MAX_AGE_S = 10.0  # a pooled connection to a module is closed after this long
 
 
@@ -106,7 +106,7 @@ class Upstream:
 
         A connection the module's Service refused (a pod that stopped before kube-proxy
         forgot it, or the policy enforcer rewriting its rules) carried nothing: the call
-        goes again, up to three times within 0.7 s. A
+        goes again, up to five times within 1.7 s. A
         pooled connection the module closed before answering (as it stopped) is repeated
         once for idempotent methods (aiohttp does) or for a call with an Idempotency-Key."""
         repeated = False
@@ -121,7 +121,7 @@ class Upstream:
             except aiohttp.ClientConnectorError:
                 if attempt == CONNECT_ATTEMPTS - 1 or isinstance(data, AsyncIterator):
                     raise
-                await asyncio.sleep(0.1 * 2**attempt)
+                await asyncio.sleep(min(0.1 * 2**attempt, 0.5))
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
                 if repeated or not _repeatable(method, headers, data):
                     raise
