@@ -77,14 +77,20 @@ def make_namespace(core: client.CoreV1Api, prefix: str) -> str:
     return name
 
 
-def toolbox_pod(name: str, image: str, script: str, labels: dict[str, str]) -> client.V1Pod:
-    restricted = client.V1SecurityContext(
+def restricted_context() -> client.V1SecurityContext:
+    """A container's security context that the ``restricted`` standard admits, with a
+    read-only root filesystem."""
+    return client.V1SecurityContext(
         allow_privilege_escalation=False,
         read_only_root_filesystem=True,
         run_as_non_root=True,
         capabilities=client.V1Capabilities(drop=["ALL"]),
         seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
     )
+
+
+def toolbox_pod(name: str, image: str, script: str, labels: dict[str, str]) -> client.V1Pod:
+    restricted = restricted_context()
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name, labels=labels),
         spec=client.V1PodSpec(

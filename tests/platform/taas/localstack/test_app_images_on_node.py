@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from node_support import make_namespace, push_app_image
+from node_support import make_namespace, push_app_image, restricted_context
 from taas.localstack.components.node import REAL_NODE_TAINT, node_name
 from taas.localstack.kube import api_client
 from taas.localstack.stack import LocalStack
@@ -38,13 +38,6 @@ def core(stack: LocalStack) -> Iterator[client.CoreV1Api]:
 
 
 def _pod(name: str, image: str) -> client.V1Pod:
-    restricted = client.V1SecurityContext(
-        allow_privilege_escalation=False,
-        read_only_root_filesystem=True,
-        run_as_non_root=True,
-        capabilities=client.V1Capabilities(drop=["ALL"]),
-        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
-    )
     return client.V1Pod(
         metadata=client.V1ObjectMeta(name=name),
         spec=client.V1PodSpec(
@@ -56,7 +49,7 @@ def _pod(name: str, image: str) -> client.V1Pod:
                     name="main",
                     image=image,
                     args=["-c", CHECK],  # the image's own interpreter, as its entry point
-                    security_context=restricted,
+                    security_context=restricted_context(),
                     volume_mounts=[client.V1VolumeMount(name="tmp", mount_path="/tmp")],  # noqa: S108
                 )
             ],
